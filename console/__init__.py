@@ -1,0 +1,1 @@
+"""Shiftboss operator console (Textual). Talks to the engine only through the HTTP API."""

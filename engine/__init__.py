@@ -1,0 +1,1 @@
+"""Shiftboss engine (Trio). Deliberately imports nothing: ``import engine.schema`` must stay light."""

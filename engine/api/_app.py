@@ -1,0 +1,322 @@
+"""The control API v1 as a Starlette app. Bodies and responses are the msgspec types of
+:mod:`engine.schema`; every error is ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from typing import Any, TypeVar
+
+import msgspec
+import trio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from engine.api._metrics import metrics_text
+from engine.api._openapi import openapi
+from engine.errors import (
+    EngineError,
+    IdempotencyConflict,
+    InvalidTransition,
+    JobNotFound,
+    RequestError,
+    StoreError,
+)
+from engine.events import stream
+from engine.schema import (
+    JOB_STATES,
+    ActionRequest,
+    BulkRequest,
+    ErrorBody,
+    ErrorEnvelope,
+    EstopRequest,
+    JobFilter,
+    JobPage,
+    JobSubmit,
+    ResumeRequest,
+    RetryRequest,
+)
+from engine.service import Engine
+from engine.store import queries
+
+log = logging.getLogger("shiftboss.api")
+T = TypeVar("T")
+_encode = msgspec.json.Encoder().encode
+_AT = re.compile(r" - at `\$\.?(.*)`$")
+_ACTOR = re.compile(r"[^\w.@:+\- ]")
+MAX_PAGE = 1000
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return _encode(content)
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSON:
+    body = ErrorEnvelope(error=ErrorBody(code=code, message=message, details=details or {}))
+    return JSON(body, status_code=status, headers=headers)
+
+
+def actor_of(request: Request) -> str:
+    """Who is acting: the client's ``X-Shiftboss-Actor`` (sanitised), marked by transport."""
+    name = _ACTOR.sub("", request.headers.get("x-shiftboss-actor", ""))[:100] or "api"
+    return f"{name} (tcp)" if request.scope.get("shiftboss.transport") == "tcp" else name
+
+
+async def body_as(request: Request, type_: type[T], *, optional: bool = False) -> T:
+    body = await request.body()
+    if not body.strip() and optional:
+        return type_()
+    try:
+        return msgspec.json.decode(body, type=type_)
+    except msgspec.ValidationError as exc:
+        raise _invalid(str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise RequestError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+
+
+def _invalid(message: str, prefix: str = "") -> RequestError:
+    at = _AT.search(message)
+    field = prefix
+    if at:
+        field = (prefix + "." + at.group(1)).strip(".") if at.group(1) else prefix
+        message = message[: at.start()]
+    missing = re.search(r"(?:missing required|unknown) field `([^`]+)`", message)
+    if missing:
+        field = (field + "." + missing.group(1)).strip(".")
+    return RequestError(422, "invalid_request", f"{field}: {message}" if field else message, {"field": field})
+
+
+def query_filter(request: Request) -> JobFilter:
+    q = request.query_params
+    states = [s for part in q.getlist("state") for s in part.split(",") if s]
+    bad = [s for s in states if s not in JOB_STATES]
+    if bad:
+        raise RequestError(422, "invalid_request", f"state: unknown job state {bad[0]!r}; states: {', '.join(JOB_STATES)}",
+                           {"field": "state"})
+    return JobFilter(state=states or None, kind=q.get("kind") or None, pool=q.get("pool") or None,
+                     text=q.get("text") or None)
+
+
+def int_param(request: Request, name: str, default: int | None, lo: int = 0, hi: int = 2**62) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RequestError(422, "invalid_request", f"{name}: expected an integer, got {raw!r}", {"field": name}) from None
+    if not lo <= value <= hi:
+        raise RequestError(422, "invalid_request", f"{name}: must be between {lo} and {hi}", {"field": name})
+    return value
+
+
+def build_app(engine: Engine) -> Starlette:
+    def route(path: str, methods: list[str]) -> Callable[[Callable[[Request], Awaitable[Response]]], Route]:
+        def wrap(fn: Callable[[Request], Awaitable[Response]]) -> Route:
+            return Route(path, fn, methods=methods)
+        return wrap
+
+    @route("/v1/status", ["GET"])
+    async def status(request: Request) -> Response:
+        return JSON(engine.status())
+
+    @route("/v1/kinds", ["GET"])
+    async def kinds(request: Request) -> Response:
+        return JSON({"kinds": engine.kinds()})
+
+    @route("/v1/jobs", ["GET"])
+    async def list_jobs(request: Request) -> Response:
+        flt = query_filter(request)
+        cursor = int_param(request, "cursor", None)
+        limit = int_param(request, "limit", 50, 1, MAX_PAGE)
+        jobs, next_cursor, total = await engine.store.read(queries.list_jobs, flt, cursor, limit)
+        return JSON(JobPage(jobs=jobs, next_cursor=None if next_cursor is None else str(next_cursor), total=total))
+
+    @route("/v1/jobs", ["POST"])
+    async def submit(request: Request) -> Response:
+        try:
+            raw = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError as exc:
+            raise RequestError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+        batch = isinstance(raw, dict) and "jobs" in raw
+        if batch:
+            items = raw["jobs"]
+            if not isinstance(items, list) or not items:
+                raise RequestError(422, "invalid_request", "jobs: expected a non-empty array", {"field": "jobs"})
+            if len(items) > 10_000:
+                raise RequestError(422, "invalid_request", "jobs: at most 10000 jobs per request", {"field": "jobs"})
+        else:
+            items = [raw]
+        specs = []
+        for i, item in enumerate(items):
+            try:
+                specs.append(msgspec.convert(item, JobSubmit))
+            except msgspec.ValidationError as exc:
+                raise _invalid(str(exc), f"jobs[{i}]" if batch else "") from None
+        result = await engine.submit(specs, actor_of(request), batch=batch)
+        return JSON(result if batch else result.jobs[0], status_code=201 if any(r.created for r in result.jobs) else 200)
+
+    @route("/v1/jobs/retry", ["POST"])
+    async def bulk_retry(request: Request) -> Response:
+        body = await body_as(request, BulkRequest)
+        return JSON(await engine.bulk("retry", body.filter, body.dry_run, actor_of(request), body.reason))
+
+    @route("/v1/jobs/cancel", ["POST"])
+    async def bulk_cancel(request: Request) -> Response:
+        body = await body_as(request, BulkRequest)
+        return JSON(await engine.bulk("cancel", body.filter, body.dry_run, actor_of(request), body.reason))
+
+    @route("/v1/jobs/{job_id}", ["GET"])
+    async def get_job(request: Request) -> Response:
+        job_id = request.path_params["job_id"]
+        job = await engine.store.read(queries.get_job, job_id)
+        audit = await engine.store.read(queries.job_audit, job_id)
+        return JSON({"job": job, "audit": audit})
+
+    @route("/v1/jobs/{job_id}/retry", ["POST"])
+    async def retry(request: Request) -> Response:
+        body = await body_as(request, RetryRequest, optional=True)
+        job_id = request.path_params["job_id"]
+        state = await engine.retry(job_id, actor_of(request), body.reason, body.deadline)
+        return JSON({"id": job_id, "state": state})
+
+    @route("/v1/jobs/{job_id}/cancel", ["POST"])
+    async def cancel(request: Request) -> Response:
+        body = await body_as(request, ActionRequest, optional=True)
+        job_id = request.path_params["job_id"]
+        state = await engine.cancel(job_id, actor_of(request), body.reason)
+        return JSON({"id": job_id, "state": state})
+
+    @route("/v1/estop", ["POST"])
+    async def estop(request: Request) -> Response:
+        body = await body_as(request, EstopRequest)
+        interrupted = await engine.scheduler.engage_estop(actor_of(request), body.reason, body.pool)
+        return JSON({"estop": engine.scheduler.estop, "pools": engine.scheduler.pool_views(), "interrupted": interrupted})
+
+    @route("/v1/resume", ["POST"])
+    async def resume(request: Request) -> Response:
+        body = await body_as(request, ResumeRequest, optional=True)
+        await engine.scheduler.release_estop(actor_of(request), body.reason, body.pool)
+        return JSON({"estop": engine.scheduler.estop, "pools": engine.scheduler.pool_views()})
+
+    @route("/v1/pools", ["GET"])
+    async def pools(request: Request) -> Response:
+        return JSON({"pools": engine.scheduler.pool_views()})
+
+    @route("/v1/pools/{name}/{action:str}", ["POST"])
+    async def pool_action(request: Request) -> Response:
+        action = request.path_params["action"]
+        if action not in ("pause", "resume", "drain"):
+            raise RequestError(404, "not_found", f"unknown pool action {action!r}: use pause, resume or drain")
+        body = await body_as(request, ActionRequest, optional=True)
+        pool = await engine.scheduler.pool_action(request.path_params["name"], action, actor_of(request), body.reason)
+        return JSON({"pool": pool})
+
+    @route("/v1/workers", ["GET"])
+    async def workers(request: Request) -> Response:
+        return JSON({"workers": engine.scheduler.workers()})
+
+    @route("/v1/chains", ["GET"])
+    async def chains(request: Request) -> Response:
+        return JSON({"chains": []})
+
+    @route("/v1/audit", ["GET"])
+    async def audit(request: Request) -> Response:
+        cursor = int_param(request, "cursor", None)
+        limit = int_param(request, "limit", 100, 1, MAX_PAGE) or 100
+        return JSON(await engine.audit(cursor, limit))
+
+    @route("/v1/events", ["GET"])
+    async def events(request: Request) -> Response:
+        since = int_param(request, "since", None)
+        if since is None:
+            since = engine.store.last_seq
+        types = [t for t in request.query_params.get("types", "").split(",") if t]
+        return EventStream(engine, since, types, request.query_params.get("job") or None)
+
+    @route("/v1/shutdown", ["POST"])
+    async def shutdown(request: Request) -> Response:
+        body = await body_as(request, ActionRequest, optional=True)
+        await engine.record(actor_of(request), "shutdown", "engine", body.reason)
+        engine.request_shutdown()
+        return JSON({"shutting_down": True}, status_code=202)
+
+    @route("/metrics", ["GET"])
+    async def metrics(request: Request) -> Response:
+        return Response(metrics_text(engine), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @route("/openapi.json", ["GET"])
+    async def openapi_json(request: Request) -> Response:
+        return JSON(openapi())
+
+    routes = [status, kinds, list_jobs, submit, bulk_retry, bulk_cancel, get_job, retry, cancel, estop, resume,
+              pools, pool_action, workers, chains, audit, events, shutdown, metrics, openapi_json]
+    return Starlette(routes=routes, exception_handlers={
+        HTTPException: _http_error, EngineError: _engine_error, Exception: _unexpected,
+    })
+
+
+class EventStream(Response):
+    """NDJSON stream of events; ends when the client disconnects or the engine stops."""
+
+    media_type = "application/x-ndjson"
+
+    def __init__(self, engine: Engine, since: int, types: list[str], job: str | None) -> None:
+        super().__init__(headers={"cache-control": "no-store"})
+        self.engine, self.since, self.types, self.job = engine, since, types, job
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        async with trio.open_nursery() as nursery:
+            async def disconnected() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(disconnected)
+            async with aclosing(stream(self.engine.store, self.engine.broker, self.since)) as events:
+                async for event in events:
+                    if self.job and event.job_id != self.job and not event.type.startswith("stream."):
+                        continue
+                    if self.types and not event.type.startswith("stream.") and not any(
+                        event.type.startswith(t) for t in self.types
+                    ):
+                        continue
+                    await send({"type": "http.response.body", "body": _encode(event) + b"\n", "more_body": True})
+            nursery.cancel_scope.cancel()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    message = f"no route {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
+    return error_response(exc.status_code, code, message)
+
+
+async def _engine_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RequestError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    if isinstance(exc, JobNotFound):
+        return error_response(404, "job_not_found", str(exc), {"id": exc.job_id})
+    if isinstance(exc, InvalidTransition):
+        return error_response(409, "invalid_state", str(exc), {"id": exc.job_id, "state": exc.state})
+    if isinstance(exc, IdempotencyConflict):
+        return error_response(409, "idempotency_conflict", str(exc), {"id": exc.job_id, "key": exc.key})
+    if isinstance(exc, StoreError):
+        log.error("store error on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(503, "store_unavailable", str(exc))
+    return error_response(500, "engine_error", str(exc))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal", f"internal error: {type(exc).__name__}")

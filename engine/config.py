@@ -1,0 +1,284 @@
+"""Typed engine settings, loaded from ``config.toml`` with ``SHIFTBOSS_…`` env overrides.
+
+Precedence, lowest first: built-in defaults, the TOML file, environment variables named
+``SHIFTBOSS_<SECTION>__<KEY>`` (e.g. ``SHIFTBOSS_STORE__SYNCHRONOUS=FULL``,
+``SHIFTBOSS_POOLS__DEFAULT__CONCURRENCY=8``), then explicit command-line flags.
+
+Secrets never come from the TOML: API tokens are read from the files named by
+``api.token_file`` / ``api.read_only_token_file`` or from ``SHIFTBOSS_API_TOKEN`` /
+``SHIFTBOSS_API_READ_ONLY_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.errors import ConfigError
+
+ENV_PREFIX = "SHIFTBOSS_"
+TOKEN_ENV = "SHIFTBOSS_API_TOKEN"
+READ_ONLY_TOKEN_ENV = "SHIFTBOSS_API_READ_ONLY_TOKEN"
+#: Variables with the prefix that are not config overrides (client settings, secrets).
+_NOT_OVERRIDES = {TOKEN_ENV, READ_ONLY_TOKEN_ENV}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class EngineSettings(_Section):
+    data_dir: Path | None = None
+    """Directory for the database, pid file, log and socket. Empty: the user's data dir
+    (``~/.local/share/shiftboss`` on Linux). ``shiftboss run --data-dir`` overrides it."""
+
+    grace_period: float = Field(10.0, ge=0, le=3600)
+    """Seconds running jobs get to finish on SIGTERM/SIGINT or ``shiftboss stop`` before
+    they are interrupted and put back in the queue."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Engine log verbosity."""
+
+
+class StoreSettings(_Section):
+    path: Path | None = None
+    """SQLite database file. Empty: ``<data_dir>/shiftboss.db``."""
+
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    """SQLite durability in WAL mode. NORMAL: a committed job survives a crash or kill -9 of
+    the engine, but the last transactions before a power loss or OS crash may roll back.
+    FULL: every commit is fsynced, so it survives power loss too (group commit keeps it to one
+    fsync per batch, not per job)."""
+
+    group_commit_max: int = Field(5000, ge=1, le=100_000)
+    """Most write operations merged into one transaction by the single writer."""
+
+    lease_ttl: float = Field(30.0, ge=1, le=3600)
+    """Seconds a claimed job's lease lasts; the owner renews it every third of that. A job
+    whose lease runs out (hung or dead worker) goes back to the queue."""
+
+    event_retention: int = Field(1_000_000, ge=1000)
+    """How many of the newest events are kept for clients resuming the event stream."""
+
+
+class ApiSettings(_Section):
+    socket: Path | None = None
+    """Unix socket of the control API (mode 0600, no token). Empty: ``<data_dir>/engine.sock``."""
+
+    tcp: str | None = Field(None, pattern=r"^[^\s:]+:\d{1,5}$")
+    """Also listen on TCP ``host:port`` (e.g. ``127.0.0.1:8787``). Requires a token; off by
+    default."""
+
+    token_file: Path | None = None
+    """File holding the bearer token for TCP clients (or set ``SHIFTBOSS_API_TOKEN``)."""
+
+    read_only_token_file: Path | None = None
+    """File holding a token that may only GET (or set ``SHIFTBOSS_API_READ_ONLY_TOKEN``)."""
+
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    """Largest request body accepted; bigger ones get 413."""
+
+
+class SchedulerSettings(_Section):
+    default_max_attempts: int = Field(3, ge=1, le=1000)
+    """Attempts a job gets unless its kind or the job says otherwise."""
+
+    default_timeout: float = Field(300.0, gt=0)
+    """Seconds one attempt may run unless its kind or the job says otherwise."""
+
+    backoff_base: float = Field(1.0, gt=0)
+    """Delay before the first retry; it doubles per attempt (with jitter)."""
+
+    backoff_cap: float = Field(300.0, gt=0)
+    """Longest delay between retries."""
+
+    cancel_grace: float = Field(10.0, gt=0)
+    """Seconds a cancelled running job has to stop before it is marked cancelled anyway."""
+
+    claim_batch: int = Field(512, ge=1, le=10_000)
+    """Most jobs one pool claims in one store transaction."""
+
+
+class PoolSettings(_Section):
+    concurrency: int = Field(64, ge=1, le=100_000)
+    """Most jobs this pool runs at once."""
+
+    kinds: list[str] = ["*"]
+    """Job kinds this pool serves; ``"*"`` serves every kind no other pool names."""
+
+
+class DemoSettings(_Section):
+    enabled: bool = False
+    """Submit a steady trickle of demo jobs (noop, sleep, demo.flaky) — what ``make demo`` uses."""
+
+    interval: float = Field(0.5, gt=0)
+    """Seconds between demo submissions."""
+
+
+class Settings(_Section):
+    """Everything ``config.toml`` can set."""
+
+    engine: EngineSettings = EngineSettings()
+    store: StoreSettings = StoreSettings()
+    api: ApiSettings = ApiSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    pools: dict[str, PoolSettings] = {"default": PoolSettings()}
+    demo: DemoSettings = DemoSettings()
+
+    # Derived paths -----------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return (self.engine.data_dir or Path(platformdirs.user_data_dir("shiftboss"))).expanduser()
+
+    @property
+    def db_path(self) -> Path:
+        return self.store.path or self.data_dir / "shiftboss.db"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.api.socket or self.data_dir / "engine.sock"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "engine.pid"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "engine.log"
+
+
+def default_config_path() -> Path | None:
+    """``SHIFTBOSS_CONFIG`` if set, else ``./config.toml`` if it exists."""
+    env = os.environ.get("SHIFTBOSS_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("config.toml")
+    return local if local.exists() else None
+
+
+def load_settings(
+    path: Path | None, *, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read, merge and validate the configuration; raise :class:`ConfigError` listing every problem."""
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError([("(file)", f"{path} does not exist")], source) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([("(syntax)", str(exc))], source) from None
+        except OSError as exc:
+            raise ConfigError([("(file)", f"cannot read {path}: {exc.strerror}")], source) from None
+    from_env = _env_overrides(os.environ if environ is None else environ)
+    for key, value in from_env.items():
+        _set_path(data, key.split("."), value)
+    for key, value in (overrides or {}).items():
+        _set_path(data, key.split("."), value)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        env_keys = {k: f"{ENV_PREFIX}{k.upper().replace('.', '__')}" for k in from_env}
+        raise ConfigError(_problems(exc, env_keys), source) from None
+    problems = _cross_checks(settings, environ if environ is not None else os.environ)
+    if problems:
+        raise ConfigError(problems, source)
+    return settings
+
+
+def read_tokens(settings: Settings, environ: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    """The (full, read-only) API tokens from their files or env; never from the TOML."""
+    env = os.environ if environ is None else environ
+    return (
+        _read_secret(settings.api.token_file, env.get(TOKEN_ENV)),
+        _read_secret(settings.api.read_only_token_file, env.get(READ_ONLY_TOKEN_ENV)),
+    )
+
+
+def check_kinds(settings: Settings, known: set[str]) -> None:
+    """Every kind a pool names must exist; a kind may belong to one pool only."""
+    problems: list[tuple[str, str]] = []
+    owner: dict[str, str] = {}
+    for name, pool in settings.pools.items():
+        for i, kind in enumerate(pool.kinds):
+            key = f"pools.{name}.kinds[{i}]"
+            if kind != "*" and kind not in known:
+                problems.append((key, f"unknown job kind {kind!r} (known: {', '.join(sorted(known))})"))
+            elif kind in owner:
+                problems.append((key, f"{kind!r} is already served by pool {owner[kind]!r}"))
+            else:
+                owner[kind] = name
+    if problems:
+        raise ConfigError(problems)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _env_overrides(environ: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _NOT_OVERRIDES or "__" not in name:
+            continue
+        key = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+        out[key] = value
+    return out
+
+
+def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        node = data.setdefault(part, {})
+        if not isinstance(node, dict):
+            node = data[part] = {}
+        data = node
+    if isinstance(value, str) and value.startswith("["):
+        value = [v.strip().strip("'\"") for v in value.strip("[]").split(",") if v.strip()]
+    data[parts[-1]] = value
+
+
+def _problems(exc: ValidationError, env_keys: dict[str, str]) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors():
+        key = ""
+        for part in err["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+            if key.split(".")[-1] in {"token", "read_only_token", "password", "secret"}:
+                reason += f"; secrets are never read from the TOML: use api.token_file or {TOKEN_ENV}"
+        else:
+            reason = f"{err['msg']} (got {err['input']!r})"
+        if key in env_keys:
+            reason += f" [from {env_keys[key]}]"
+        out.append((key, reason))
+    return out
+
+
+def _cross_checks(settings: Settings, environ: Any) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for key, path in (("api.token_file", settings.api.token_file), ("api.read_only_token_file", settings.api.read_only_token_file)):
+        if path is not None and not Path(path).expanduser().is_file():
+            problems.append((key, f"{path} is not a readable file"))
+    if settings.api.tcp and not problems:
+        token, _ = read_tokens(settings, environ)
+        if not token:
+            problems.append(("api.tcp", f"TCP needs a bearer token: set api.token_file or {TOKEN_ENV}"))
+    if not settings.pools:
+        problems.append(("pools", "at least one pool is needed"))
+    if len(str(settings.socket_path)) > 100:
+        problems.append(("api.socket", f"Unix socket path is too long ({len(str(settings.socket_path))} > 100 chars)"))
+    return problems
+
+
+def _read_secret(path: Path | None, env_value: str | None) -> str | None:
+    if path is not None:
+        value = Path(path).expanduser().read_text().strip()
+        return value or None
+    return env_value or None

@@ -1,0 +1,34 @@
+"""Demo load: a steady trickle of noop, sleep and demo.flaky jobs (some retry, some fail), so a
+new operator sees life in ``shiftboss status``, ``jobs list`` and the console."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, NoReturn
+
+import trio
+
+from engine.schema import JobSubmit
+
+if TYPE_CHECKING:
+    from engine.service import Engine
+
+#: (weight, kind, payload, priority)
+MIX: list[tuple[int, str, dict[str, object], int]] = [
+    (5, "noop", {}, 5),
+    (4, "sleep", {"seconds": 3}, 5),
+    (2, "sleep", {"seconds": 12}, 3),
+    (2, "demo.flaky", {"fail_times": 2, "seconds": 1}, 6),
+    (1, "demo.flaky", {"fail_times": 9, "seconds": 0.5}, 4),  # exhausts its attempts: fails
+    (1, "demo.flaky", {"fail_times": 1, "permanent": True}, 7),  # non-retryable: fails at once
+]
+
+
+async def feed(engine: Engine, rng: random.Random | None = None) -> NoReturn:
+    rng = rng or random.Random()
+    weights = [w for w, *_ in MIX]
+    while True:
+        _w, kind, payload, priority = rng.choices(MIX, weights)[0]
+        if not engine.scheduler.estop.active:
+            await engine.submit([JobSubmit(kind=kind, payload=dict(payload), priority=priority)], "demo", batch=False)
+        await trio.sleep(engine.settings.demo.interval * rng.uniform(0.5, 1.5))

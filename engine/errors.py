@@ -1,0 +1,95 @@
+"""The engine's one error hierarchy.
+
+::
+
+    EngineError
+     ├── ConfigError            invalid config.toml / env override (lists every key and reason)
+     ├── StoreError             the durable store
+     │    ├── DatabaseUnusable  corrupt, foreign or too-new database file
+     │    ├── EngineLocked      another engine holds the data dir
+     │    ├── JobNotFound       no job with that id                       (API: 404)
+     │    ├── InvalidTransition action not allowed in the job's state     (API: 409)
+     │    └── IdempotencyConflict key reused with a different job        (API: 409)
+     ├── RequestError           a client request the API refuses (status, code, details)
+     └── JobFailure             raised by a job handler: the attempt failed
+          └── PermanentFailure  …and retrying cannot help
+
+Third-party errors are translated where they cross into engine code, with ``raise … from``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+
+class ConfigError(EngineError):
+    """The configuration is invalid. ``problems`` holds ``(key, reason)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "config") -> None:
+        self.problems = problems
+        self.source = source
+        lines = "\n".join(f"  {key}: {reason}" for key, reason in problems)
+        super().__init__(f"invalid {source}:\n{lines}")
+
+
+class StoreError(EngineError):
+    """The durable store refused or failed an operation."""
+
+
+class DatabaseUnusable(StoreError):
+    """The database file cannot be used (corrupt, not ours, or from a newer version)."""
+
+
+class EngineLocked(StoreError):
+    """Another engine process already owns this data directory."""
+
+
+class JobNotFound(StoreError):
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job with id {job_id!r}")
+
+
+class InvalidTransition(StoreError):
+    def __init__(self, job_id: str, state: str, action: str) -> None:
+        self.job_id, self.state, self.action = job_id, state, action
+        super().__init__(f"cannot {action} job {job_id}: it is {state}")
+
+
+class IdempotencyConflict(StoreError):
+    def __init__(self, key: str, job_id: str) -> None:
+        self.key, self.job_id = key, job_id
+        super().__init__(
+            f"idempotency key {key!r} already belongs to job {job_id} with a different kind or payload"
+        )
+
+
+class RequestError(EngineError):
+    """A request the API refuses; rendered as ``{"error": {code, message, details}}``."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        self.status, self.code, self.message = status, code, message
+        self.details = details or {}
+        super().__init__(message)
+
+
+class JobFailure(EngineError):
+    """Raised by a job handler when an attempt fails and may be retried."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, code: str = "failed", details: dict[str, Any] | None = None):
+        self.code, self.message, self.details = code, message, details
+        super().__init__(message)
+
+
+class PermanentFailure(JobFailure):
+    """Raised by a job handler when retrying cannot help: the job fails at once."""
+
+    retryable = False

@@ -1,0 +1,95 @@
+"""Fan-out of committed events to live subscribers, and the resumable stream built on it.
+
+The writer publishes each commit's events here after they are durable. A subscriber that
+falls behind (its bounded buffer fills) is dropped rather than slowing the engine; the
+stream then catches up from the database, so a client never misses an event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import trio
+
+from engine.schema import Event
+from engine.store import Store, queries
+
+_BUFFER = 1024  # commits buffered per subscriber
+_PAGE = 2000
+HEARTBEAT_S = 15.0
+
+
+class Subscription:
+    def __init__(self) -> None:
+        self.send, self.recv = trio.open_memory_channel[list[Event]](_BUFFER)
+        self.overflowed = False
+
+
+class Broker:
+    def __init__(self) -> None:
+        self._subs: set[Subscription] = set()
+
+    def publish(self, events: list[Event]) -> None:
+        for sub in list(self._subs):
+            try:
+                sub.send.send_nowait(events)
+            except trio.WouldBlock:
+                sub.overflowed = True
+                self._subs.discard(sub)
+                sub.send.close()
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription()
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+        sub.send.close()
+
+    def __len__(self) -> int:
+        return len(self._subs)
+
+
+async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HEARTBEAT_S) -> AsyncIterator[Event]:
+    """Every event after ``since``, in order and without gaps, then live ones as they commit.
+
+    If ``since`` is older than the oldest retained event, a ``stream.reset`` event comes first
+    (re-read the state you show) and the stream continues from the oldest retained event.
+    ``stream.heartbeat`` events (carrying the last seq sent) keep idle connections alive.
+    """
+    oldest = await store.read(queries.oldest_event)
+    if oldest and since < oldest - 1:
+        yield Event(seq=since, ts=time.time(), type="stream.reset", data={"oldest": oldest, "requested": since})
+        since = oldest - 1
+    while True:
+        sub = broker.subscribe()  # subscribe before reading the backlog: nothing falls between
+        try:
+            while True:
+                page = await store.read(queries.events_since, since, _PAGE)
+                for event in page:
+                    yield event
+                    since = event.seq
+                if len(page) < _PAGE:
+                    break
+            while True:
+                with trio.move_on_after(heartbeat) as idle:
+                    try:
+                        batch = await sub.recv.receive()
+                    except trio.EndOfChannel:
+                        break  # we overflowed: catch up from the database
+                if idle.cancelled_caught:
+                    yield Event(seq=since, ts=time.time(), type="stream.heartbeat")
+                    continue
+                if batch and batch[0].seq > since + 1 and batch[-1].seq > since:
+                    page = await store.read(queries.events_since, since, batch[0].seq - since - 1)
+                    for event in page:
+                        yield event
+                        since = event.seq
+                for event in batch:
+                    if event.seq > since:
+                        yield event
+                        since = event.seq
+        finally:
+            broker.unsubscribe(sub)

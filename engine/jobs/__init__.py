@@ -1,0 +1,13 @@
+"""Job kinds and their handlers."""
+
+from engine.jobs._registry import Kind, Registry, payload_error
+
+
+def default_registry() -> Registry:
+    """Every kind this engine ships."""
+    from engine.jobs import builtin
+
+    return Registry(list(builtin.KINDS))
+
+
+__all__ = ["Kind", "Registry", "default_registry", "payload_error"]

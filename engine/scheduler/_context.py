@@ -1,0 +1,47 @@
+"""What a job handler gets: identity, progress reporting, the stop flag and its lease."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+
+class JobContext:
+    """Handed to every handler call.
+
+    * ``progress(**fields)`` records kind-specific progress (hashes, best score, waiting_info);
+      it is cheap to call often — the scheduler persists and publishes it about once a second.
+    * ``stop_requested`` is a :class:`threading.Event` set when the attempt must stop (cancel,
+      e-stop, shutdown, deadline). Trio code is cancelled normally; code running in threads
+      (PoW kernels) must check this flag between batches.
+    * ``lease_until`` is when the job's lease ends unless renewed; the scheduler renews the
+      leases of all live jobs every third of ``store.lease_ttl``.
+    """
+
+    __slots__ = ("job_id", "kind", "pool", "attempt", "max_attempts", "deadline", "lease_until",
+                 "stop_requested", "_progress", "_dirty")
+
+    def __init__(self, job_id: str, kind: str, pool: str, attempt: int, max_attempts: int,
+                 deadline: float | None, lease_until: float) -> None:
+        self.job_id = job_id
+        self.kind = kind
+        self.pool = pool
+        self.attempt = attempt
+        self.max_attempts = max_attempts
+        self.deadline = deadline
+        self.lease_until = lease_until
+        self.stop_requested = threading.Event()
+        self._progress: dict[str, Any] = {}
+        self._dirty = False
+
+    def progress(self, **fields: Any) -> None:
+        """Merge ``fields`` into this job's progress."""
+        self._progress.update(fields)
+        self._dirty = True
+
+    def take_progress(self) -> dict[str, Any] | None:
+        """The progress if it changed since the last call (used by the flusher)."""
+        if not self._dirty:
+            return None
+        self._dirty = False
+        return dict(self._progress)

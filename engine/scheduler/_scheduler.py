@@ -1,0 +1,402 @@
+"""The scheduler: per-pool dispatchers that claim jobs, run their handlers, and record outcomes;
+timers for delays and deadlines; lease renewal and reaping; the e-stop and pool switches.
+
+Resource handling: :meth:`Scheduler.run` owns two nurseries — one for its service loops and one
+for running jobs — and never returns on its own. Call :meth:`Scheduler.shutdown` first for a
+graceful stop: claiming stops, running jobs get the grace period, the rest are interrupted
+and put back in the queue (their attempt not counted), and only then cancel :meth:`run`.
+
+Error handling: a handler's exceptions become the attempt's error (see
+:mod:`engine.jobs`); nothing a handler does can stop a dispatcher. Store failures propagate
+and stop the engine, because the scheduler must not run jobs it cannot record.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+from typing import Any, NoReturn
+
+import msgspec
+import trio
+
+from engine.config import Settings
+from engine.errors import JobFailure, RequestError
+from engine.jobs import Registry
+from engine.schema import Estop, Event, JobError, Pool, PoolState, Worker
+from engine.scheduler._backoff import backoff
+from engine.scheduler._context import JobContext
+from engine.stats import Stats
+from engine.store import Claimed, Store, ops, queries
+
+_IDLE_POLL = 0.02
+
+
+class RunningJob:
+    __slots__ = ("claimed", "ctx", "scope", "stop_reason")
+
+    def __init__(self, claimed: Claimed, ctx: JobContext) -> None:
+        self.claimed = claimed
+        self.ctx = ctx
+        self.scope: trio.CancelScope | None = None
+        self.stop_reason: str | None = None  # cancel | estop | shutdown
+
+    def stop(self, reason: str) -> None:
+        if self.stop_reason is None or reason == "cancel":
+            self.stop_reason = reason
+        self.ctx.stop_requested.set()
+        if self.scope is not None:
+            self.scope.cancel()
+
+
+class PoolRuntime:
+    def __init__(self, name: str, concurrency: int, kinds: list[str]) -> None:
+        self.name = name
+        self.concurrency = concurrency
+        self.kinds = kinds
+        self.state: PoolState = "active"
+        self.reason: str | None = None
+        self.actor: str | None = None
+        self.since: float | None = None
+        self.running: dict[str, RunningJob] = {}
+        self.wakeup = trio.Event()
+        self.heartbeat_at: float | None = None
+
+    def kick(self) -> None:
+        self.wakeup.set()
+
+
+class Scheduler:
+    def __init__(self, store: Store, registry: Registry, settings: Settings, stats: Stats) -> None:
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self.stats = stats
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.pools = {name: PoolRuntime(name, p.concurrency, list(p.kinds)) for name, p in settings.pools.items()}
+        self.estop = Estop(active=False)
+        self.closing = False
+        self._kind_pool: dict[str, str] = {}
+        wildcard = next((n for n, p in settings.pools.items() if "*" in p.kinds), None)
+        for kind in registry.names():
+            owner = next((n for n, p in settings.pools.items() if kind in p.kinds), wildcard)
+            if owner is not None:
+                self._kind_pool[kind] = owner
+        self._timer_kick = trio.Event()
+        self._loops: trio.Nursery | None = None
+        self._jobs: trio.Nursery | None = None
+        store.writer.on_commit(self._on_commit)
+
+    # --- routing ----------------------------------------------------------------------------
+
+    def pool_for(self, kind: str, requested: str | None, field: str = "pool") -> str:
+        """The pool a job of ``kind`` goes to; a requested pool must serve the kind."""
+        if requested is None:
+            pool = self._kind_pool.get(kind)
+            if pool is None:
+                raise RequestError(422, "no_pool", f"no pool serves job kind {kind!r}", {"field": field, "kind": kind})
+            return pool
+        runtime = self.pools.get(requested)
+        if runtime is None:
+            raise RequestError(422, "unknown_pool", f"unknown pool {requested!r}; pools: {', '.join(self.pools)}",
+                               {"field": field})
+        if kind not in runtime.kinds and "*" not in runtime.kinds:
+            raise RequestError(422, "pool_mismatch", f"pool {requested!r} does not serve job kind {kind!r}",
+                               {"field": field})
+        return requested
+
+    # --- service ----------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        await self.store.write(ops.recover)
+        self._load_controls(await self.store.read(queries.controls))
+        async with trio.open_nursery() as jobs:
+            self._jobs = jobs
+            async with trio.open_nursery() as loops:
+                self._loops = loops
+                for pool in self.pools.values():
+                    loops.start_soon(self._dispatch, pool)
+                loops.start_soon(self._timers)
+                loops.start_soon(self._leases)
+                loops.start_soon(self._progress)
+                task_status.started()
+                await trio.sleep_forever()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def shutdown(self, grace: float) -> int:
+        """Stop claiming; let running jobs finish within ``grace`` seconds; interrupt the rest
+        (they go back to the queue). Returns how many were interrupted."""
+        self.closing = True
+        for pool in self.pools.values():
+            pool.kick()
+        with trio.move_on_after(grace):
+            await self._until_idle()
+        interrupted = 0
+        for rj in self._all_running():
+            rj.stop("shutdown")
+            interrupted += 1
+        with trio.move_on_after(max(5.0, self.settings.scheduler.cancel_grace)):
+            await self._until_idle()
+        return interrupted
+
+    def running_count(self) -> int:
+        return sum(len(p.running) for p in self.pools.values())
+
+    async def _until_idle(self) -> None:
+        while self.running_count():
+            await trio.sleep(_IDLE_POLL)
+
+    def _all_running(self) -> list[RunningJob]:
+        return [rj for p in self.pools.values() for rj in p.running.values()]
+
+    def _load_controls(self, controls: dict[str, dict[str, Any]]) -> None:
+        if "estop" in controls:
+            self.estop = msgspec.convert(controls["estop"], Estop)
+        for name, pool in self.pools.items():
+            saved = controls.get(f"pool:{name}")
+            if saved:
+                pool.state = saved["state"]
+                pool.reason, pool.actor, pool.since = saved.get("reason"), saved.get("actor"), saved.get("since")
+                if pool.state == "drained" or (pool.state == "draining" and not pool.running):
+                    pool.state = "drained"
+
+    def _may_claim(self, pool: PoolRuntime) -> bool:
+        return not self.closing and not self.estop.active and pool.state == "active"
+
+    def _on_commit(self, events: list[Event]) -> None:
+        pools = self.pools
+        for e in events:
+            if e.type == "job.state":
+                to = e.data["to"]
+            elif e.type == "job.submitted":
+                to = e.data["state"]
+            else:
+                continue
+            if to == "queued":
+                pool = pools.get(e.pool or "")
+                if pool is not None:
+                    pool.wakeup.set()
+            elif to in ("waiting", "retrying"):
+                self._timer_kick.set()
+
+    # --- dispatch and execution -------------------------------------------------------------
+
+    async def _dispatch(self, pool: PoolRuntime) -> NoReturn:
+        batch = self.settings.scheduler.claim_batch
+        ttl = self.settings.store.lease_ttl
+        assert self._jobs is not None
+        while True:
+            pool.wakeup = trio.Event()
+            pool.heartbeat_at = time.time()
+            free = pool.concurrency - len(pool.running)
+            if free <= 0 or not self._may_claim(pool):
+                await pool.wakeup.wait()
+                continue
+            claimed = await self.store.write(ops.claim, pool.name, min(free, batch), self.owner, ttl)
+            for c in claimed:
+                ctx = JobContext(c.id, c.kind, pool.name, c.attempt, c.max_attempts, c.deadline, c.started_at + ttl)
+                rj = pool.running[c.id] = RunningJob(c, ctx)
+                if not self._may_claim(pool):  # e-stop or shutdown arrived during the claim
+                    rj.stop_reason = "shutdown" if self.closing else "estop"
+                self._jobs.start_soon(self._execute, pool, rj)
+            if not claimed:
+                await pool.wakeup.wait()
+
+    async def _execute(self, pool: PoolRuntime, rj: RunningJob) -> None:
+        c, ctx = rj.claimed, rj.ctx
+        outcome, result, error = "completed", None, None
+        try:
+            kind = self.registry.get(c.kind)
+            payload = self.registry.decode(c.kind, c.payload)
+        except Exception as exc:  # noqa: BLE001 - a stored job this engine cannot run
+            kind, outcome = None, "failed"
+            error = JobError(code="unrunnable", message=f"cannot run this job here: {exc}", retryable=False)
+        if kind is not None:
+            end = min(c.started_at + c.timeout, c.deadline if c.deadline is not None else math.inf)
+            try:
+                with trio.CancelScope(deadline=trio.current_time() + (end - time.time())) as scope:
+                    rj.scope = scope
+                    if rj.stop_reason is not None:
+                        scope.cancel()
+                    result = msgspec.to_builtins(await kind.handler(ctx, payload))
+            except JobFailure as exc:
+                outcome = "failed"
+                error = JobError(code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details)
+            except Exception as exc:  # noqa: BLE001 - any handler bug fails the attempt, not the engine
+                outcome = "failed"
+                error = JobError(code="exception", message=f"{type(exc).__name__}: {exc}", retryable=True)
+            finally:
+                ctx.stop_requested.set()
+            if rj.stop_reason is not None and (outcome != "completed" or scope.cancelled_caught):
+                outcome, error = ("cancelled", None) if rj.stop_reason == "cancel" else ("interrupted", JobError(
+                    code=rj.stop_reason, message=f"interrupted by {rj.stop_reason}; back in the queue"))
+                result = None
+            elif scope.cancelled_caught:
+                if c.deadline is not None and time.time() >= c.deadline - 0.01:
+                    outcome, error = "expired", JobError(code="deadline", message="the job's deadline passed while it ran")
+                else:
+                    outcome, error = "failed", JobError(
+                        code="timeout", message=f"attempt exceeded its {c.timeout:g} s timeout", retryable=True)
+        retry_delay = None
+        if error is not None and error.retryable:
+            base = (kind.backoff_base if kind is not None else None) or self.settings.scheduler.backoff_base
+            retry_delay = backoff(c.attempt, base, self.settings.scheduler.backoff_cap)
+        try:
+            with trio.CancelScope(shield=True), trio.move_on_after(30):
+                await self.store.write(
+                    ops.finish, c, self.owner, outcome, worker=f"{self.owner}/{pool.name}", result=result,
+                    error=error, retry_delay=retry_delay, progress=ctx.take_progress(),
+                )
+        finally:
+            if pool.running.get(c.id) is rj:
+                del pool.running[c.id]
+            pool.kick()
+            if pool.state == "draining" and not pool.running and self._loops is not None:
+                self._loops.start_soon(self._mark_drained, pool)
+
+    async def _mark_drained(self, pool: PoolRuntime) -> None:
+        if pool.state == "draining" and not pool.running:
+            await self._set_pool(pool, "drained", pool.actor or "engine", pool.reason or "", action="drained")
+
+    # --- timers, leases, progress -----------------------------------------------------------
+
+    async def _timers(self) -> NoReturn:
+        last_prune = 0.0
+        while True:
+            self._timer_kick = trio.Event()
+            next_due = await self.store.write(ops.tick)
+            now = time.time()
+            if now - last_prune > 60:
+                last_prune = now
+                await self.store.write(ops.prune_events, self.settings.store.event_retention, self.store.last_seq)
+            delay = 1.0 if next_due is None else min(1.0, max(0.0, next_due - now))
+            with trio.move_on_after(delay):
+                await self._timer_kick.wait()
+
+    async def _leases(self) -> NoReturn:
+        ttl = self.settings.store.lease_ttl
+        while True:
+            await trio.sleep(ttl / 3)
+            await self.store.write(ops.renew_leases, self.owner, ttl)
+            until = time.time() + ttl
+            for rj in self._all_running():
+                rj.ctx.lease_until = until
+            live = {rj.claimed.id for rj in self._all_running()}
+            await self.store.write(ops.reap_leases, live, self.settings.scheduler.backoff_base)
+
+    async def _progress(self) -> NoReturn:
+        while True:
+            await trio.sleep(1.0)
+            updates = {}
+            for rj in self._all_running():
+                progress = rj.ctx.take_progress()
+                if progress is not None:
+                    updates[rj.claimed.id] = (rj.ctx.pool, progress)
+            if updates:
+                await self.store.write(ops.save_progress, updates)
+
+    # --- operator actions -------------------------------------------------------------------
+
+    def signal_cancel(self, job_id: str) -> bool:
+        """Stop a running job whose state is now ``cancelling``; force it after the grace period."""
+        for pool in self.pools.values():
+            rj = pool.running.get(job_id)
+            if rj is not None:
+                rj.stop("cancel")
+                if self._loops is not None:
+                    self._loops.start_soon(self._force_cancel, pool, rj)
+                return True
+        return False
+
+    async def _force_cancel(self, pool: PoolRuntime, rj: RunningJob) -> None:
+        await trio.sleep(self.settings.scheduler.cancel_grace)
+        if pool.running.get(rj.claimed.id) is rj:
+            await self.store.write(
+                ops.force_cancelled, rj.claimed.id,
+                f"the worker did not stop within {self.settings.scheduler.cancel_grace:g} s of the cancel",
+            )
+
+    def _pool(self, name: str) -> PoolRuntime:
+        pool = self.pools.get(name)
+        if pool is None:
+            raise RequestError(404, "unknown_pool", f"no pool named {name!r}; pools: {', '.join(self.pools)}")
+        return pool
+
+    async def engage_estop(self, actor: str, reason: str, pool_name: str | None = None) -> int:
+        """Persist the e-stop (global or one pool) first, then interrupt running attempts; they
+        go back to the queue without counting. Returns how many were interrupted."""
+        if pool_name is not None:
+            pool = self._pool(pool_name)
+            await self._set_pool(pool, "stopped", actor, reason, action="estop")
+            targets = list(pool.running.values())
+        else:
+            value = {"active": True, "actor": actor, "reason": reason, "since": time.time()}
+            await self.store.write(ops.set_control, "estop", value, "estop", actor, "estop", "engine", reason)
+            self.estop = msgspec.convert(value, Estop)
+            targets = self._all_running()
+        for rj in targets:
+            rj.stop("estop")
+        return len(targets)
+
+    async def release_estop(self, actor: str, reason: str, pool_name: str | None = None) -> None:
+        if pool_name is not None:
+            await self._set_pool(self._pool(pool_name), "active", actor, reason, action="resume")
+            return
+        value = {"active": False, "actor": actor, "reason": reason, "since": time.time()}
+        await self.store.write(ops.set_control, "estop", value, "estop", actor, "resume", "engine", reason)
+        self.estop = msgspec.convert(value, Estop)
+        for pool in self.pools.values():
+            pool.kick()
+
+    async def pool_action(self, name: str, action: str, actor: str, reason: str) -> Pool:
+        pool = self._pool(name)
+        if action == "pause":
+            await self._set_pool(pool, "paused", actor, reason, action="pause")
+        elif action == "resume":
+            await self._set_pool(pool, "active", actor, reason, action="resume")
+        elif action == "drain":
+            await self._set_pool(pool, "draining" if pool.running else "drained", actor, reason, action="drain")
+        else:  # pragma: no cover - routes only pass the three
+            raise RequestError(404, "unknown_action", f"unknown pool action {action!r}")
+        return self.pool_view(pool)
+
+    async def _set_pool(self, pool: PoolRuntime, state: PoolState, actor: str, reason: str, *, action: str) -> None:
+        value = {"pool": pool.name, "state": state, "reason": reason or None, "actor": actor, "since": time.time()}
+        await self.store.write(ops.set_control, f"pool:{pool.name}", value, "pool.state", actor, action,
+                               f"pool:{pool.name}", reason)
+        pool.state, pool.reason, pool.actor, pool.since = state, value["reason"], actor, value["since"]
+        pool.kick()
+
+    # --- views ------------------------------------------------------------------------------
+
+    def pool_view(self, pool: PoolRuntime) -> Pool:
+        count = self.stats.pool_count
+        done_rate, failed_rate = self.stats.rates(pool.name)
+        return Pool(
+            name=pool.name, kinds=pool.kinds, concurrency=pool.concurrency, state=pool.state, reason=pool.reason,
+            actor=pool.actor, since=pool.since, running=len(pool.running), queued=count(pool.name, "queued"),
+            waiting=count(pool.name, "waiting"), retrying=count(pool.name, "retrying"),
+            completed=self.stats.completed_total[pool.name], failed=self.stats.failed_total[pool.name],
+            completed_per_s=round(done_rate, 3), failed_per_s=round(failed_rate, 3),
+        )
+
+    def pool_views(self) -> list[Pool]:
+        return [self.pool_view(p) for p in self.pools.values()]
+
+    def workers(self) -> list[Worker]:
+        out = []
+        for pool in self.pools.values():
+            if self.estop.active or pool.state == "stopped":
+                state = "stopped"
+            elif pool.state in ("paused", "draining", "drained"):
+                state = pool.state
+            else:
+                state = "busy" if pool.running else "idle"
+            out.append(Worker(
+                id=f"{pool.name}/dispatcher", pool=pool.name, state=state, running=len(pool.running),
+                jobs=list(pool.running)[:20], heartbeat_at=pool.heartbeat_at,
+                detail={"concurrency": pool.concurrency, "owner": self.owner},
+            ))
+        return out

@@ -1,0 +1,334 @@
+"""Wire types of the Shiftboss control API, version 1.
+
+This is the one engine module the console may import. It is a leaf: it imports only the
+standard library and msgspec, so importing it never loads trio or any other engine code.
+
+Every request, response and event body of ``/v1`` is one of the Structs below. Times are Unix
+epoch seconds (float). Errors always come in an :class:`ErrorEnvelope`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+__all__ = [
+    "ACTIVE_STATES",
+    "API_VERSION",
+    "JOB_STATES",
+    "TERMINAL_STATES",
+    "ActionRequest",
+    "Attempt",
+    "AuditPage",
+    "AuditRecord",
+    "BulkRequest",
+    "BulkResult",
+    "Chain",
+    "ErrorBody",
+    "ErrorEnvelope",
+    "Estop",
+    "EstopRequest",
+    "Event",
+    "Job",
+    "JobError",
+    "JobFilter",
+    "JobPage",
+    "JobState",
+    "JobSubmit",
+    "JobSubmitBatch",
+    "KindInfo",
+    "Pool",
+    "PoolState",
+    "ResumeRequest",
+    "RetryRequest",
+    "Status",
+    "SubmitResponse",
+    "SubmitResult",
+    "Worker",
+]
+
+API_VERSION = 1
+
+JobState = Literal[
+    "queued",
+    "waiting",
+    "running",
+    "retrying",
+    "completed",
+    "failed",
+    "cancelling",
+    "cancelled",
+    "expired",
+]
+JOB_STATES: tuple[str, ...] = JobState.__args__  # type: ignore[attr-defined]
+TERMINAL_STATES = frozenset({"completed", "failed", "cancelled", "expired"})
+ACTIVE_STATES = frozenset({"running", "cancelling"})
+
+PoolState = Literal["active", "paused", "draining", "drained", "stopped"]
+
+Priority = Annotated[int, Meta(ge=0, le=9, description="0–9, higher runs first")]
+Seconds = Annotated[float, Meta(ge=0)]
+Reason = Annotated[str, Meta(max_length=1000)]
+
+
+class JobError(Struct, kw_only=True):
+    """Why an attempt or a job failed."""
+
+    code: str
+    message: str
+    retryable: bool = False
+    details: dict[str, Any] | None = None
+
+
+class Attempt(Struct, kw_only=True):
+    """One attempt of a job: when it ran, on which worker, how it ended."""
+
+    n: int
+    started_at: float
+    finished_at: float | None = None
+    outcome: str = "running"
+    worker: str = ""
+    error: JobError | None = None
+
+
+class Job(Struct, kw_only=True):
+    """A job as the API shows it. ``history`` is filled only by ``GET /v1/jobs/{id}``."""
+
+    id: str
+    kind: str
+    pool: str
+    state: JobState
+    priority: int
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    timeout: float
+    created_at: float
+    updated_at: float
+    not_before: float | None = None
+    deadline: float | None = None
+    idempotency_key: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    progress: dict[str, Any] | None = None
+    result: Any = None
+    error: JobError | None = None
+    history: list[Attempt] | None = None
+
+
+class JobSubmit(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A job to submit. ``delay`` and ``not_before`` are alternatives, as are ``ttl`` and ``deadline``."""
+
+    kind: Annotated[str, Meta(min_length=1, max_length=100)]
+    payload: dict[str, Any] = {}
+    pool: str | None = None
+    priority: Priority = 5
+    max_attempts: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    timeout: Annotated[float, Meta(gt=0, le=7 * 86400)] | None = None
+    delay: Seconds | None = None
+    not_before: float | None = None
+    ttl: Annotated[float, Meta(gt=0)] | None = None
+    deadline: float | None = None
+    idempotency_key: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class JobSubmitBatch(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Several jobs in one durable transaction (all or nothing)."""
+
+    jobs: Annotated[list[JobSubmit], Meta(min_length=1, max_length=10_000)]
+
+
+class SubmitResult(Struct, kw_only=True):
+    """``created`` is false when an idempotency key matched an existing job."""
+
+    id: str
+    state: JobState
+    created: bool
+
+
+class SubmitResponse(Struct, kw_only=True):
+    jobs: list[SubmitResult]
+
+
+class JobPage(Struct, kw_only=True):
+    """One page of jobs, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
+
+    jobs: list[Job]
+    next_cursor: str | None = None
+    total: int = 0
+
+
+class JobFilter(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Which jobs a list or bulk action covers. Empty fields match everything."""
+
+    state: list[JobState] | None = None
+    kind: str | None = None
+    pool: str | None = None
+    text: str | None = None
+
+
+class ActionRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of an operator action; the reason lands in the audit log."""
+
+    reason: Reason = ""
+
+
+class RetryRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Retry with a fresh attempt budget. A new ``deadline`` replaces one that has passed."""
+
+    reason: Reason = ""
+    deadline: float | None = None
+
+
+class BulkRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Retry or cancel every job matching ``filter``; ``dry_run`` only counts them."""
+
+    filter: JobFilter
+    dry_run: bool = False
+    reason: Reason = ""
+
+
+class BulkResult(Struct, kw_only=True):
+    """``matched``: jobs the filter selects that the action applies to; ``changed``: done now."""
+
+    action: str
+    matched: int
+    changed: int
+    dry_run: bool
+
+
+class EstopRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Engage the emergency stop, globally or for one pool. A reason is required."""
+
+    reason: Annotated[str, Meta(min_length=1, max_length=1000)]
+    pool: str | None = None
+
+
+class ResumeRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Release the emergency stop, globally or for one pool."""
+
+    reason: Reason = ""
+    pool: str | None = None
+
+
+class Estop(Struct, kw_only=True):
+    active: bool
+    actor: str | None = None
+    reason: str | None = None
+    since: float | None = None
+
+
+class Pool(Struct, kw_only=True):
+    """A pool: what it serves, its cap, whether it takes work, and what it holds."""
+
+    name: str
+    kinds: list[str]
+    concurrency: int
+    state: PoolState
+    reason: str | None = None
+    actor: str | None = None
+    since: float | None = None
+    running: int = 0
+    queued: int = 0
+    waiting: int = 0
+    retrying: int = 0
+    completed: int = 0
+    failed: int = 0
+    completed_per_s: float = 0.0
+    failed_per_s: float = 0.0
+
+
+class Worker(Struct, kw_only=True):
+    """A unit that executes jobs: a pool dispatcher now, PoW threads later."""
+
+    id: str
+    pool: str
+    state: str
+    health: Literal["ok", "degraded", "down"] = "ok"
+    running: int = 0
+    jobs: list[str] = []
+    heartbeat_at: float | None = None
+    detail: dict[str, Any] = {}
+
+
+class Chain(Struct, kw_only=True):
+    name: str
+    kind: str
+    head: int | None = None
+    head_hash: str | None = None
+    lag_s: float | None = None
+    detail: dict[str, Any] = {}
+
+
+class KindInfo(Struct, kw_only=True):
+    """A job kind: the pool it runs in, its defaults, and the JSON schema of its payload."""
+
+    name: str
+    pool: str
+    description: str
+    max_attempts: int
+    timeout: float
+    payload_schema: dict[str, Any]
+
+
+class AuditRecord(Struct, kw_only=True):
+    id: int
+    ts: float
+    actor: str
+    action: str
+    target: str
+    reason: str = ""
+    details: dict[str, Any] | None = None
+
+
+class AuditPage(Struct, kw_only=True):
+    records: list[AuditRecord]
+    next_cursor: str | None = None
+
+
+class Event(Struct, kw_only=True):
+    """A change in the engine. ``seq`` grows by one per event and survives restarts.
+
+    Types: ``job.submitted``, ``job.state`` (``data.from``/``data.to``), ``job.progress``,
+    ``pool.state``, ``estop``, ``audit``; on the stream also ``stream.reset`` (the requested
+    ``since`` is older than what is retained: re-read state) and ``stream.heartbeat``.
+    """
+
+    seq: int
+    ts: float
+    type: str
+    job_id: str | None = None
+    pool: str | None = None
+    data: dict[str, Any] = {}
+
+
+class Status(Struct, kw_only=True):
+    api_version: int
+    version: str
+    pid: int
+    started_at: float
+    data_dir: str
+    database: str
+    synchronous: str
+    estop: Estop
+    pools: list[Pool]
+    counts: dict[str, int]
+    last_seq: int
+    shutting_down: bool = False
+
+
+class ErrorBody(Struct, kw_only=True):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorEnvelope(Struct, kw_only=True):
+    error: ErrorBody
+
+
+def encode(obj: Any) -> bytes:
+    """JSON-encode any wire value."""
+    return msgspec.json.encode(obj)

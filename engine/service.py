@@ -1,0 +1,212 @@
+"""The engine supervisor: wires store, scheduler, API and demo load into one Trio process, and
+the operations the API exposes.
+
+Start-up order: data-dir lock → database check and migration → Trio: writer, scheduler
+(recovers jobs a previous process left running), API listeners. Nothing is served until every
+service reported ready through ``task_status.started()``; an invalid config or unusable
+database stops the engine before anything starts.
+
+Shutdown (SIGTERM, SIGINT, ``POST /v1/shutdown``): stop claiming, give running jobs
+``engine.grace_period`` seconds, interrupt the rest back into the queue, stop the API, flush
+the writer, release the lock, remove the socket, exit 0.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from engine.config import Settings, check_kinds
+from engine.errors import EngineLocked, RequestError
+from engine.events import Broker
+from engine.ids import job_id
+from engine.jobs import Registry, default_registry
+from engine.schema import (
+    API_VERSION,
+    AuditPage,
+    BulkResult,
+    JobFilter,
+    JobSubmit,
+    KindInfo,
+    Status,
+    SubmitResponse,
+)
+from engine.scheduler import Scheduler
+from engine.stats import Stats
+from engine.store import NewJob, Store, ops, queries
+
+log = logging.getLogger("shiftboss.engine")
+VERSION = "0.1.0"
+
+
+class DataDirLock:
+    """An exclusive ``flock`` on ``engine.pid`` for the engine's lifetime; the file holds the pid.
+
+    hypercorn deletes an existing socket file before binding, so without this a second engine
+    would silently steal the first one's socket.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> DataDirLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(fd, 32).decode().strip() or "?"
+            os.close(fd)
+            raise EngineLocked(f"another engine (pid {other}) is already running on {self.path.parent}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                self.path.unlink(missing_ok=True)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+
+class Engine:
+    """One engine process. Construct with an opened :class:`Store`, then ``await run()``."""
+
+    def __init__(self, settings: Settings, store: Store, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.registry = registry or default_registry()
+        check_kinds(settings, self.registry.names())
+        self.stats = Stats(store.read_now(queries.state_counts))
+        self.broker = Broker()
+        store.writer.on_commit(self.stats.apply)
+        store.writer.on_commit(self.broker.publish)
+        self.scheduler = Scheduler(store, self.registry, settings, self.stats)
+        self.started_at = time.time()
+        self.binds: list[str] = []
+        self.shutting_down = False
+        self._shutdown = trio.Event()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until shutdown is requested, then stop gracefully (see module docstring)."""
+        from engine.api import serve_api  # the API imports this module's types
+
+        async with trio.open_nursery() as outer:
+            await outer.start(self.store.run)
+            async with trio.open_nursery() as services:
+                await services.start(self.scheduler.run)
+                self.binds = await services.start(serve_api, self)
+                if self.settings.demo.enabled:
+                    from engine.demo import feed
+
+                    services.start_soon(feed, self)
+                services.start_soon(self._signals)
+                log.info("engine ready: %s", ", ".join(self.binds))
+                task_status.started(self.binds)
+                await self._shutdown.wait()
+                self.shutting_down = True
+                grace = self.settings.engine.grace_period
+                log.info("shutting down: running jobs get %.1f s", grace)
+                interrupted = await self.scheduler.shutdown(grace)
+                if interrupted:
+                    log.info("interrupted %d jobs; they are back in the queue", interrupted)
+                services.cancel_scope.cancel()
+            outer.cancel_scope.cancel()
+        log.info("engine stopped")
+
+    def request_shutdown(self) -> None:
+        self._shutdown.set()
+
+    async def _signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("received %s", signal.Signals(signum).name)
+                self.request_shutdown()
+
+    # --- operations the API exposes ---------------------------------------------------------
+
+    async def submit(self, specs: list[JobSubmit], actor: str, *, batch: bool) -> SubmitResponse:
+        now = time.time()
+        sched = self.settings.scheduler
+        new: list[NewJob] = []
+        for i, spec in enumerate(specs):
+            where = f"jobs[{i}]." if batch else ""
+            kind = self.registry.get(spec.kind, field=f"{where}kind")
+            _typed, canonical = self.registry.validate(spec.kind, spec.payload, field=f"{where}payload")
+            pool = self.scheduler.pool_for(spec.kind, spec.pool, field=f"{where}pool")
+            not_before = _one_of(spec.not_before, spec.delay, now, f"{where}not_before", f"{where}delay")
+            deadline = _one_of(spec.deadline, spec.ttl, now, f"{where}deadline", f"{where}ttl")
+            if deadline is not None and deadline <= now:
+                raise RequestError(422, "invalid_request", f"{where}deadline: already passed", {"field": f"{where}deadline"})
+            new.append(NewJob(
+                id=job_id(spec.kind), kind=spec.kind, pool=pool, priority=spec.priority, payload=canonical,
+                max_attempts=spec.max_attempts or kind.max_attempts or sched.default_max_attempts,
+                timeout=spec.timeout or kind.timeout or sched.default_timeout,
+                not_before=not_before, deadline=deadline, idempotency_key=spec.idempotency_key,
+            ))
+        results = await self.store.write(ops.submit, new, actor)
+        return SubmitResponse(jobs=results)
+
+    async def cancel(self, job_id_: str, actor: str, reason: str) -> str:
+        state = await self.store.write(ops.cancel, job_id_, actor, reason)
+        if state == "cancelling":
+            self.scheduler.signal_cancel(job_id_)
+        return state
+
+    async def retry(self, job_id_: str, actor: str, reason: str, deadline: float | None) -> str:
+        if deadline is not None and deadline <= time.time():
+            raise RequestError(422, "invalid_request", "deadline: already passed", {"field": "deadline"})
+        return await self.store.write(ops.retry, job_id_, actor, reason, deadline)
+
+    async def bulk(self, action: str, flt: JobFilter, dry_run: bool, actor: str, reason: str) -> BulkResult:
+        matched, changed, signal_ids = await self.store.write(ops.bulk, action, flt, dry_run, actor, reason)
+        for job in signal_ids:
+            self.scheduler.signal_cancel(job)
+        return BulkResult(action=action, matched=matched, changed=changed, dry_run=dry_run)
+
+    async def audit(self, cursor: int | None, limit: int) -> AuditPage:
+        records, next_cursor = await self.store.read(queries.audit_page, cursor, limit)
+        return AuditPage(records=records, next_cursor=None if next_cursor is None else str(next_cursor))
+
+    async def record(self, actor: str, action: str, target: str, reason: str = "", details: dict[str, Any] | None = None) -> None:
+        await self.store.write(ops.audit_only, actor, action, target, reason, details)
+
+    def status(self) -> Status:
+        return Status(
+            api_version=API_VERSION, version=VERSION, pid=os.getpid(), started_at=self.started_at,
+            data_dir=str(self.settings.data_dir), database=str(self.store.path), synchronous=self.store.synchronous,
+            estop=self.scheduler.estop, pools=self.scheduler.pool_views(), counts=self.stats.by_state(),
+            last_seq=self.store.last_seq, shutting_down=self.shutting_down,
+        )
+
+    def kinds(self) -> list[KindInfo]:
+        sched = self.settings.scheduler
+        return [
+            KindInfo(
+                name=k.name, pool=self.scheduler.pool_for(k.name, None), description=k.description,
+                max_attempts=k.max_attempts or sched.default_max_attempts, timeout=k.timeout or sched.default_timeout,
+                payload_schema=k.payload_schema(),
+            )
+            for k in sorted(self.registry, key=lambda k: k.name)
+        ]
+
+
+def _one_of(absolute: float | None, relative: float | None, now: float, abs_field: str, rel_field: str) -> float | None:
+    if absolute is not None and relative is not None:
+        raise RequestError(422, "invalid_request", f"give {abs_field} or {rel_field}, not both", {"field": rel_field})
+    if relative is not None:
+        return now + relative
+    return absolute

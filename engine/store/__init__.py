@@ -1,0 +1,10 @@
+"""The durable store: SQLite in WAL mode, one group-commit writer, pooled readers."""
+
+from engine.store import _ops as ops
+from engine.store import _queries as queries
+from engine.store._db import SCHEMA_VERSION
+from engine.store._ops import Claimed, NewJob
+from engine.store._store import Store
+from engine.store._writer import Tx
+
+__all__ = ["SCHEMA_VERSION", "Claimed", "NewJob", "Store", "Tx", "ops", "queries"]

@@ -1,0 +1,157 @@
+"""Opening the SQLite database: header checks, pragmas and versioned schema migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from engine.errors import DatabaseUnusable
+
+#: ``PRAGMA application_id`` of a Shiftboss database ("SBOS").
+APPLICATION_ID = 0x53424F53
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+#: Schema migrations: index i holds the script that takes ``user_version`` from i to i+1.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE jobs (
+        seq             INTEGER PRIMARY KEY,       -- submit order: FIFO within a priority
+        id              TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL,
+        pool            TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        priority        INTEGER NOT NULL,
+        payload         TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,  -- attempts used of the current budget
+        max_attempts    INTEGER NOT NULL,
+        timeout         REAL NOT NULL,
+        not_before      REAL,
+        deadline        REAL,
+        idempotency_key TEXT UNIQUE,
+        created_at      REAL NOT NULL,
+        updated_at      REAL NOT NULL,
+        started_at      REAL,
+        finished_at     REAL,
+        progress        TEXT,
+        result          TEXT,
+        error           TEXT,
+        lease_owner     TEXT,
+        lease_until     REAL
+    );
+    CREATE INDEX jobs_ready ON jobs(pool, priority DESC, seq) WHERE state = 'queued';
+    CREATE INDEX jobs_timed ON jobs(not_before) WHERE state IN ('waiting', 'retrying');
+    CREATE INDEX jobs_leased ON jobs(lease_until) WHERE state IN ('running', 'cancelling');
+    CREATE INDEX jobs_deadline ON jobs(deadline)
+        WHERE deadline IS NOT NULL AND state IN ('queued', 'waiting', 'retrying', 'running');
+    CREATE INDEX jobs_state ON jobs(state, seq);
+    CREATE INDEX jobs_kind ON jobs(kind, seq);
+    CREATE INDEX jobs_pool ON jobs(pool, seq);
+
+    CREATE TABLE attempts (
+        rowid       INTEGER PRIMARY KEY,
+        job_id      TEXT NOT NULL,
+        n           INTEGER NOT NULL,
+        started_at  REAL NOT NULL,
+        finished_at REAL,
+        outcome     TEXT NOT NULL,
+        worker      TEXT NOT NULL,
+        error       TEXT
+    );
+    CREATE INDEX attempts_job ON attempts(job_id, rowid);
+
+    CREATE TABLE events (
+        seq     INTEGER PRIMARY KEY,
+        ts      REAL NOT NULL,
+        type    TEXT NOT NULL,
+        job_id  TEXT,
+        pool    TEXT,
+        data    TEXT NOT NULL
+    );
+
+    CREATE TABLE audit (
+        id      INTEGER PRIMARY KEY,
+        ts      REAL NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        target  TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        details TEXT
+    );
+    CREATE INDEX audit_target ON audit(target, id);
+
+    -- Switches that must survive a restart: the e-stop and pool states.
+    CREATE TABLE control (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path, *, synchronous: str = "NORMAL", readonly: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with our pragmas."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA cache_size = -65536")
+        if readonly:
+            conn.execute("PRAGMA query_only = ON")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _unusable(path, exc) from exc
+    return conn
+
+
+def prepare(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """Check that ``path`` is (or can become) a Shiftboss database and migrate it; return the
+    writer connection. Raises :class:`DatabaseUnusable` with an operator-readable reason."""
+    path = Path(path)
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as f:
+            if f.read(16) != _SQLITE_MAGIC:
+                raise DatabaseUnusable(f"{path} is not an SQLite database (foreign or corrupted file)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path, synchronous=synchronous)
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID and (app_id != 0 or tables > 0):
+            raise DatabaseUnusable(f"{path} is an SQLite database of another application, not Shiftboss")
+        if version > SCHEMA_VERSION:
+            raise DatabaseUnusable(
+                f"{path} has schema version {version}, newer than this Shiftboss knows ({SCHEMA_VERSION}); "
+                "upgrade Shiftboss"
+            )
+        for target in range(version, SCHEMA_VERSION):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(MIGRATIONS[target]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {target + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        conn.execute("SELECT count(*) FROM jobs").fetchone()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _unusable(path, exc) from exc
+    except DatabaseUnusable:
+        conn.close()
+        raise
+    return conn
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (``executescript`` would commit our transaction)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> DatabaseUnusable:
+    return DatabaseUnusable(f"{path} cannot be used as a database: {exc} (corrupted or not a Shiftboss file?)")

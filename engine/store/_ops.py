@@ -1,0 +1,401 @@
+"""Write operations: every job-model transition, run by the single writer inside a group commit.
+
+Each function takes a :class:`~engine.store._writer.Tx` first and emits one event per state
+change (``job.state`` with ``from``/``to``), so the event log is a complete history. Operator
+actions also append an audit record. Functions raise :mod:`engine.errors` store errors for
+requests the job's state does not allow; the writer rolls back just that op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from engine.errors import IdempotencyConflict, InvalidTransition, JobNotFound
+from engine.schema import JobError, JobFilter, SubmitResult
+from engine.store._queries import filter_sql
+from engine.store._writer import Tx
+
+_enc = msgspec.json.encode
+_dec = msgspec.json.decode
+
+RETRYABLE_STATES = ("failed", "cancelled", "expired")
+CANCELLABLE_STATES = ("queued", "waiting", "retrying", "running")
+_PENDING = ("queued", "waiting", "retrying")
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else _enc(value).decode()
+
+
+@dataclass(slots=True)
+class NewJob:
+    """A validated job ready to insert."""
+
+    id: str
+    kind: str
+    pool: str
+    priority: int
+    payload: str  # canonical JSON of the validated payload
+    max_attempts: int
+    timeout: float
+    not_before: float | None = None
+    deadline: float | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A job a worker holds: everything needed to run it and to fence its outcome."""
+
+    seq: int
+    id: str
+    kind: str
+    pool: str
+    priority: int
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    timeout: float
+    deadline: float | None
+    started_at: float
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+def submit(tx: Tx, jobs: list[NewJob], actor: str, reason: str = "") -> list[SubmitResult]:
+    conn, now = tx.conn, tx.now
+    results: list[SubmitResult] = []
+    rows = []
+    in_batch: dict[str, NewJob] = {}
+    for job in jobs:
+        key = job.idempotency_key
+        if key is not None:
+            earlier = in_batch.get(key)
+            if earlier is not None:
+                existing: tuple[str, str, str, str] | None = (earlier.id, "queued", earlier.kind, earlier.payload)
+            else:
+                existing = conn.execute(
+                    "SELECT id, state, kind, payload FROM jobs WHERE idempotency_key = ?", (key,)
+                ).fetchone()
+            if existing is not None:
+                if existing[2] != job.kind or existing[3] != job.payload:
+                    raise IdempotencyConflict(key, existing[0])
+                state = existing[1] if earlier is None else _initial_state(earlier, now)
+                results.append(SubmitResult(id=existing[0], state=state, created=False))  # type: ignore[arg-type]
+                continue
+            in_batch[key] = job
+        state = _initial_state(job, now)
+        rows.append(
+            (job.id, job.kind, job.pool, state, job.priority, job.payload, job.max_attempts, job.timeout,
+             job.not_before, job.deadline, key, now, now)
+        )
+        results.append(SubmitResult(id=job.id, state=state, created=True))  # type: ignore[arg-type]
+        tx.emit("job.submitted", job.id, job.pool, kind=job.kind, state=state, priority=job.priority)
+    if rows:
+        conn.executemany(
+            "INSERT INTO jobs (id, kind, pool, state, priority, payload, max_attempts, timeout, not_before,"
+            " deadline, idempotency_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        kinds = sorted({r[1] for r in rows})
+        target = rows[0][0] if len(rows) == 1 else f"{len(rows)} jobs"
+        tx.audit(actor, "submit", target, reason, {"count": len(rows), "kinds": kinds})
+    return results
+
+
+def _initial_state(job: NewJob, now: float) -> str:
+    return "waiting" if job.not_before is not None and job.not_before > now else "queued"
+
+
+# --- workers ----------------------------------------------------------------------------------
+
+
+def claim(tx: Tx, pool: str, limit: int, owner: str, lease_ttl: float) -> list[Claimed]:
+    """Take up to ``limit`` queued jobs of ``pool``: highest priority first, FIFO within one."""
+    now = tx.now
+    rows = tx.conn.execute(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?,"
+        " started_at = ?, updated_at = ? WHERE seq IN (SELECT seq FROM jobs WHERE state = 'queued'"
+        " AND pool = ? ORDER BY priority DESC, seq LIMIT ?)"
+        " RETURNING seq, id, kind, priority, payload, attempts, max_attempts, timeout, deadline",
+        (owner, now + lease_ttl, now, now, pool, limit),
+    ).fetchall()
+    rows.sort(key=lambda r: (-r[3], r[0]))
+    out = []
+    for seq, id_, kind, priority, payload, attempt, max_attempts, timeout, deadline in rows:
+        out.append(Claimed(seq, id_, kind, pool, priority, _dec(payload), attempt, max_attempts, timeout, deadline, now))
+        tx.emit("job.state", id_, pool, **{"from": "queued", "to": "running", "attempt": attempt})
+    return out
+
+
+def finish(
+    tx: Tx,
+    job: Claimed,
+    owner: str,
+    outcome: str,
+    *,
+    worker: str,
+    result: Any = None,
+    error: JobError | None = None,
+    retry_delay: float | None = None,
+    progress: dict[str, Any] | None = None,
+) -> str | None:
+    """Record how an attempt ended and move the job on. Returns the new state, or ``None`` when
+    the attempt no longer owns the job (lease lost, force-cancelled): its outcome is discarded.
+
+    ``outcome``: ``completed``; ``failed`` (retried after ``retry_delay`` if the error is
+    retryable and attempts remain, else failed); ``cancelled``; ``interrupted`` (e-stop or
+    shutdown: back to the queue, the attempt not counted); ``expired`` (deadline passed).
+    """
+    conn, now = tx.conn, tx.now
+    row = conn.execute(
+        "SELECT state, attempts, lease_owner FROM jobs WHERE id = ?", (job.id,)
+    ).fetchone()
+    if row is None or row[0] not in ("running", "cancelling") or row[1] != job.attempt or row[2] != owner:
+        return None
+    old_state = row[0]
+    attempts = job.attempt
+    not_before = None
+    finished_at: float | None = now
+    if outcome == "completed":
+        state = "completed"
+    elif outcome == "failed":
+        assert error is not None
+        retry_at = None if retry_delay is None else now + retry_delay
+        if (
+            error.retryable
+            and retry_at is not None
+            and job.attempt < job.max_attempts
+            and (job.deadline is None or retry_at < job.deadline)
+            and old_state != "cancelling"
+        ):
+            state, not_before, finished_at = "retrying", retry_at, None
+        else:
+            state = "cancelled" if old_state == "cancelling" else "failed"
+    elif outcome == "interrupted":
+        state, attempts, finished_at = "queued", job.attempt - 1, None
+        if old_state == "cancelling":
+            state, attempts, finished_at = "cancelled", job.attempt, now
+    elif outcome in ("cancelled", "expired"):
+        state = outcome
+    else:  # pragma: no cover - programming error
+        raise ValueError(f"unknown outcome {outcome!r}")
+    conn.execute(
+        "UPDATE jobs SET state = ?, attempts = ?, updated_at = ?, finished_at = ?, not_before = ?,"
+        " result = ?, error = ?, progress = coalesce(?, progress), lease_owner = NULL, lease_until = NULL"
+        " WHERE id = ?",
+        (state, attempts, now, finished_at, not_before, _json(result), _json(error), _json(progress), job.id),
+    )
+    conn.execute(
+        "INSERT INTO attempts (job_id, n, started_at, finished_at, outcome, worker, error) VALUES (?,?,?,?,?,?,?)",
+        (job.id, job.attempt, job.started_at, now, outcome, worker, _json(error)),
+    )
+    data: dict[str, Any] = {"from": old_state, "to": state, "attempt": job.attempt}
+    if error is not None:
+        data["error"] = {"code": error.code, "message": error.message, "retryable": error.retryable}
+    if not_before is not None:
+        data["not_before"] = not_before
+    tx.emit("job.state", job.id, job.pool, **data)
+    return state
+
+
+def renew_leases(tx: Tx, owner: str, lease_ttl: float) -> int:
+    """Extend the lease of every job ``owner`` runs."""
+    return tx.conn.execute(
+        "UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND state IN ('running', 'cancelling')",
+        (tx.now + lease_ttl, owner),
+    ).rowcount
+
+
+def reap_leases(tx: Tx, live: set[str], retry_delay: float) -> list[str]:
+    """Jobs whose lease ran out and that no live worker of ours holds go back to the queue
+    (counted as a failed attempt, ``lease_expired``) or, if they were being cancelled, end."""
+    rows = tx.conn.execute(
+        "SELECT id, pool, state, attempts, max_attempts, started_at, lease_owner FROM jobs"
+        " WHERE state IN ('running', 'cancelling') AND lease_until < ?",
+        (tx.now,),
+    ).fetchall()
+    reaped = []
+    for id_, pool, state, attempts, max_attempts, started_at, lease_owner in rows:
+        if id_ in live:
+            continue
+        error = JobError(code="lease_expired", message=f"worker {lease_owner} stopped renewing its lease", retryable=True)
+        job = Claimed(0, id_, "", pool, 0, {}, attempts, max_attempts, 0.0, None, started_at or tx.now)
+        finish(tx, job, lease_owner, "failed", worker=lease_owner or "?", error=error, retry_delay=retry_delay)
+        reaped.append(id_)
+    return reaped
+
+
+def recover(tx: Tx) -> int:
+    """At start (we hold the data-dir lock, so no other engine runs): everything left running
+    goes back to the queue without counting the lost attempt; cancelling jobs end cancelled."""
+    rows = tx.conn.execute(
+        "SELECT id, pool, state, attempts, max_attempts, started_at, lease_owner FROM jobs"
+        " WHERE state IN ('running', 'cancelling')"
+    ).fetchall()
+    for id_, pool, _state, attempts, max_attempts, started_at, lease_owner in rows:
+        job = Claimed(0, id_, "", pool, 0, {}, attempts, max_attempts, 0.0, None, started_at or tx.now)
+        finish(tx, job, lease_owner, "interrupted", worker=lease_owner or "?",
+               error=JobError(code="engine_stopped", message="the engine stopped while this attempt ran"))
+    if rows:
+        tx.audit("engine", "recover", f"{len(rows)} jobs", "left running by a previous engine process")
+    return len(rows)
+
+
+def save_progress(tx: Tx, updates: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Persist the latest progress of running jobs: ``{job_id: (pool, progress)}``."""
+    tx.conn.executemany(
+        "UPDATE jobs SET progress = ? WHERE id = ? AND state IN ('running', 'cancelling')",
+        [(_json(p), id_) for id_, (_pool, p) in updates.items()],
+    )
+    for id_, (pool, progress) in updates.items():
+        tx.emit("job.progress", id_, pool, **progress)
+
+
+# --- timers -----------------------------------------------------------------------------------
+
+
+def tick(tx: Tx) -> float | None:
+    """Promote waiting/retrying jobs whose time has come, expire pending jobs past their
+    deadline; return when the next such thing is due (or ``None``)."""
+    conn, now = tx.conn, tx.now
+    for id_, pool, state in conn.execute(
+        "SELECT id, pool, state FROM jobs WHERE state IN ('waiting', 'retrying') AND not_before <= ?", (now,)
+    ).fetchall():
+        tx.emit("job.state", id_, pool, **{"from": state, "to": "queued"})
+    conn.execute(
+        "UPDATE jobs SET state = 'queued', updated_at = ? WHERE state IN ('waiting', 'retrying') AND not_before <= ?",
+        (now, now),
+    )
+    expired = conn.execute(
+        "SELECT id, pool, state FROM jobs WHERE deadline <= ? AND state IN ('queued', 'waiting', 'retrying')", (now,)
+    ).fetchall()
+    error = _json(JobError(code="deadline", message="the job's deadline passed before it completed"))
+    for id_, pool, state in expired:
+        conn.execute(
+            "UPDATE jobs SET state = 'expired', updated_at = ?, finished_at = ?, error = ? WHERE id = ?",
+            (now, now, error, id_),
+        )
+        tx.emit("job.state", id_, pool, **{"from": state, "to": "expired"})
+    next_times = conn.execute(
+        "SELECT (SELECT min(not_before) FROM jobs WHERE state IN ('waiting', 'retrying')),"
+        " (SELECT min(deadline) FROM jobs WHERE deadline IS NOT NULL AND state IN ('queued', 'waiting', 'retrying'))"
+    ).fetchone()
+    due = [t for t in next_times if t is not None]
+    return min(due) if due else None
+
+
+def prune_events(tx: Tx, keep: int, last_seq: int) -> int:
+    return tx.conn.execute("DELETE FROM events WHERE seq <= ?", (last_seq - keep,)).rowcount
+
+
+# --- operator actions -------------------------------------------------------------------------
+
+
+def _job_state(tx: Tx, job_id: str) -> tuple[str, str]:
+    row = tx.conn.execute("SELECT state, pool FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        raise JobNotFound(job_id)
+    return row[0], row[1]
+
+
+def cancel(tx: Tx, job_id: str, actor: str, reason: str = "", *, audit: bool = True) -> str:
+    """Cancel a job. Pending jobs end at once; a running job becomes ``cancelling`` and its
+    worker is signalled by the caller. Returns the new state."""
+    state, pool = _job_state(tx, job_id)
+    if state in _PENDING:
+        new = "cancelled"
+        error = JobError(code="cancelled", message=f"cancelled by {actor}" + (f": {reason}" if reason else ""))
+        tx.conn.execute(
+            "UPDATE jobs SET state = 'cancelled', updated_at = ?, finished_at = ?, error = ? WHERE id = ?",
+            (tx.now, tx.now, _json(error), job_id),
+        )
+    elif state == "running":
+        new = "cancelling"
+        tx.conn.execute("UPDATE jobs SET state = 'cancelling', updated_at = ? WHERE id = ?", (tx.now, job_id))
+    elif state == "cancelling":
+        return state
+    else:
+        raise InvalidTransition(job_id, state, "cancel")
+    tx.emit("job.state", job_id, pool, **{"from": state, "to": new, "actor": actor})
+    if audit:
+        tx.audit(actor, "cancel", job_id, reason)
+    return new
+
+
+def force_cancelled(tx: Tx, job_id: str, reason: str) -> bool:
+    """A cancelling job whose worker did not stop within the grace period ends cancelled."""
+    row = tx.conn.execute(
+        "SELECT pool, attempts, started_at, lease_owner FROM jobs WHERE id = ? AND state = 'cancelling'", (job_id,)
+    ).fetchone()
+    if row is None:
+        return False
+    pool, attempts, started_at, owner = row
+    error = JobError(code="cancelled", message=reason)
+    tx.conn.execute(
+        "UPDATE jobs SET state = 'cancelled', updated_at = ?, finished_at = ?, error = ?, lease_owner = NULL,"
+        " lease_until = NULL WHERE id = ?",
+        (tx.now, tx.now, _json(error), job_id),
+    )
+    tx.conn.execute(
+        "INSERT INTO attempts (job_id, n, started_at, finished_at, outcome, worker, error) VALUES (?,?,?,?,?,?,?)",
+        (job_id, attempts, started_at or tx.now, tx.now, "cancelled", owner or "?", _json(error)),
+    )
+    tx.emit("job.state", job_id, pool, **{"from": "cancelling", "to": "cancelled"})
+    return True
+
+
+def retry(tx: Tx, job_id: str, actor: str, reason: str = "", deadline: float | None = None, *, audit: bool = True) -> str:
+    """Put a failed, cancelled or expired job back with a fresh attempt budget."""
+    state, pool = _job_state(tx, job_id)
+    if state not in RETRYABLE_STATES:
+        raise InvalidTransition(job_id, state, "retry")
+    tx.conn.execute(
+        "UPDATE jobs SET state = 'queued', attempts = 0, updated_at = ?, finished_at = NULL, not_before = NULL,"
+        " result = NULL, error = NULL, progress = NULL,"
+        " deadline = CASE WHEN ? IS NOT NULL THEN ? WHEN deadline <= ? THEN NULL ELSE deadline END"
+        " WHERE id = ?",
+        (tx.now, deadline, deadline, tx.now, job_id),
+    )
+    tx.emit("job.state", job_id, pool, **{"from": state, "to": "queued", "actor": actor})
+    if audit:
+        tx.audit(actor, "retry", job_id, reason)
+    return "queued"
+
+
+def bulk(
+    tx: Tx, action: str, flt: JobFilter, dry_run: bool, actor: str, reason: str
+) -> tuple[int, int, list[str]]:
+    """Retry or cancel every job the filter selects. Returns (matched, changed, ids that are now
+    ``cancelling`` and whose workers must be signalled)."""
+    allowed = RETRYABLE_STATES if action == "retry" else CANCELLABLE_STATES
+    states = [s for s in (flt.state or allowed) if s in allowed]
+    if not states:
+        return 0, 0, []
+    where, params = filter_sql(msgspec.structs.replace(flt, state=states))
+    ids = [r[0] for r in tx.conn.execute(f"SELECT id FROM jobs {where} ORDER BY seq", params).fetchall()]
+    if dry_run or not ids:
+        return len(ids), 0, []
+    signal = []
+    for job_id in ids:
+        if action == "retry":
+            retry(tx, job_id, actor, reason, audit=False)
+        elif cancel(tx, job_id, actor, reason, audit=False) == "cancelling":
+            signal.append(job_id)
+    tx.audit(actor, f"bulk-{action}", f"{len(ids)} jobs", reason, {"filter": msgspec.to_builtins(flt), "count": len(ids)})
+    return len(ids), len(ids), signal
+
+
+def set_control(tx: Tx, key: str, value: dict[str, Any], event: str, actor: str, action: str, target: str, reason: str) -> None:
+    """Persist a switch (e-stop, pool state) with its audit record and event."""
+    tx.conn.execute("INSERT OR REPLACE INTO control (key, value) VALUES (?, ?)", (key, _json(value)))
+    tx.audit(actor, action, target, reason)
+    tx.emit(event, None, value.get("pool"), **value)
+
+
+def audit_only(tx: Tx, actor: str, action: str, target: str, reason: str = "", details: dict[str, Any] | None = None) -> int:
+    return tx.audit(actor, action, target, reason, details)
