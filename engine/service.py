@@ -210,3 +210,22 @@ def _one_of(absolute: float | None, relative: float | None, now: float, abs_fiel
     if relative is not None:
         return now + relative
     return absolute
+
+
+def run_engine(settings: Settings) -> None:
+    """Run one engine process to completion: lock the data dir, open the store, serve until
+    shutdown. Raises :class:`~engine.errors.EngineLocked` or
+    :class:`~engine.errors.DatabaseUnusable` before anything starts."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DataDirLock(settings.pid_path).acquire()
+    try:
+        store = Store.open(settings.db_path, synchronous=settings.store.synchronous,
+                           group_commit_max=settings.store.group_commit_max)
+        engine = Engine(settings, store)
+        trio.run(engine.run)
+    finally:
+        try:
+            if settings.socket_path.is_socket():
+                settings.socket_path.unlink()
+        finally:
+            lock.release()

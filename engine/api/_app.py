@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 import trio
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -247,8 +248,10 @@ def build_app(engine: Engine) -> Starlette:
     async def shutdown(request: Request) -> Response:
         body = await body_as(request, ActionRequest, optional=True)
         await engine.record(actor_of(request), "shutdown", "engine", body.reason)
-        engine.request_shutdown()
-        return JSON({"shutting_down": True}, status_code=202)
+        async def after_response() -> None:
+            engine.request_shutdown()
+
+        return JSON({"shutting_down": True}, status_code=202, background=BackgroundTask(after_response))
 
     @route("/metrics", ["GET"])
     async def metrics(request: Request) -> Response:
@@ -271,7 +274,9 @@ class EventStream(Response):
     media_type = "application/x-ndjson"
 
     def __init__(self, engine: Engine, since: int, types: list[str], job: str | None) -> None:
-        super().__init__(headers={"cache-control": "no-store"})
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [(b"content-type", b"application/x-ndjson"), (b"cache-control", b"no-store")]
         self.engine, self.since, self.types, self.job = engine, since, types, job
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:

@@ -1,2 +1,37 @@
-def main():
-    raise SystemExit("cli pending")
+"""The ``shiftboss`` command line."""
+
+from __future__ import annotations
+
+import click
+
+from engine.cli._bench import bench
+from engine.cli._engine_cmds import config, estop, pools, resume, run, status, stop, up
+from engine.cli._jobs import jobs
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option("0.1.0", prog_name="shiftboss")
+def cli() -> None:
+    """Shiftboss: run and steer on-chain work — PoW farming, keeper transactions, compute jobs.
+
+    \b
+    Start:    shiftboss run [--detach] [--data-dir DIR]   (engine; Ctrl-C/SIGTERM stops it gracefully)
+              shiftboss up                                 (engine with demo load, then follow it)
+    Watch:    shiftboss status · jobs list · jobs watch
+    Steer:    jobs submit|retry|cancel · pools pause|resume|drain · estop --reason · resume
+    Check:    shiftboss config check · bench queue
+
+    Clients find the engine through --socket PATH or SHIFTBOSS_SOCKET (default: the socket in
+    the data dir), or --url with a token over TCP. Every client command takes --json.
+    """
+
+
+for command in (run, stop, up, status, estop, resume, pools, jobs, config, bench):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="shiftboss")
+
+
+__all__ = ["cli", "main"]

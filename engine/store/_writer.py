@@ -45,7 +45,7 @@ class Tx:
         self.now = now
         self.events: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
 
-    def emit(self, type_: str, job_id: str | None = None, pool: str | None = None, **data: Any) -> None:
+    def emit(self, type_: str, job_id: str | None = None, pool: str | None = None, /, **data: Any) -> None:
         self.events.append((type_, job_id, pool, data))
 
     def audit(

@@ -1,0 +1,61 @@
+"""Options and helpers shared by every client command."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from engine.cli._client import Client, ClientError, EngineUnreachable, resolve_socket
+from engine.cli._output import emit_json, fail
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+
+
+def client_options(fn: F) -> F:
+    """Adds ``--socket/--url/--token-file/--data-dir/--json`` and passes ``client`` and ``as_json``."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+    @click.option("--data-dir", type=click.Path(file_okay=False), help="Find the engine's socket in this data dir.")
+    @click.option("--token-file", type=click.Path(dir_okay=False, exists=True),
+                  help="File with the bearer token for --url (or set SHIFTBOSS_TOKEN).")
+    @click.option("--url", envvar="SHIFTBOSS_URL", help="Engine API over TCP, e.g. http://127.0.0.1:8787.")
+    @click.option("--socket", "socket_", envvar="SHIFTBOSS_SOCKET", type=click.Path(dir_okay=False),
+                  help="Engine API Unix socket [env SHIFTBOSS_SOCKET; default: <data dir>/engine.sock].")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, socket_: str | None, url: str | None, token_file: str | None, data_dir: str | None,
+                as_json: bool, **kwargs: Any) -> Any:
+        client = make_client(socket_, url, token_file, data_dir)
+        try:
+            return fn(*args, client=client, as_json=as_json, **kwargs)
+        except EngineUnreachable as exc:
+            _report(exc, as_json, EXIT_UNREACHABLE)
+        except ClientError as exc:
+            _report(exc, as_json, EXIT_ERROR)
+        finally:
+            client.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def make_client(socket_: str | None, url: str | None, token_file: str | None, data_dir: str | None,
+                timeout: float = 30.0) -> Client:
+    if url:
+        token = Path(token_file).read_text().strip() if token_file else os.environ.get("SHIFTBOSS_TOKEN")
+        return Client(url=url, token=token, timeout=timeout)
+    return Client(socket_path=resolve_socket(socket_, data_dir), timeout=timeout)
+
+
+def _report(exc: ClientError, as_json: bool, code: int) -> None:
+    if as_json:
+        emit_json({"error": {"code": exc.code, "message": str(exc), "details": exc.details}})
+        raise SystemExit(code)
+    fail(str(exc), code)

@@ -1,0 +1,296 @@
+"""Commands that run or steer the engine as a whole: run, stop, up, status, estop, resume,
+pools, config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.cli._client import Client, ClientError, EngineUnreachable
+from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
+from engine.cli._output import ago, emit_json, fail, table
+from engine.config import Settings, check_kinds, default_config_path, load_settings
+from engine.errors import ConfigError, EngineError, EngineLocked
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="config.toml to use [env SHIFTBOSS_CONFIG; default: ./config.toml if present, else built-in defaults].",
+)
+
+
+def load_or_exit(config_path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
+    from engine.jobs import default_registry
+
+    path = config_path or default_config_path()
+    try:
+        settings = load_settings(path, overrides=overrides)
+        check_kinds(settings, default_registry().names())
+    except ConfigError as exc:
+        click.echo(click.style("invalid configuration", fg="red", bold=True) + f" ({path or 'defaults'}):", err=True)
+        for key, reason in exc.problems:
+            click.echo(f"  {key}: {reason}", err=True)
+        raise SystemExit(EXIT_CONFIG) from None
+    return settings
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Keep database, pid, log and socket here.")
+@click.option("--detach", is_flag=True, help="Run in the background; write engine.pid and engine.log in the data dir.")
+@click.option("--demo", is_flag=True, help="Submit a steady trickle of demo jobs (some retry, some fail).")
+@click.option("--tcp", metavar="HOST:PORT", help="Also serve the API on TCP (needs a token; see api.token_file).")
+def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool, tcp: str | None) -> None:
+    """Run the engine (foreground unless --detach).
+
+    SIGTERM or Ctrl-C stops it gracefully: nothing new is claimed, running jobs get
+    engine.grace_period seconds, the rest go back to the queue; exit status 0.
+    """
+    overrides: dict[str, Any] = {}
+    if data_dir:
+        overrides["engine.data_dir"] = data_dir
+    if demo:
+        overrides["demo.enabled"] = True
+    if tcp:
+        overrides["api.tcp"] = tcp
+    settings = load_or_exit(config_path, overrides)
+    if detach:
+        _detach(settings, config_path or default_config_path(), demo, tcp)
+        return
+    from engine.service import run_engine
+
+    logging.basicConfig(level=settings.engine.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    try:
+        run_engine(settings)
+    except EngineLocked as exc:
+        fail(str(exc), EXIT_ERROR)
+    except EngineError as exc:
+        fail(str(exc), EXIT_CONFIG)
+
+
+def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str | None) -> None:
+    from engine.service import DataDirLock
+
+    try:  # fail fast, in the foreground, if an engine already owns the data dir
+        DataDirLock(settings.pid_path).acquire().release()
+    except EngineLocked as exc:
+        fail(str(exc), EXIT_ERROR)
+    args = [sys.executable, "-m", "engine", "run", "--data-dir", str(settings.data_dir)]
+    if config_path:
+        args += ["--config", str(config_path)]
+    if demo:
+        args.append("--demo")
+    if tcp:
+        args += ["--tcp", tcp]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
+        child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    with Client(socket_path=settings.socket_path, timeout=2) as client:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                tail = settings.log_path.read_text(errors="replace").splitlines()[-15:]
+                fail("the engine exited during start-up; end of its log:\n  " + "\n  ".join(tail))
+            try:
+                client.get("/v1/status")
+                break
+            except ClientError:
+                time.sleep(0.1)
+        else:
+            fail(f"the engine did not answer within 60 s; see {settings.log_path}")
+    click.echo(f"engine started (pid {child.pid})\n  socket {settings.socket_path}\n  log    {settings.log_path}")
+
+
+@click.command()
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the engine to exit.")
+@click.option("--reason", default="", help="Why (recorded in the audit log).")
+@client_options
+def stop(client: Client, as_json: bool, timeout: float, reason: str) -> None:
+    """Stop the engine gracefully and wait until it has exited."""
+    status = client.get("/v1/status")
+    client.post("/v1/shutdown", {"reason": reason})
+    pid = status["pid"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    if _alive(pid):
+        fail(f"engine (pid {pid}) still running after {timeout:g} s")
+    if as_json:
+        emit_json({"stopped": True, "pid": pid})
+    else:
+        click.echo(f"engine stopped (pid {pid})")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return True
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Engine data dir.")
+def up(config_path: Path | None, data_dir: str | None) -> None:
+    """Start an engine with demo load (if none is running) and follow what it does.
+
+    Ctrl-C stops following; the engine keeps running (`shiftboss stop` stops it).
+    """
+    overrides = {"engine.data_dir": data_dir} if data_dir else {}
+    settings = load_or_exit(config_path, overrides)
+    client = Client(socket_path=settings.socket_path)
+    try:
+        client.get("/v1/status")
+        click.echo(f"attached to the running engine at {settings.socket_path}")
+    except EngineUnreachable:
+        _detach(settings.model_copy(), config_path or default_config_path(), True, None)
+    from engine.cli._jobs import follow
+
+    _print_status(client.get("/v1/status"))
+    click.echo("\nfollowing events — Ctrl-C to stop following (the engine keeps running)\n")
+    try:
+        follow(client, None, None, None)
+    except KeyboardInterrupt:
+        click.echo("\nstopped following; the engine is still running (`shiftboss status`, `shiftboss stop`)")
+    finally:
+        client.close()
+
+
+@click.command()
+@client_options
+def status(client: Client, as_json: bool) -> None:
+    """Engine status: e-stop, pools (queue depth, running, rates) and job counts."""
+    data = client.get("/v1/status")
+    if as_json:
+        emit_json(data)
+    else:
+        _print_status(data)
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    click.echo(f"engine   pid {data['pid']} · up {ago(data['started_at']).replace(' ago', '')} · v{data['version']}"
+               f" · events #{data['last_seq']:,}" + (" · SHUTTING DOWN" if data.get("shutting_down") else ""))
+    click.echo(f"database {data['database']} (synchronous={data['synchronous']})")
+    estop = data["estop"]
+    if estop["active"]:
+        click.echo(click.style(f"E-STOP ACTIVE since {ago(estop['since'])} by {estop['actor']}: {estop['reason']}",
+                               fg="red", bold=True))
+    else:
+        click.echo("e-stop   off")
+    click.echo()
+    table(
+        ["pool", "state", "running", "queued", "waiting", "retrying", "done/s", "failed/s", "completed", "failed", "why"],
+        [[p["name"], p["state"], f"{p['running']}/{p['concurrency']}", p["queued"], p["waiting"], p["retrying"],
+          p["completed_per_s"], p["failed_per_s"], p["completed"], p["failed"],
+          (f"{p['reason']} ({p['actor']})" if p.get("reason") else "")] for p in data["pools"]],
+    )
+    counts = data["counts"]
+    click.echo("\njobs     " + (" · ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "none yet"))
+
+
+@click.command()
+@click.option("--reason", required=True, help="Why (required; recorded with who and when).")
+@click.option("--pool", help="Stop only this pool.")
+@client_options
+def estop(client: Client, as_json: bool, reason: str, pool: str | None) -> None:
+    """EMERGENCY STOP: hold all intake, interrupt running work (back to the queue), forbid new
+    broadcasts. Persists across restarts until `shiftboss resume`."""
+    if not reason.strip():
+        fail("--reason must not be empty", EXIT_CONFIG)
+    data = client.post("/v1/estop", {"reason": reason, "pool": pool})
+    if as_json:
+        emit_json(data)
+    else:
+        target = f"pool {pool}" if pool else "engine"
+        click.echo(click.style(f"E-STOP engaged for {target}", fg="red", bold=True)
+                   + f"; {data['interrupted']} running job(s) interrupted and put back in the queue")
+
+
+@click.command()
+@click.option("--reason", default="", help="Why (recorded in the audit log).")
+@click.option("--pool", help="Resume only this pool (after `estop --pool`, pause or drain).")
+@client_options
+def resume(client: Client, as_json: bool, reason: str, pool: str | None) -> None:
+    """Release the emergency stop (or resume one pool)."""
+    data = client.post("/v1/resume", {"reason": reason, "pool": pool})
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"resumed {'pool ' + pool if pool else 'engine'}")
+
+
+@click.group()
+def pools() -> None:
+    """List, pause, resume and drain pools."""
+
+
+@pools.command("list")
+@client_options
+def pools_list(client: Client, as_json: bool) -> None:
+    """Pools with their state, cap and queue depth."""
+    data = client.get("/v1/pools")
+    if as_json:
+        emit_json(data)
+        return
+    table(["pool", "state", "running", "queued", "kinds", "why"],
+          [[p["name"], p["state"], f"{p['running']}/{p['concurrency']}", p["queued"], ",".join(p["kinds"]),
+            p.get("reason") or ""] for p in data["pools"]])
+
+
+def _pool_action(action: str, doc: str) -> click.Command:
+    @click.argument("name")
+    @click.option("--reason", default="", help="Why (recorded in the audit log).")
+    @client_options
+    def command(client: Client, as_json: bool, name: str, reason: str, **extra: Any) -> None:
+        data = client.post(f"/v1/pools/{name}/{action}", {"reason": reason})
+        if action == "drain" and extra.get("wait"):
+            while data["pool"]["state"] == "draining":
+                time.sleep(0.2)
+                data = {"pool": next(p for p in client.get("/v1/pools")["pools"] if p["name"] == name)}
+        if as_json:
+            emit_json(data)
+        else:
+            p = data["pool"]
+            click.echo(f"pool {name}: {p['state']} ({p['running']} running, {p['queued']} queued)")
+
+    command.__doc__ = doc
+    if action == "drain":
+        command = click.option("--wait", is_flag=True, help="Wait until the pool is drained.")(command)
+    return pools.command(action)(command)
+
+
+_pool_action("pause", "Pause a pool: claim nothing new; running jobs continue.")
+_pool_action("resume", "Resume a paused, draining, drained or stopped pool.")
+_pool_action("drain", "Drain a pool: finish running jobs, take nothing new, then report drained.")
+
+
+@click.group()
+def config() -> None:
+    """Check the configuration."""
+
+
+@config.command("check")
+@CONFIG_OPTION
+def config_check(config_path: Path | None) -> None:
+    """Validate config.toml and SHIFTBOSS_… overrides; print every bad key with the reason."""
+    settings = load_or_exit(config_path)
+    path = config_path or default_config_path()
+    click.echo(f"configuration OK ({path or 'built-in defaults'})")
+    click.echo(f"  data dir  {settings.data_dir}\n  database  {settings.db_path} (synchronous={settings.store.synchronous})")
+    click.echo(f"  socket    {settings.socket_path}" + (f"\n  tcp       {settings.api.tcp}" if settings.api.tcp else ""))
+    for name, pool in settings.pools.items():
+        click.echo(f"  pool      {name}: concurrency {pool.concurrency}, kinds {', '.join(pool.kinds)}")
+

@@ -1,0 +1,84 @@
+"""Start an engine as a child process in a data dir and wait until it answers — for
+benchmarks, tests and tools that need a real engine of their own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine.cli._client import Client, ClientError
+
+
+class EngineProcess:
+    """A child engine: ``python -m engine run --data-dir DIR [--config FILE]``."""
+
+    def __init__(self, data_dir: Path, config_text: str | None = None, extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.socket = self.data_dir / "engine.sock"
+        self.log_path = self.data_dir / "engine.log"
+        self.args = [sys.executable, "-m", "engine", "run", "--data-dir", str(self.data_dir)]
+        if config_text is not None:
+            config = self.data_dir / "config.toml"
+            config.write_text(config_text)
+            self.args += ["--config", str(config)]
+        self.args += extra_args or []
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> EngineProcess:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=self.env)
+        self.wait_ready(timeout)
+        return self
+
+    def client(self, timeout: float = 30.0) -> Client:
+        return Client(socket_path=self.socket, timeout=timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self.client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"engine exited with {self.proc.returncode} during start-up:\n{self.log_tail()}")
+                try:
+                    client.get("/v1/status")
+                    return
+                except ClientError:
+                    time.sleep(0.05)
+        raise RuntimeError(f"engine did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the store must survive."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def __enter__(self) -> EngineProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.terminate(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
