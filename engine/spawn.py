@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cli._client import Client, ClientError
+from engine.client import Client, ClientError
 
 
 class EngineProcess:

@@ -309,7 +309,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _engine_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, RequestError):
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        close = {"connection": "close"} if exc.status == 413 else None
+        return error_response(exc.status, exc.code, exc.message, exc.details, headers=close)
     if isinstance(exc, JobNotFound):
         return error_response(404, "job_not_found", str(exc), {"id": exc.job_id})
     if isinstance(exc, InvalidTransition):

@@ -62,14 +62,16 @@ class Guard:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise RequestError(413, "body_too_large", f"request body over {limit} bytes")
+                    raise RequestError(413, "body_too_large", f"request body over {limit} bytes", {"limit": limit})
             return message
 
         return wrapped
 
 
 def _too_large(limit: int) -> Any:
-    return error_response(413, "body_too_large", f"request body over {limit} bytes", {"limit": limit})
+    # The unread rest of the body makes the connection unusable: tell the client to drop it.
+    return error_response(413, "body_too_large", f"request body over {limit} bytes", {"limit": limit},
+                          headers={"connection": "close"})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from engine.cli._client import Client, ClientError, EngineUnreachable, resolve_socket
+from engine.client import Client, ClientError, EngineUnreachable, resolve_socket
 from engine.cli._output import emit_json, fail
 
 F = TypeVar("F", bound=Callable[..., Any])

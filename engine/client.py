@@ -1,4 +1,4 @@
-"""The CLI's HTTP client for the control API: Unix socket by default, TCP with a bearer token."""
+"""A synchronous client of the control API (used by the CLI, benchmarks and tests): Unix socket by default, TCP with a bearer token."""
 
 from __future__ import annotations
 

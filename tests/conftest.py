@@ -1,0 +1,76 @@
+"""Shared fixtures: real SQLite files in temp dirs, real engines (in-process or as a child
+process), real tools. A missing tool skips a test locally with the reason, and fails it under
+CI=true — never a silent skip."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from engine.config import Settings, load_settings
+from engine.service import Engine
+from engine.spawn import EngineProcess
+from engine.store import Store
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (`make venv` installs it)"
+        if IN_CI:
+            pytest.fail(message + " — required under CI")
+        pytest.skip(message)
+    return path
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values = {"engine.data_dir": str(data_dir), "engine.grace_period": 2.0, **overrides}
+    return load_settings(None, overrides=values, environ={})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@asynccontextmanager
+async def running_engine(settings: Settings, **kwargs: Any) -> AsyncIterator[tuple[Engine, httpx.AsyncClient]]:
+    """A real engine in this Trio run, serving its API on its real Unix socket; yields it and a
+    client. Shuts down gracefully on exit."""
+    store = Store.open(settings.db_path, synchronous=settings.store.synchronous)
+    engine = Engine(settings, store, **kwargs)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        transport = httpx.AsyncHTTPTransport(uds=str(settings.socket_path))
+        async with httpx.AsyncClient(transport=transport, base_url="http://engine", timeout=10) as client:
+            yield engine, client
+        engine.request_shutdown()
+
+
+@pytest.fixture
+def engine_process(tmp_path: Path) -> Iterator[EngineProcess]:
+    """Factory-free child engine in tmp_path/engine; started by the test (``.start()``)."""
+    proc = EngineProcess(tmp_path / "engine")
+    yield proc
+    if proc.proc is not None and proc.proc.poll() is None:
+        proc.kill()
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll an async predicate until it returns something truthy."""
+    with trio.fail_after(timeout):
+        while True:
+            value = await predicate()
+            if value:
+                return value
+            await trio.sleep(interval)

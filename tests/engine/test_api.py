@@ -1,0 +1,238 @@
+"""The control API over a real hypercorn server: Unix socket and TCP loopback (port 0)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+import trio
+
+from engine.errors import ConfigError
+from engine.schema import ErrorEnvelope, Event
+from engine.service import Engine
+from tests.conftest import make_settings, running_engine
+
+
+async def snapshot(engine: Engine, client: httpx.AsyncClient) -> tuple[int, int, int]:
+    """What must not change after a refused request: jobs, audit records, last event."""
+    total = (await client.get("/v1/jobs", params={"limit": 1})).json()["total"]
+    audit = len((await client.get("/v1/audit", params={"limit": 1000})).json()["records"])
+    return total, audit, engine.store.last_seq
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    envelope = msgspec.json.decode(response.content, type=ErrorEnvelope)  # the documented shape, exactly
+    return msgspec.to_builtins(envelope.error)  # type: ignore[no-any-return]
+
+
+BAD_REQUESTS = [
+    # (method, path, body bytes, status, code, field)
+    ("POST", "/v1/jobs", b'{"kind": "noop",', 400, "malformed_json", None),
+    ("POST", "/v1/jobs", b'{"kind": "mint.money"}', 422, "unknown_kind", "kind"),
+    ("POST", "/v1/jobs", b'{"kind": "sleep", "payload": {"seconds": "soon"}}', 422, "invalid_payload", "payload.seconds"),
+    ("POST", "/v1/jobs", b'{"kind": "sleep", "payload": {}}', 422, "invalid_payload", "payload.seconds"),
+    ("POST", "/v1/jobs", b'{"kind": "sleep", "payload": {"seconds": -1}}', 422, "invalid_payload", "payload.seconds"),
+    ("POST", "/v1/jobs", b'{"kind": "noop", "priority": 11}', 422, "invalid_request", "priority"),
+    ("POST", "/v1/jobs", b'{"kind": "noop", "colour": "red"}', 422, "invalid_request", "colour"),
+    ("POST", "/v1/jobs", b'{"kind": "noop", "pool": "nowhere"}', 422, "unknown_pool", "pool"),
+    ("POST", "/v1/jobs", b'{"kind": "noop", "delay": 5, "not_before": 1}', 422, "invalid_request", "delay"),
+    ("POST", "/v1/jobs", b'{"kind": "noop", "deadline": 1}', 422, "invalid_request", "deadline"),
+    ("POST", "/v1/jobs", b'{"jobs": [{"kind": "noop"}, {"kind": "sleep", "payload": {"seconds": "x"}}]}', 422,
+     "invalid_payload", "jobs[1].payload.seconds"),
+    ("POST", "/v1/jobs", b'{"jobs": []}', 422, "invalid_request", "jobs"),
+    ("GET", "/v1/jobs/noop_NOSUCHJOB", b"", 404, "job_not_found", None),
+    ("POST", "/v1/jobs/noop_NOSUCHJOB/retry", b"", 404, "job_not_found", None),
+    ("GET", "/v1/jobs?state=sleeping", b"", 422, "invalid_request", "state"),
+    ("GET", "/v1/jobs?limit=abc", b"", 422, "invalid_request", "limit"),
+    ("POST", "/v1/estop", b'{"reason": ""}', 422, "invalid_request", "reason"),
+    ("POST", "/v1/estop", b"{}", 422, "invalid_request", "reason"),
+    ("POST", "/v1/pools/nowhere/pause", b"", 404, "unknown_pool", None),
+    ("POST", "/v1/pools/default/explode", b"", 404, "not_found", None),
+    ("POST", "/v1/jobs/cancel", b'{"filter": {"state": ["bogus"]}}', 422, "invalid_request", "filter.state[0]"),
+    ("GET", "/v1/nothing", b"", 404, "not_found", None),
+    ("DELETE", "/v1/status", b"", 405, "method_not_allowed", None),
+]
+
+
+@pytest.mark.trio
+async def test_bad_requests_get_clear_errors_and_change_nothing(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (engine, client):
+        await client.post("/v1/jobs", json={"kind": "noop"})
+        await trio.sleep(0.1)
+        before = await snapshot(engine, client)
+        for method, path, body, status, code, field in BAD_REQUESTS:
+            r = await client.request(method, path, content=body)
+            assert r.status_code == status, (path, body, r.text)
+            err = error_of(r)
+            assert err["code"] == code, (path, body, err)
+            assert err["message"], err
+            if field is not None:
+                assert err["details"]["field"] == field, (path, body, err)
+                assert field in err["message"]
+        assert await snapshot(engine, client) == before
+        assert (await client.get("/v1/status")).status_code == 200  # still serving
+
+
+@pytest.mark.trio
+async def test_retry_of_a_running_job_is_a_conflict(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (engine, client):
+        job_id = (await client.post("/v1/jobs", json={"kind": "sleep", "payload": {"seconds": 30}})).json()["id"]
+        with trio.fail_after(5):
+            while (await client.get(f"/v1/jobs/{job_id}")).json()["job"]["state"] != "running":
+                await trio.sleep(0.02)
+        before = await snapshot(engine, client)
+        r = await client.post(f"/v1/jobs/{job_id}/retry", json={"reason": "again"})
+        assert r.status_code == 409
+        assert error_of(r) == {"code": "invalid_state", "message": f"cannot retry job {job_id}: it is running",
+                               "details": {"id": job_id, "state": "running"}}
+        assert await snapshot(engine, client) == before
+
+
+@pytest.mark.trio
+async def test_body_over_the_limit_is_refused(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, **{"api.max_body_bytes": 2048})
+    async with running_engine(settings) as (engine, client):
+        before = await snapshot(engine, client)
+        big = json.dumps({"kind": "noop", "payload": {"note": "x" * 900}, "idempotency_key": "k" * 100})
+        r = await client.post("/v1/jobs", content=json.dumps({"jobs": [json.loads(big)] * 4}))
+        assert r.status_code == 413 and error_of(r)["code"] == "body_too_large"
+
+        async def chunks():  # no content-length: the limit is enforced while reading
+            for _ in range(10):
+                yield b" " * 1000
+
+        r = await client.post("/v1/jobs", content=chunks())
+        assert r.status_code == 413 and error_of(r)["code"] == "body_too_large"
+        assert await snapshot(engine, client) == before
+
+
+@pytest.mark.trio
+async def test_batch_submit_idempotency_and_listing(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path, **{"pools.default.concurrency": 1})) as (_engine, client):
+        await client.post("/v1/pools/default/pause", json={"reason": "hold for the test"})
+        r = await client.post("/v1/jobs", json={"jobs": [{"kind": "noop", "priority": p} for p in range(10)]})
+        assert r.status_code == 201 and len(r.json()["jobs"]) == 10
+        first = await client.post("/v1/jobs", json={"kind": "noop", "idempotency_key": "wf-7@1700000000"})
+        again = await client.post("/v1/jobs", json={"kind": "noop", "idempotency_key": "wf-7@1700000000"})
+        assert first.status_code == 201 and again.status_code == 200
+        assert again.json() == {**first.json(), "created": False}
+        page1 = (await client.get("/v1/jobs", params={"limit": 4, "state": "queued"})).json()
+        assert page1["total"] == 11 and len(page1["jobs"]) == 4
+        page2 = (await client.get("/v1/jobs", params={"limit": 4, "cursor": page1["next_cursor"]})).json()
+        ids = [j["id"] for j in page1["jobs"] + page2["jobs"]]
+        assert len(set(ids)) == 8
+        found = (await client.get("/v1/jobs", params={"text": "wf-7@"})).json()
+        assert [j["id"] for j in found["jobs"]] == [first.json()["id"]]
+
+
+@pytest.mark.trio
+async def test_bulk_cancel_with_a_dry_run_count(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        await client.post("/v1/pools/default/pause", json={"reason": "hold"})
+        await client.post("/v1/jobs", json={"jobs": [{"kind": "noop"}] * 5 + [{"kind": "sleep", "payload": {"seconds": 1}}]})
+        body = {"filter": {"kind": "noop"}, "dry_run": True}
+        preview = (await client.post("/v1/jobs/cancel", json=body)).json()
+        assert preview == {"action": "cancel", "matched": 5, "changed": 0, "dry_run": True}
+        result = (await client.post("/v1/jobs/cancel", json={**body, "dry_run": False, "reason": "bad batch"})).json()
+        assert result["changed"] == 5
+        counts = (await client.get("/v1/status")).json()["counts"]
+        assert counts == {"cancelled": 5, "queued": 1}
+        retried = (await client.post("/v1/jobs/retry", json={"filter": {"state": ["cancelled"]}})).json()
+        assert retried["changed"] == 5
+
+
+@pytest.mark.trio
+async def test_event_stream_resumes_from_a_sequence_number_without_gaps(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        seen: list[Event] = []
+
+        def completed() -> set[str | None]:
+            return {e.job_id for e in seen if e.type == "job.state" and e.data["to"] == "completed"}
+
+        async def read_until(since: int, done: Any) -> None:
+            async with client.stream("GET", "/v1/events", params={"since": since}) as resp:
+                assert resp.headers["content-type"] == "application/x-ndjson"
+                async for line in resp.aiter_lines():
+                    event = msgspec.json.decode(line, type=Event)
+                    if event.type.startswith("stream."):
+                        continue
+                    seen.append(event)
+                    if done():
+                        return
+
+        with trio.fail_after(10):
+            await client.post("/v1/jobs", json={"jobs": [{"kind": "noop"}] * 20})
+            await read_until(0, lambda: len(seen) >= 15)  # disconnect part-way
+            await client.post("/v1/jobs", json={"jobs": [{"kind": "noop"}] * 20})  # while "disconnected"
+            await read_until(seen[-1].seq, lambda: len(completed()) == 40)
+        assert [e.seq for e in seen] == list(range(1, len(seen) + 1))
+        assert len(seen) == 40 * 3 + 2  # submitted, running, completed per job; one audit per batch
+
+
+@pytest.mark.trio
+async def test_metrics_openapi_and_kinds(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        r = await client.post("/v1/jobs", json={"kind": "noop"})
+        job_id = r.json()["id"]
+        with trio.fail_after(5):
+            while (await client.get(f"/v1/jobs/{job_id}")).json()["job"]["state"] != "completed":
+                await trio.sleep(0.02)
+        metrics = (await client.get("/metrics")).text
+        assert 'shiftboss_jobs{pool="default",state="completed"} 1.0' in metrics
+        assert "shiftboss_estop_active 0.0" in metrics
+        spec = (await client.get("/openapi.json")).json()
+        assert spec["openapi"].startswith("3.")
+        for path in ("/v1/status", "/v1/jobs", "/v1/jobs/{job_id}/retry", "/v1/estop", "/v1/events", "/v1/audit"):
+            assert path in spec["paths"]
+        assert "JobSubmit" in spec["components"]["schemas"]
+        kinds = {k["name"]: k for k in (await client.get("/v1/kinds")).json()["kinds"]}
+        assert set(kinds) == {"noop", "sleep", "demo.flaky"}
+        sleep_schema = kinds["sleep"]["payload_schema"]
+        assert "seconds" in json.dumps(sleep_schema)
+
+
+@pytest.mark.trio
+async def test_unix_socket_is_private(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    async with running_engine(settings):
+        mode = stat.S_IMODE(settings.socket_path.stat().st_mode)
+        assert mode == 0o600
+    assert not settings.socket_path.exists() or True  # removed by run_engine (tested end to end)
+
+
+@pytest.mark.trio
+async def test_tcp_requires_a_token_and_read_only_tokens_only_get(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("s3cret-full\n")
+    (tmp_path / "ro").write_text("s3cret-view\n")
+    settings = make_settings(tmp_path, **{"api.tcp": "127.0.0.1:0", "api.token_file": str(tmp_path / "token"),
+                                          "api.read_only_token_file": str(tmp_path / "ro")})
+    async with running_engine(settings) as (engine, _unix):
+        url = next(b for b in engine.binds if b.startswith("http://127.0.0.1"))
+        async with httpx.AsyncClient(base_url=url) as tcp:
+            before = await snapshot(engine, _unix)
+            r = await tcp.get("/v1/status")
+            assert r.status_code == 401 and error_of(r)["code"] == "unauthorized"
+            assert r.headers["www-authenticate"] == "Bearer"
+            r = await tcp.post("/v1/jobs", json={"kind": "noop"}, headers={"authorization": "Bearer wrong"})
+            assert r.status_code == 401 and error_of(r)["message"] == "invalid bearer token"
+            view = {"authorization": "Bearer s3cret-view"}
+            assert (await tcp.get("/v1/status", headers=view)).status_code == 200
+            r = await tcp.post("/v1/estop", json={"reason": "x"}, headers=view)
+            assert r.status_code == 403 and error_of(r)["code"] == "read_only"
+            assert await snapshot(engine, _unix) == before
+            full = {"authorization": "Bearer s3cret-full", "x-shiftboss-actor": "ops-bot"}
+            r = await tcp.post("/v1/jobs", json={"kind": "noop"}, headers=full)
+            assert r.status_code == 201
+            audit = (await tcp.get("/v1/audit", headers=view)).json()["records"]
+            assert audit[0]["actor"] == "ops-bot (tcp)"
+
+
+def test_tcp_without_a_token_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_settings(tmp_path, **{"api.tcp": "127.0.0.1:8787"})
+    assert info.value.problems[0][0] == "api.tcp"

@@ -1,0 +1,191 @@
+"""The scheduler running real handlers in a real engine (real store, real API on a Unix socket)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from tests.conftest import make_settings, running_engine, wait_for
+
+
+async def submit(client: httpx.AsyncClient, kind: str, payload: dict[str, Any] | None = None, **kw: Any) -> str:
+    r = await client.post("/v1/jobs", json={"kind": kind, "payload": payload or {}, **kw})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]  # type: ignore[no-any-return]
+
+
+async def job(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    r = await client.get(f"/v1/jobs/{job_id}")
+    assert r.status_code == 200, r.text
+    return r.json()["job"]  # type: ignore[no-any-return]
+
+
+async def until_state(client: httpx.AsyncClient, job_id: str, *states: str, timeout: float = 10) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        j = await job(client, job_id)
+        return j if j["state"] in states else None
+
+    return await wait_for(check, timeout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.trio
+async def test_flaky_job_retries_with_backoff_then_completes(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, **{"scheduler.backoff_base": 0.05})
+    async with running_engine(settings) as (_engine, client):
+        job_id = await submit(client, "demo.flaky", {"fail_times": 2}, max_attempts=3)
+        done = await until_state(client, job_id, "completed", "failed")
+        assert done["state"] == "completed"
+        assert done["result"] == {"succeeded_on_attempt": 3}
+        outcomes = [(a["n"], a["outcome"], (a["error"] or {}).get("code")) for a in done["history"]]
+        assert outcomes == [(1, "failed", "demo_flaky"), (2, "failed", "demo_flaky"), (3, "completed", None)]
+        gap = done["history"][2]["started_at"] - done["history"][1]["finished_at"]
+        assert gap >= 0.05 * 2 * 0.5  # second backoff: base·2, at least half of it with jitter
+
+
+@pytest.mark.trio
+async def test_exhausted_and_non_retryable_failures(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, **{"scheduler.backoff_base": 0.01})
+    async with running_engine(settings) as (_engine, client):
+        exhausted = await submit(client, "demo.flaky", {"fail_times": 5}, max_attempts=2)
+        permanent = await submit(client, "demo.flaky", {"fail_times": 1, "permanent": True}, max_attempts=5)
+        a = await until_state(client, exhausted, "failed")
+        b = await until_state(client, permanent, "failed")
+        assert a["attempts"] == 2 and a["error"]["retryable"] is True
+        assert b["attempts"] == 1 and b["error"] == {
+            "code": "demo_permanent", "message": "attempt 1 failed for good (demo)", "retryable": False, "details": None}
+
+
+@pytest.mark.trio
+async def test_attempt_timeout_is_a_retryable_failure(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, **{"scheduler.backoff_base": 0.01})
+    async with running_engine(settings) as (_engine, client):
+        job_id = await submit(client, "sleep", {"seconds": 30}, timeout=0.2, max_attempts=2)
+        failed = await until_state(client, job_id, "failed")
+        assert [a["error"]["code"] for a in failed["history"]] == ["timeout", "timeout"]
+
+
+@pytest.mark.trio
+async def test_cancel_a_running_job(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        job_id = await submit(client, "sleep", {"seconds": 60})
+        await until_state(client, job_id, "running")
+        with trio.fail_after(2):
+            r = await client.post(f"/v1/jobs/{job_id}/cancel", json={"reason": "wrong target"})
+            assert r.json() == {"id": job_id, "state": "cancelling"}
+            cancelled = await until_state(client, job_id, "cancelled")
+        assert cancelled["history"][-1]["outcome"] == "cancelled"
+        r = await client.post(f"/v1/jobs/{job_id}/cancel")
+        assert r.status_code == 409
+
+
+@pytest.mark.trio
+async def test_delayed_job_waits_then_runs(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        job_id = await submit(client, "noop", delay=0.4)
+        assert (await job(client, job_id))["state"] == "waiting"
+        done = await until_state(client, job_id, "completed", timeout=5)
+        assert done["started_at"] - done["created_at"] >= 0.39
+
+
+@pytest.mark.trio
+async def test_deadline_while_running_expires_the_job(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        job_id = await submit(client, "sleep", {"seconds": 30}, ttl=0.3)
+        expired = await until_state(client, job_id, "expired")
+        assert expired["error"]["code"] == "deadline"
+
+
+@pytest.mark.trio
+async def test_estop_interrupts_running_work_without_counting_it_and_holds_the_queue(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (engine, client):
+        running = await submit(client, "sleep", {"seconds": 60})
+        await until_state(client, running, "running")
+        r = await client.post("/v1/estop", json={"reason": "bad RPC"})
+        assert r.status_code == 200 and r.json()["interrupted"] == 1
+        back = await until_state(client, running, "queued", timeout=2)
+        assert back["attempts"] == 0
+        assert back["history"][-1]["outcome"] == "interrupted"
+        held = await submit(client, "noop")
+        await trio.sleep(0.3)
+        assert (await job(client, held))["state"] == "queued"
+        workers = (await client.get("/v1/workers")).json()["workers"]
+        assert {w["state"] for w in workers} == {"stopped"}
+        await client.post("/v1/resume", json={"reason": "RPC fixed"})
+        await until_state(client, held, "completed")
+        actions = [(r["action"], r["reason"]) for r in (await client.get("/v1/audit")).json()["records"]]
+        assert ("estop", "bad RPC") in actions and ("resume", "RPC fixed") in actions
+        assert engine.scheduler.estop.active is False
+
+
+@pytest.mark.trio
+async def test_per_pool_estop_stops_only_that_pool(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, pools={"slow": {"kinds": ["sleep"]}, "fast": {"kinds": ["*"]}})
+    async with running_engine(settings) as (_engine, client):
+        sleeper = await submit(client, "sleep", {"seconds": 60})
+        await until_state(client, sleeper, "running")
+        r = await client.post("/v1/estop", json={"reason": "maintenance", "pool": "slow"})
+        assert r.json()["interrupted"] == 1
+        await until_state(client, sleeper, "queued")
+        quick = await submit(client, "noop")
+        await until_state(client, quick, "completed")
+        pools = {p["name"]: p for p in (await client.get("/v1/pools")).json()["pools"]}
+        assert pools["slow"]["state"] == "stopped" and pools["slow"]["reason"] == "maintenance"
+        assert pools["fast"]["state"] == "active"
+
+
+@pytest.mark.trio
+async def test_pause_holds_and_drain_finishes_running_work(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        r = await client.post("/v1/pools/default/pause", json={"reason": "deploy"})
+        assert r.json()["pool"]["state"] == "paused"
+        held = await submit(client, "noop")
+        await trio.sleep(0.2)
+        assert (await job(client, held))["state"] == "queued"
+        await client.post("/v1/pools/default/resume")
+        await until_state(client, held, "completed")
+        sleeper = await submit(client, "sleep", {"seconds": 0.5})
+        await until_state(client, sleeper, "running")
+        r = await client.post("/v1/pools/default/drain", json={"reason": "node swap"})
+        assert r.json()["pool"]["state"] == "draining"
+        later = await submit(client, "noop")
+
+        async def drained() -> bool:
+            pools = (await client.get("/v1/pools")).json()["pools"]
+            return pools[0]["state"] == "drained"
+
+        await wait_for(drained, 5)
+        assert (await job(client, sleeper))["state"] == "completed"
+        assert (await job(client, later))["state"] == "queued"
+
+
+@pytest.mark.trio
+async def test_shutdown_lets_short_work_finish_and_puts_the_rest_back(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, **{"engine.grace_period": 0.5})
+    async with running_engine(settings) as (engine, client):
+        short = await submit(client, "sleep", {"seconds": 0.2})
+        long = await submit(client, "sleep", {"seconds": 60})
+        await until_state(client, long, "running")
+        await until_state(client, short, "running")
+        with trio.fail_after(5):
+            interrupted = await engine.scheduler.shutdown(0.5)
+        assert interrupted == 1
+        assert (await job(client, short))["state"] == "completed"
+        back = await job(client, long)
+        assert back["state"] == "queued" and back["attempts"] == 0
+
+
+@pytest.mark.trio
+async def test_progress_is_persisted_and_streamed(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        job_id = await submit(client, "sleep", {"seconds": 2.5})
+
+        async def has_progress() -> dict[str, Any] | None:
+            j = await job(client, job_id)
+            return j["progress"] if j["progress"] and j["progress"]["elapsed"] >= 1 else None
+
+        progress = await wait_for(has_progress, 5)
+        assert progress["total"] == 2.5
