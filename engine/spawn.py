@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from engine.client import Client, ClientError
+
+
+def socket_accepts(path: Path) -> bool:
+    """Whether something listens on the Unix socket ``path`` (probing with our own socket, which
+    we always close: a failed HTTP connect would leak one)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 class EngineProcess:
@@ -47,11 +59,13 @@ class EngineProcess:
             while time.monotonic() < deadline:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise RuntimeError(f"engine exited with {self.proc.returncode} during start-up:\n{self.log_tail()}")
-                try:
-                    client.get("/v1/status")
-                    return
-                except ClientError:
-                    time.sleep(0.05)
+                if socket_accepts(self.socket):
+                    try:
+                        client.get("/v1/status")
+                        return
+                    except ClientError:
+                        pass
+                time.sleep(0.05)
         raise RuntimeError(f"engine did not answer within {timeout} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:

@@ -77,6 +77,7 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
 
 def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str | None) -> None:
     from engine.service import DataDirLock
+    from engine.spawn import socket_accepts
 
     try:  # fail fast, in the foreground, if an engine already owns the data dir
         DataDirLock(settings.pid_path).acquire().release()
@@ -98,11 +99,13 @@ def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str |
             if child.poll() is not None:
                 tail = settings.log_path.read_text(errors="replace").splitlines()[-15:]
                 fail("the engine exited during start-up; end of its log:\n  " + "\n  ".join(tail))
-            try:
-                client.get("/v1/status")
-                break
-            except ClientError:
-                time.sleep(0.1)
+            if socket_accepts(settings.socket_path):
+                try:
+                    client.get("/v1/status")
+                    break
+                except ClientError:
+                    pass
+            time.sleep(0.1)
         else:
             fail(f"the engine did not answer within 60 s; see {settings.log_path}")
     click.echo(f"engine started (pid {child.pid})\n  socket {settings.socket_path}\n  log    {settings.log_path}")
