@@ -8,7 +8,7 @@ stream then catches up from the database, so a client never misses an event.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import trio
 
@@ -52,7 +52,7 @@ class Broker:
         return len(self._subs)
 
 
-async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HEARTBEAT_S) -> AsyncIterator[Event]:
+async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HEARTBEAT_S) -> AsyncGenerator[Event, None]:
     """Every event after ``since``, in order and without gaps, then live ones as they commit.
 
     If ``since`` is older than the oldest retained event, a ``stream.reset`` event comes first

@@ -28,6 +28,7 @@ from engine.errors import EngineLocked, RequestError
 from engine.events import Broker
 from engine.ids import job_id
 from engine.jobs import Registry, default_registry
+from engine.scheduler import Scheduler
 from engine.schema import (
     API_VERSION,
     AuditPage,
@@ -38,7 +39,6 @@ from engine.schema import (
     Status,
     SubmitResponse,
 )
-from engine.scheduler import Scheduler
 from engine.stats import Stats
 from engine.store import NewJob, Store, ops, queries
 

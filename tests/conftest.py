@@ -66,9 +66,9 @@ def engine_process(tmp_path: Path) -> Iterator[EngineProcess]:
         proc.kill()
 
 
-async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll an async predicate until it returns something truthy."""
-    with trio.fail_after(timeout):
+async def wait_for(predicate: Any, within: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll an async predicate until it returns something truthy (fail after ``within`` s)."""
+    with trio.fail_after(within):
         while True:
             value = await predicate()
             if value:

@@ -98,7 +98,7 @@ def _invalid(message: str, prefix: str = "") -> RequestError:
 
 def query_filter(request: Request) -> JobFilter:
     q = request.query_params
-    states = [s for part in q.getlist("state") for s in part.split(",") if s]
+    states: list[Any] = [s for part in q.getlist("state") for s in part.split(",") if s]
     bad = [s for s in states if s not in JOB_STATES]
     if bad:
         raise RequestError(422, "invalid_request", f"state: unknown job state {bad[0]!r}; states: {', '.join(JOB_STATES)}",

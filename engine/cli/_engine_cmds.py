@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from engine.client import Client, ClientError, EngineUnreachable
 from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
 from engine.cli._output import ago, emit_json, fail, table
+from engine.client import Client, ClientError, EngineUnreachable
 from engine.config import Settings, check_kinds, default_config_path, load_settings
 from engine.errors import ConfigError, EngineError, EngineLocked
 

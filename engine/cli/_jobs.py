@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from engine.client import Client, ClientError
 from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
 from engine.cli._output import ago, emit_json, fail, state, table
+from engine.client import Client, ClientError
 from engine.schema import JOB_STATES, TERMINAL_STATES
 
 _BATCH = 5000
@@ -116,8 +116,8 @@ def kinds(client: Client, as_json: bool) -> None:
         emit_json(data)
         return
     for k in data["kinds"]:
-        props = k["payload_schema"].get("$defs", {})
-        fields = next(iter(props.values()), {}).get("properties", {}) if props else {}
+        defs: dict[str, Any] = k["payload_schema"].get("$defs", {})
+        fields: dict[str, Any] = next(iter(defs.values()))["properties"] if defs else {}
         click.echo(f"{click.style(k['name'], bold=True)}  (pool {k['pool']}, {k['max_attempts']} attempts, "
                    f"{k['timeout']:g} s timeout)\n  {k['description']}")
         for name, schema in fields.items():

@@ -25,13 +25,11 @@ import trio
 from engine.config import Settings
 from engine.errors import JobFailure, RequestError
 from engine.jobs import Registry
-from engine.schema import Estop, Event, JobError, Pool, PoolState, Worker
 from engine.scheduler._backoff import backoff
 from engine.scheduler._context import JobContext
+from engine.schema import Estop, Event, JobError, Pool, PoolState, Worker
 from engine.stats import Stats
 from engine.store import Claimed, Store, ops, queries
-
-_IDLE_POLL = 0.02
 
 
 class RunningJob:
@@ -85,6 +83,7 @@ class Scheduler:
             if owner is not None:
                 self._kind_pool[kind] = owner
         self._timer_kick = trio.Event()
+        self._idle = trio.Event()
         self._loops: trio.Nursery | None = None
         self._jobs: trio.Nursery | None = None
         store.writer.on_commit(self._on_commit)
@@ -146,7 +145,8 @@ class Scheduler:
 
     async def _until_idle(self) -> None:
         while self.running_count():
-            await trio.sleep(_IDLE_POLL)
+            self._idle = trio.Event()
+            await self._idle.wait()
 
     def _all_running(self) -> list[RunningJob]:
         return [rj for p in self.pools.values() for rj in p.running.values()]
@@ -253,6 +253,8 @@ class Scheduler:
             if pool.running.get(c.id) is rj:
                 del pool.running[c.id]
             pool.kick()
+            if not self.running_count():
+                self._idle.set()
             if pool.state == "draining" and not pool.running and self._loops is not None:
                 self._loops.start_soon(self._mark_drained, pool)
 
@@ -363,10 +365,12 @@ class Scheduler:
         return self.pool_view(pool)
 
     async def _set_pool(self, pool: PoolRuntime, state: PoolState, actor: str, reason: str, *, action: str) -> None:
-        value = {"pool": pool.name, "state": state, "reason": reason or None, "actor": actor, "since": time.time()}
+        since = time.time()
+        value: dict[str, Any] = {"pool": pool.name, "state": state, "reason": reason or None, "actor": actor,
+                                 "since": since}
         await self.store.write(ops.set_control, f"pool:{pool.name}", value, "pool.state", actor, action,
                                f"pool:{pool.name}", reason)
-        pool.state, pool.reason, pool.actor, pool.since = state, value["reason"], actor, value["since"]
+        pool.state, pool.reason, pool.actor, pool.since = state, reason or None, actor, since
         pool.kick()
 
     # --- views ------------------------------------------------------------------------------

@@ -220,7 +220,7 @@ def reap_leases(tx: Tx, live: set[str], retry_delay: float) -> list[str]:
         (tx.now,),
     ).fetchall()
     reaped = []
-    for id_, pool, state, attempts, max_attempts, started_at, lease_owner in rows:
+    for id_, pool, _state, attempts, max_attempts, started_at, lease_owner in rows:
         if id_ in live:
             continue
         error = JobError(code="lease_expired", message=f"worker {lease_owner} stopped renewing its lease", retryable=True)

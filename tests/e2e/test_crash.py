@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.client import Client, ClientError
+from engine.client import ClientError
 from engine.spawn import EngineProcess
 
 CONFIG = """

@@ -15,7 +15,7 @@ import trio
 from engine.errors import ConfigError
 from engine.schema import ErrorEnvelope, Event
 from engine.service import Engine
-from tests.conftest import make_settings, running_engine
+from tests.conftest import make_settings, running_engine, wait_for
 
 
 async def snapshot(engine: Engine, client: httpx.AsyncClient) -> tuple[int, int, int]:
@@ -23,6 +23,10 @@ async def snapshot(engine: Engine, client: httpx.AsyncClient) -> tuple[int, int,
     total = (await client.get("/v1/jobs", params={"limit": 1})).json()["total"]
     audit = len((await client.get("/v1/audit", params={"limit": 1000})).json()["records"])
     return total, audit, engine.store.last_seq
+
+
+async def state_is(client: httpx.AsyncClient, job_id: str, state: str) -> bool:
+    return (await client.get(f"/v1/jobs/{job_id}")).json()["job"]["state"] == state  # type: ignore[no-any-return]
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:
@@ -82,9 +86,7 @@ async def test_bad_requests_get_clear_errors_and_change_nothing(tmp_path: Path) 
 async def test_retry_of_a_running_job_is_a_conflict(tmp_path: Path) -> None:
     async with running_engine(make_settings(tmp_path)) as (engine, client):
         job_id = (await client.post("/v1/jobs", json={"kind": "sleep", "payload": {"seconds": 30}})).json()["id"]
-        with trio.fail_after(5):
-            while (await client.get(f"/v1/jobs/{job_id}")).json()["job"]["state"] != "running":
-                await trio.sleep(0.02)
+        await wait_for(lambda: state_is(client, job_id, "running"))
         before = await snapshot(engine, client)
         r = await client.post(f"/v1/jobs/{job_id}/retry", json={"reason": "again"})
         assert r.status_code == 409
@@ -179,9 +181,7 @@ async def test_metrics_openapi_and_kinds(tmp_path: Path) -> None:
     async with running_engine(make_settings(tmp_path)) as (_engine, client):
         r = await client.post("/v1/jobs", json={"kind": "noop"})
         job_id = r.json()["id"]
-        with trio.fail_after(5):
-            while (await client.get(f"/v1/jobs/{job_id}")).json()["job"]["state"] != "completed":
-                await trio.sleep(0.02)
+        await wait_for(lambda: state_is(client, job_id, "completed"))
         metrics = (await client.get("/metrics")).text
         assert 'shiftboss_jobs{pool="default",state="completed"} 1.0' in metrics
         assert "shiftboss_estop_active 0.0" in metrics

@@ -24,12 +24,12 @@ async def job(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
     return r.json()["job"]  # type: ignore[no-any-return]
 
 
-async def until_state(client: httpx.AsyncClient, job_id: str, *states: str, timeout: float = 10) -> dict[str, Any]:
+async def until_state(client: httpx.AsyncClient, job_id: str, *states: str, within: float = 10) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         j = await job(client, job_id)
         return j if j["state"] in states else None
 
-    return await wait_for(check, timeout)  # type: ignore[no-any-return]
+    return await wait_for(check, within)  # type: ignore[no-any-return]
 
 
 @pytest.mark.trio
@@ -87,7 +87,7 @@ async def test_delayed_job_waits_then_runs(tmp_path: Path) -> None:
     async with running_engine(make_settings(tmp_path)) as (_engine, client):
         job_id = await submit(client, "noop", delay=0.4)
         assert (await job(client, job_id))["state"] == "waiting"
-        done = await until_state(client, job_id, "completed", timeout=5)
+        done = await until_state(client, job_id, "completed", within=5)
         assert done["started_at"] - done["created_at"] >= 0.39
 
 
@@ -106,7 +106,7 @@ async def test_estop_interrupts_running_work_without_counting_it_and_holds_the_q
         await until_state(client, running, "running")
         r = await client.post("/v1/estop", json={"reason": "bad RPC"})
         assert r.status_code == 200 and r.json()["interrupted"] == 1
-        back = await until_state(client, running, "queued", timeout=2)
+        back = await until_state(client, running, "queued", within=2)
         assert back["attempts"] == 0
         assert back["history"][-1]["outcome"] == "interrupted"
         held = await submit(client, "noop")

@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import DatabaseUnusable, IdempotencyConflict, InvalidTransition, JobNotFound
 from engine.schema import JobError, JobFilter
-from engine.store import NewJob, SCHEMA_VERSION, Tx, ops, queries
+from engine.store import SCHEMA_VERSION, NewJob, Tx, ops, queries
 from engine.store._db import APPLICATION_ID, prepare
 
 OWNER = "host:1"

@@ -54,12 +54,12 @@ async def test_a_failing_op_is_rolled_back_alone(tmp_path: Path) -> None:
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             await nursery.start(store.run)
-            async with trio.open_nursery() as batch:  # all three land in one group commit
+            async with trio.open_nursery() as batch:  # usually one group commit; order is up to trio
                 batch.start_soon(call, "a", ops.submit, [_job(1)], "t")
                 batch.start_soon(call, "bad", half_then_fail)
                 batch.start_soon(call, "b", ops.submit, [_job(2)], "t")
             ids = await store.read(lambda c: [r[0] for r in c.execute("SELECT id FROM jobs ORDER BY seq")])
             nursery.cancel_scope.cancel()
     assert isinstance(results["bad"], JobNotFound)
-    assert ids == ["j1", "j2"]
+    assert sorted(ids) == ["j1", "j2"]
     assert store.last_seq == 4

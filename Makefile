@@ -1,0 +1,49 @@
+# Shiftboss — the two commands are `make demo` and `make test`. Every target is idempotent and
+# installs what it needs: the venv (Python >= 3.11) and the system tools (redis-server, tmux).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_TOOLS := redis-server tmux
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
+
+.PHONY: help venv system demo test lint bench clean
+
+help: ## show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed system ## create .venv and install Shiftboss with its test tools
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed ($(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+system: ## install redis-server and tmux from Debian if missing
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: venv ## start an engine with demo load (detached) and follow it live
+	$(BIN)/shiftboss up
+
+test: venv ## lint, then run the whole test suite (slow tests included)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/pytest
+
+lint: venv ## ruff (with ASYNC rules), import-linter contracts, mypy
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
+
+bench: venv ## every benchmark, each beside its baseline
+	$(BIN)/shiftboss bench queue
+
+clean: ## remove the venv and caches (not your data dir)
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .mypy_cache *.egg-info

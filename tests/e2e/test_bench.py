@@ -1,0 +1,27 @@
+"""`shiftboss bench queue` runs end to end and reports each figure beside its baseline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import require_tool
+
+
+@pytest.mark.slow
+def test_bench_queue_reports_figures_and_the_redis_baseline() -> None:
+    require_tool("redis-server")
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "queue", "--jobs", "2000", "--batch", "500",
+                          "--samples", "50", "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    for key in ("submit_rate", "claim_complete_rate", "lifecycle_rate"):
+        assert result[key] > 0
+    assert 0 < result["submit_latency_ms"]["p50"] <= result["submit_latency_ms"]["p99"]
+    baseline = result["baseline"]
+    assert baseline["push_rate"] > 0 and baseline["pop_rate"] > 0 and baseline["loop_rate"] > 0
+    assert result["lifecycle_vs_redis"] == round(result["lifecycle_rate"] / baseline["loop_rate"], 2)
+    assert result["targets"] == {"submit_rate": 20000, "lifecycle_rate": 5000, "lifecycle_vs_redis": 1.0}
