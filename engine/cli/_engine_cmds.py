@@ -165,7 +165,7 @@ def up(config_path: Path | None, data_dir: str | None) -> None:
     _print_status(client.get("/v1/status"))
     click.echo("\nfollowing events — Ctrl-C to stop following (the engine keeps running)\n")
     try:
-        follow(client, None, None, None)
+        follow(client, None, None, "job.state,estop,pool.state")
     except KeyboardInterrupt:
         click.echo("\nstopped following; the engine is still running (`shiftboss status`, `shiftboss stop`)")
     finally:
