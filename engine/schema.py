@@ -234,10 +234,10 @@ class Pool(Struct, kw_only=True):
     queued: int = 0
     waiting: int = 0
     retrying: int = 0
-    completed: int = 0
-    failed: int = 0
-    completed_per_s: float = 0.0
-    failed_per_s: float = 0.0
+    completed: int = 0  # since the engine started
+    failed: int = 0  # since the engine started
+    completed_per_s: float = 0.0  # over the last minute
+    failed_per_s: float = 0.0  # over the last minute
 
 
 class Worker(Struct, kw_only=True):

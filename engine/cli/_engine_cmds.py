@@ -287,13 +287,27 @@ def config() -> None:
 
 @config.command("check")
 @CONFIG_OPTION
-def config_check(config_path: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def config_check(config_path: Path | None, as_json: bool) -> None:
     """Validate config.toml and SHIFTBOSS_… overrides; print every bad key with the reason."""
-    settings = load_or_exit(config_path)
     path = config_path or default_config_path()
+    if as_json:
+        from engine.jobs import default_registry
+
+        try:
+            settings = load_settings(path)
+            check_kinds(settings, default_registry().names())
+        except ConfigError as exc:
+            emit_json({"ok": False, "source": str(path or "defaults"),
+                       "problems": [{"key": k, "reason": r} for k, r in exc.problems]})
+            raise SystemExit(EXIT_CONFIG) from None
+        emit_json({"ok": True, "source": str(path or "defaults"), "data_dir": str(settings.data_dir),
+                   "database": str(settings.db_path), "socket": str(settings.socket_path),
+                   "settings": settings.model_dump(mode="json")})
+        return
+    settings = load_or_exit(config_path)
     click.echo(f"configuration OK ({path or 'built-in defaults'})")
     click.echo(f"  data dir  {settings.data_dir}\n  database  {settings.db_path} (synchronous={settings.store.synchronous})")
     click.echo(f"  socket    {settings.socket_path}" + (f"\n  tcp       {settings.api.tcp}" if settings.api.tcp else ""))
     for name, pool in settings.pools.items():
         click.echo(f"  pool      {name}: concurrency {pool.concurrency}, kinds {', '.join(pool.kinds)}")
-

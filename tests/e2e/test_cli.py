@@ -125,6 +125,10 @@ def test_config_check_names_every_bad_key(tmp_path: Path) -> None:
     assert "api.token: unknown key; secrets are never read from the TOML" in out.stderr
     assert "engine.grace_period:" in out.stderr and "[from SHIFTBOSS_ENGINE__GRACE_PERIOD]" in out.stderr
     assert "hunter2" not in out.stderr + out.stdout
+    js = shiftboss("config", "check", "--config", str(bad), "--json")
+    assert js.returncode == 2
+    problems = {p["key"] for p in json.loads(js.stdout)["problems"]}
+    assert problems == {"store.synchronous", "pools.default.concurency", "api.token"}
     good = tmp_path / "good.toml"
     good.write_text('[store]\nsynchronous = "FULL"\n[pools.default]\nconcurrency = 4\n')
     ok = shiftboss("config", "check", "--config", str(good))
