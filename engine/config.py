@@ -49,7 +49,7 @@ class StoreSettings(_Section):
     path: Path | None = None
     """SQLite database file. Empty: ``<data_dir>/shiftboss.db``."""
 
-    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    synchronous: Literal["NORMAL", "FULL"] = "FULL"
     """SQLite durability in WAL mode. NORMAL: a committed job survives a crash or kill -9 of
     the engine, but the last transactions before a power loss or OS crash may roll back.
     FULL: every commit is fsynced, so it survives power loss too (group commit keeps it to one

@@ -47,7 +47,8 @@ def bench() -> None:
 @click.option("--batch", type=click.IntRange(1, 10_000), default=1000, show_default=True, help="Jobs per submit request.")
 @click.option("--samples", type=click.IntRange(10, 100_000), default=1000, show_default=True,
               help="Single-job submits for the latency figure.")
-@click.option("--synchronous", type=click.Choice(["NORMAL", "FULL"]), default="NORMAL", show_default=True)
+@click.option("--synchronous", type=click.Choice(["NORMAL", "FULL"]), default="FULL", show_default=True,
+              help="store.synchronous of the engine under test.")
 @click.option("--redis-server", "redis_bin", default="redis-server", show_default=True, help="redis-server binary.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure and its baseline.")
 def bench_queue(n: int, batch: int, samples: int, synchronous: str, redis_bin: str, as_json: bool) -> None:

@@ -89,7 +89,7 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path, *, synchronous: str = "NORMAL", readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path, *, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit) with our pragmas."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     try:
@@ -105,7 +105,7 @@ def connect(path: Path, *, synchronous: str = "NORMAL", readonly: bool = False) 
     return conn
 
 
-def prepare(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
+def prepare(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """Check that ``path`` is (or can become) a Shiftboss database and migrate it; return the
     writer connection. Raises :class:`DatabaseUnusable` with an operator-readable reason."""
     path = Path(path)

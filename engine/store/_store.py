@@ -40,7 +40,7 @@ class Store:
             self._pool_send.send_nowait(conn)
 
     @classmethod
-    def open(cls, path: Path, *, synchronous: str = "NORMAL", group_commit_max: int = 5000) -> Store:
+    def open(cls, path: Path, *, synchronous: str = "FULL", group_commit_max: int = 5000) -> Store:
         conn = _db.prepare(path, synchronous=synchronous)
         return cls(path, conn, synchronous=synchronous, group_commit_max=group_commit_max)
 

@@ -236,3 +236,21 @@ def test_tcp_without_a_token_refuses_to_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         make_settings(tmp_path, **{"api.tcp": "127.0.0.1:8787"})
     assert info.value.problems[0][0] == "api.tcp"
+
+
+@pytest.mark.trio
+async def test_a_stream_from_before_the_retained_events_starts_with_a_reset(tmp_path: Path) -> None:
+    from engine.store import ops
+
+    async with running_engine(make_settings(tmp_path, **{"pools.default.concurrency": 1})) as (engine, client):
+        await client.post("/v1/pools/default/pause", json={"reason": "hold"})
+        await client.post("/v1/jobs", json={"jobs": [{"kind": "noop"}] * 10})
+        last = engine.store.last_seq
+        await engine.store.write(ops.prune_events, 5, last)  # keep only the newest five
+        with trio.fail_after(5):
+            async with client.stream("GET", "/v1/events", params={"since": 0}) as resp:
+                lines = resp.aiter_lines()
+                first = msgspec.json.decode(await lines.__anext__(), type=Event)
+                second = msgspec.json.decode(await lines.__anext__(), type=Event)
+        assert first.type == "stream.reset" and first.data == {"oldest": last - 4, "requested": 0}
+        assert second.seq == last - 4

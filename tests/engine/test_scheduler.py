@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import trio
 
+from engine.jobs import Kind, Registry, default_registry
+from engine.scheduler import JobContext
 from tests.conftest import make_settings, running_engine, wait_for
 
 
@@ -189,3 +193,59 @@ async def test_progress_is_persisted_and_streamed(tmp_path: Path) -> None:
 
         progress = await wait_for(has_progress, 5)
         assert progress["total"] == 2.5
+
+
+@pytest.mark.trio
+async def test_live_jobs_keep_their_lease_past_its_ttl(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, **{"store.lease_ttl": 1.0})
+    async with running_engine(settings) as (_engine, client):
+        job_id = await submit(client, "sleep", {"seconds": 2.5})
+        done = await until_state(client, job_id, "completed", "retrying", "failed")
+        assert done["state"] == "completed" and done["attempts"] == 1
+
+
+def _stubborn_registry() -> Registry:
+    """The built-in kinds plus one whose handler blocks in a thread and ignores cancellation."""
+
+    class Payload(msgspec.Struct):
+        seconds: float
+
+    async def stubborn(ctx: JobContext, payload: Payload) -> None:
+        await trio.to_thread.run_sync(time.sleep, payload.seconds)
+
+    registry = default_registry()
+    registry.register(Kind("test.stubborn", Payload, stubborn, "ignores cancel"))
+    return registry
+
+
+@pytest.mark.trio
+async def test_a_job_that_ignores_cancel_is_marked_cancelled_after_the_grace(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, **{"scheduler.cancel_grace": 0.3})
+    async with running_engine(settings, registry=_stubborn_registry()) as (_engine, client):
+        job_id = await submit(client, "test.stubborn", {"seconds": 1.5})
+        await until_state(client, job_id, "running")
+        start = trio.current_time()
+        await client.post(f"/v1/jobs/{job_id}/cancel")
+        cancelled = await until_state(client, job_id, "cancelled", within=3)
+        assert trio.current_time() - start < 1.2  # before the handler returned
+        assert "did not stop within 0.3 s" in cancelled["error"]["message"]
+        await trio.sleep(1.5)  # the handler finally returns: its outcome is discarded
+        assert (await job(client, job_id))["state"] == "cancelled"
+
+
+@pytest.mark.trio
+async def test_a_handler_exception_is_a_retryable_failure_and_the_engine_goes_on(tmp_path: Path) -> None:
+    class Payload(msgspec.Struct):
+        pass
+
+    async def broken(ctx: JobContext, payload: Payload) -> None:
+        raise KeyError("missing-config")
+
+    registry = default_registry()
+    registry.register(Kind("test.broken", Payload, broken, "always raises", max_attempts=2, backoff_base=0.01))
+    async with running_engine(make_settings(tmp_path), registry=registry) as (_engine, client):
+        failed = await until_state(client, await submit(client, "test.broken"), "failed")
+        assert failed["attempts"] == 2
+        assert failed["error"] == {"code": "exception", "message": "KeyError: 'missing-config'", "retryable": True,
+                                   "details": None}
+        assert (await until_state(client, await submit(client, "noop"), "completed"))["state"] == "completed"
