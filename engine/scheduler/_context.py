@@ -19,7 +19,7 @@ class JobContext:
     """
 
     __slots__ = ("job_id", "kind", "pool", "attempt", "max_attempts", "deadline", "lease_until",
-                 "stop_requested", "_progress", "_dirty")
+                 "_stop", "_stopped", "_progress", "_dirty")
 
     def __init__(self, job_id: str, kind: str, pool: str, attempt: int, max_attempts: int,
                  deadline: float | None, lease_until: float) -> None:
@@ -30,9 +30,24 @@ class JobContext:
         self.max_attempts = max_attempts
         self.deadline = deadline
         self.lease_until = lease_until
-        self.stop_requested = threading.Event()
+        self._stop: threading.Event | None = None  # made on first use: most handlers never need it
+        self._stopped = False
         self._progress: dict[str, Any] = {}
         self._dirty = False
+
+    @property
+    def stop_requested(self) -> threading.Event:
+        if self._stop is None:
+            self._stop = threading.Event()
+            if self._stopped:
+                self._stop.set()
+        return self._stop
+
+    def request_stop(self) -> None:
+        """Set the stop flag (scheduler side)."""
+        self._stopped = True
+        if self._stop is not None:
+            self._stop.set()
 
     def progress(self, **fields: Any) -> None:
         """Merge ``fields`` into this job's progress."""

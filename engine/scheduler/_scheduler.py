@@ -44,7 +44,7 @@ class RunningJob:
     def stop(self, reason: str) -> None:
         if self.stop_reason is None or reason == "cancel":
             self.stop_reason = reason
-        self.ctx.stop_requested.set()
+        self.ctx.request_stop()
         if self.scope is not None:
             self.scope.cancel()
 
@@ -228,7 +228,7 @@ class Scheduler:
                 outcome = "failed"
                 error = JobError(code="exception", message=f"{type(exc).__name__}: {exc}", retryable=True)
             finally:
-                ctx.stop_requested.set()
+                ctx.request_stop()
             if rj.stop_reason is not None and (outcome != "completed" or scope.cancelled_caught):
                 outcome, error = ("cancelled", None) if rj.stop_reason == "cancel" else ("interrupted", JobError(
                     code=rj.stop_reason, message=f"interrupted by {rj.stop_reason}; back in the queue"))
@@ -244,7 +244,7 @@ class Scheduler:
             base = (kind.backoff_base if kind is not None else None) or self.settings.scheduler.backoff_base
             retry_delay = backoff(c.attempt, base, self.settings.scheduler.backoff_cap)
         try:
-            with trio.CancelScope(shield=True), trio.move_on_after(30):
+            with trio.CancelScope(shield=True, deadline=trio.current_time() + 30):  # record even during shutdown
                 await self.store.write(
                     ops.finish, c, self.owner, outcome, worker=f"{self.owner}/{pool.name}", result=result,
                     error=error, retry_delay=retry_delay, progress=ctx.take_progress(),
