@@ -20,6 +20,16 @@ __all__ = [
     "JOB_STATES",
     "TERMINAL_STATES",
     "ActionRequest",
+    "ChainList",
+    "EstopResult",
+    "JobActionResult",
+    "JobDetail",
+    "KindList",
+    "PoolList",
+    "PoolResult",
+    "ShutdownResult",
+    "WorkerList",
+    "encode",
     "Attempt",
     "AuditPage",
     "AuditRecord",
@@ -327,6 +337,52 @@ class ErrorBody(Struct, kw_only=True):
 
 class ErrorEnvelope(Struct, kw_only=True):
     error: ErrorBody
+
+
+class JobDetail(Struct, kw_only=True):
+    """``GET /v1/jobs/{id}``: the job with its attempt history, and the audit records about it."""
+
+    job: Job
+    audit: list[AuditRecord]
+
+
+class JobActionResult(Struct, kw_only=True):
+    """``POST /v1/jobs/{id}/retry|cancel``: the job's state after the action."""
+
+    id: str
+    state: JobState
+
+
+class EstopResult(Struct, kw_only=True):
+    """``POST /v1/estop|resume``: the switch, every pool, and how many attempts were interrupted."""
+
+    estop: Estop
+    pools: list[Pool]
+    interrupted: int = 0
+
+
+class PoolResult(Struct, kw_only=True):
+    pool: Pool
+
+
+class PoolList(Struct, kw_only=True):
+    pools: list[Pool]
+
+
+class WorkerList(Struct, kw_only=True):
+    workers: list[Worker]
+
+
+class KindList(Struct, kw_only=True):
+    kinds: list[KindInfo]
+
+
+class ChainList(Struct, kw_only=True):
+    chains: list[Chain]
+
+
+class ShutdownResult(Struct, kw_only=True):
+    shutting_down: bool
 
 
 def encode(obj: Any) -> bytes:

@@ -33,14 +33,23 @@ from engine.schema import (
     JOB_STATES,
     ActionRequest,
     BulkRequest,
+    ChainList,
     ErrorBody,
     ErrorEnvelope,
     EstopRequest,
+    EstopResult,
+    JobActionResult,
+    JobDetail,
     JobFilter,
     JobPage,
     JobSubmit,
+    KindList,
+    PoolList,
+    PoolResult,
     ResumeRequest,
     RetryRequest,
+    ShutdownResult,
+    WorkerList,
 )
 from engine.service import Engine
 from engine.store import queries
@@ -132,7 +141,7 @@ def build_app(engine: Engine) -> Starlette:
 
     @route("/v1/kinds", ["GET"])
     async def kinds(request: Request) -> Response:
-        return JSON({"kinds": engine.kinds()})
+        return JSON(KindList(kinds=engine.kinds()))
 
     @route("/v1/jobs", ["GET"])
     async def list_jobs(request: Request) -> Response:
@@ -181,37 +190,37 @@ def build_app(engine: Engine) -> Starlette:
         job_id = request.path_params["job_id"]
         job = await engine.store.read(queries.get_job, job_id)
         audit = await engine.store.read(queries.job_audit, job_id)
-        return JSON({"job": job, "audit": audit})
+        return JSON(JobDetail(job=job, audit=audit))
 
     @route("/v1/jobs/{job_id}/retry", ["POST"])
     async def retry(request: Request) -> Response:
         body = await body_as(request, RetryRequest, optional=True)
         job_id = request.path_params["job_id"]
         state = await engine.retry(job_id, actor_of(request), body.reason, body.deadline)
-        return JSON({"id": job_id, "state": state})
+        return JSON(JobActionResult(id=job_id, state=state))  # type: ignore[arg-type]
 
     @route("/v1/jobs/{job_id}/cancel", ["POST"])
     async def cancel(request: Request) -> Response:
         body = await body_as(request, ActionRequest, optional=True)
         job_id = request.path_params["job_id"]
         state = await engine.cancel(job_id, actor_of(request), body.reason)
-        return JSON({"id": job_id, "state": state})
+        return JSON(JobActionResult(id=job_id, state=state))  # type: ignore[arg-type]
 
     @route("/v1/estop", ["POST"])
     async def estop(request: Request) -> Response:
         body = await body_as(request, EstopRequest)
         interrupted = await engine.scheduler.engage_estop(actor_of(request), body.reason, body.pool)
-        return JSON({"estop": engine.scheduler.estop, "pools": engine.scheduler.pool_views(), "interrupted": interrupted})
+        return JSON(EstopResult(estop=engine.scheduler.estop, pools=engine.scheduler.pool_views(), interrupted=interrupted))
 
     @route("/v1/resume", ["POST"])
     async def resume(request: Request) -> Response:
         body = await body_as(request, ResumeRequest, optional=True)
         await engine.scheduler.release_estop(actor_of(request), body.reason, body.pool)
-        return JSON({"estop": engine.scheduler.estop, "pools": engine.scheduler.pool_views()})
+        return JSON(EstopResult(estop=engine.scheduler.estop, pools=engine.scheduler.pool_views()))
 
     @route("/v1/pools", ["GET"])
     async def pools(request: Request) -> Response:
-        return JSON({"pools": engine.scheduler.pool_views()})
+        return JSON(PoolList(pools=engine.scheduler.pool_views()))
 
     @route("/v1/pools/{name}/{action:str}", ["POST"])
     async def pool_action(request: Request) -> Response:
@@ -220,15 +229,15 @@ def build_app(engine: Engine) -> Starlette:
             raise RequestError(404, "not_found", f"unknown pool action {action!r}: use pause, resume or drain")
         body = await body_as(request, ActionRequest, optional=True)
         pool = await engine.scheduler.pool_action(request.path_params["name"], action, actor_of(request), body.reason)
-        return JSON({"pool": pool})
+        return JSON(PoolResult(pool=pool))
 
     @route("/v1/workers", ["GET"])
     async def workers(request: Request) -> Response:
-        return JSON({"workers": engine.scheduler.workers()})
+        return JSON(WorkerList(workers=engine.scheduler.workers()))
 
     @route("/v1/chains", ["GET"])
     async def chains(request: Request) -> Response:
-        return JSON({"chains": []})
+        return JSON(ChainList(chains=[]))
 
     @route("/v1/audit", ["GET"])
     async def audit(request: Request) -> Response:
@@ -251,7 +260,7 @@ def build_app(engine: Engine) -> Starlette:
         async def after_response() -> None:
             engine.request_shutdown()
 
-        return JSON({"shutting_down": True}, status_code=202, background=BackgroundTask(after_response))
+        return JSON(ShutdownResult(shutting_down=True), status_code=202, background=BackgroundTask(after_response))
 
     @route("/metrics", ["GET"])
     async def metrics(request: Request) -> Response:
