@@ -52,8 +52,10 @@ class Broker:
         return len(self._subs)
 
 
-async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HEARTBEAT_S) -> AsyncGenerator[Event, None]:
-    """Every event after ``since``, in order and without gaps, then live ones as they commit.
+async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HEARTBEAT_S,
+                 job: str | None = None) -> AsyncGenerator[Event, None]:
+    """Every event after ``since`` (only ``job``'s, if given), in order and without gaps, then
+    live ones as they commit.
 
     If ``since`` is older than the oldest retained event, a ``stream.reset`` event comes first
     (re-read the state you show) and the stream continues from the oldest retained event.
@@ -67,7 +69,7 @@ async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HE
         sub = broker.subscribe()  # subscribe before reading the backlog: nothing falls between
         try:
             while True:
-                page = await store.read(queries.events_since, since, _PAGE)
+                page = await store.read(queries.events_since, since, _PAGE, job)
                 for event in page:
                     yield event
                     since = event.seq
@@ -82,7 +84,9 @@ async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HE
                 if idle.cancelled_caught:
                     yield Event(seq=since, ts=time.time(), type="stream.heartbeat")
                     continue
-                if batch and batch[0].seq > since + 1 and batch[-1].seq > since:
+                if job is not None:
+                    batch = [e for e in batch if e.job_id == job]
+                elif batch and batch[0].seq > since + 1 and batch[-1].seq > since:
                     page = await store.read(queries.events_since, since, batch[0].seq - since - 1)
                     for event in page:
                         yield event

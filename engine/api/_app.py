@@ -297,10 +297,8 @@ class EventStream(Response):
                 nursery.cancel_scope.cancel()
 
             nursery.start_soon(disconnected)
-            async with aclosing(stream(self.engine.store, self.engine.broker, self.since)) as events:
+            async with aclosing(stream(self.engine.store, self.engine.broker, self.since, job=self.job)) as events:
                 async for event in events:
-                    if self.job and event.job_id != self.job and not event.type.startswith("stream."):
-                        continue
                     if self.types and not event.type.startswith("stream.") and not any(
                         event.type.startswith(t) for t in self.types
                     ):

@@ -85,6 +85,10 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # v2: one job's events without scanning the log (jobs watch ID, submit --wait).
+    """
+    CREATE INDEX events_job ON events(job_id, seq) WHERE job_id IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

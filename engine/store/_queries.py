@@ -117,11 +117,13 @@ def _audit_rows(rows: Any) -> list[AuditRecord]:
     ]
 
 
-def events_since(conn: sqlite3.Connection, since: int, limit: int) -> list[Event]:
+def events_since(conn: sqlite3.Connection, since: int, limit: int, job_id: str | None = None) -> list[Event]:
+    """Events after ``since`` in order (only ``job_id``'s, if given)."""
+    where, params = ("seq > ?", [since]) if job_id is None else ("job_id = ? AND seq > ?", [job_id, since])
     return [
         Event(seq=seq, ts=ts, type=type_, job_id=job_id, pool=pool, data=_dec(data))
         for seq, ts, type_, job_id, pool, data in conn.execute(
-            "SELECT seq, ts, type, job_id, pool, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (since, limit)
+            f"SELECT seq, ts, type, job_id, pool, data FROM events WHERE {where} ORDER BY seq LIMIT ?", (*params, limit)
         )
     ]
 
