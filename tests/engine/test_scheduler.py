@@ -249,3 +249,28 @@ async def test_a_handler_exception_is_a_retryable_failure_and_the_engine_goes_on
         assert failed["error"] == {"code": "exception", "message": "KeyError: 'missing-config'", "retryable": True,
                                    "details": None}
         assert (await until_state(client, await submit(client, "noop"), "completed"))["state"] == "completed"
+
+
+@pytest.mark.trio
+async def test_a_job_whose_worker_died_is_picked_up_again_when_its_lease_expires(tmp_path: Path) -> None:
+    """Another worker (a second connection to the same database file) claims a job and vanishes
+    without renewing; this engine's reaper returns it to the queue and runs it."""
+    from engine.store import Tx, ops
+    from engine.store._db import connect
+
+    settings = make_settings(tmp_path, **{"store.lease_ttl": 1.0, "scheduler.backoff_base": 0.01})
+    async with running_engine(settings) as (_engine, client):
+        await client.post("/v1/pools/default/pause", json={"reason": "let the ghost claim first"})
+        job_id = await submit(client, "noop")
+        ghost = connect(settings.db_path)
+        ghost.execute("BEGIN IMMEDIATE")
+        (claimed,) = ops.claim(Tx(ghost, time.time()), "default", 1, "ghost-host:4242", 1.0)
+        ghost.execute("COMMIT")
+        ghost.close()
+        assert claimed.id == job_id
+        await client.post("/v1/pools/default/resume")
+        done = await until_state(client, job_id, "completed", within=10)
+        first, second = done["history"]
+        assert first["worker"] == "ghost-host:4242" and first["error"]["code"] == "lease_expired"
+        assert second["outcome"] == "completed" and second["worker"] != "ghost-host:4242"
+        assert done["attempts"] == 2
