@@ -27,6 +27,7 @@ __all__ = [
     "KindList",
     "PoolList",
     "PoolResult",
+    "ReloadResult",
     "ShutdownResult",
     "WorkerList",
     "encode",
@@ -379,6 +380,13 @@ class KindList(Struct, kw_only=True):
 
 class ChainList(Struct, kw_only=True):
     chains: list[Chain]
+
+
+class ReloadResult(Struct, kw_only=True):
+    """``POST /v1/reload``: config keys now in effect, and changed keys that need a restart."""
+
+    applied: list[str]
+    restart_needed: list[str]
 
 
 class ShutdownResult(Struct, kw_only=True):

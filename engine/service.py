@@ -23,8 +23,8 @@ from typing import Any
 
 import trio
 
-from engine.config import Settings, check_kinds
-from engine.errors import EngineLocked, RequestError
+from engine.config import Settings, check_kinds, load_settings
+from engine.errors import ConfigError, EngineLocked, RequestError
 from engine.events import Broker
 from engine.ids import job_id
 from engine.jobs import Registry, default_registry
@@ -36,6 +36,7 @@ from engine.schema import (
     JobFilter,
     JobSubmit,
     KindInfo,
+    ReloadResult,
     Status,
     SubmitResponse,
 )
@@ -83,8 +84,11 @@ class DataDirLock:
 class Engine:
     """One engine process. Construct with an opened :class:`Store`, then ``await run()``."""
 
-    def __init__(self, settings: Settings, store: Store, registry: Registry | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store, registry: Registry | None = None, *,
+                 config_path: Path | None = None, overrides: dict[str, Any] | None = None) -> None:
         self.settings = settings
+        self.config_path = config_path
+        self.overrides = dict(overrides or {})
         self.store = store
         self.registry = registry or default_registry()
         check_kinds(settings, self.registry.names())
@@ -131,10 +135,48 @@ class Engine:
         self._shutdown.set()
 
     async def _signals(self) -> None:
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             async for signum in signals:
                 log.info("received %s", signal.Signals(signum).name)
-                self.request_shutdown()
+                if signum == signal.SIGHUP:
+                    try:
+                        await self.reload("SIGHUP", "")
+                    except RequestError as exc:
+                        log.error("%s", exc.message)
+                else:
+                    self.request_shutdown()
+
+    async def reload(self, actor: str, reason: str) -> ReloadResult:
+        """Re-read the configuration (same file, env and flags as at start). Keys that can change
+        live are applied; others are reported as needing a restart. An invalid file changes
+        nothing."""
+        try:
+            new = load_settings(self.config_path, overrides=self.overrides)
+            check_kinds(new, self.registry.names())
+        except ConfigError as exc:
+            problems = [{"key": k, "reason": r} for k, r in exc.problems]
+            first = "; ".join(f"{p['key']}: {p['reason']}" for p in problems[:3])
+            raise RequestError(422, "invalid_config", f"configuration not reloaded: {first}", {"problems": problems}) from None
+        old_values = _flatten(self.settings.model_dump(mode="json"))
+        new_values = _flatten(new.model_dump(mode="json"))
+        changed = sorted(k for k in old_values.keys() | new_values.keys() if old_values.get(k) != new_values.get(k))
+        applied = [k for k in changed if _is_live(k, self.settings)]
+        restart = [k for k in changed if k not in applied]
+        merged = self.settings.model_dump()
+        for key in applied:
+            node = merged
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node[part]
+            node[leaf] = _lookup(new.model_dump(), key)
+        settings = Settings.model_validate(merged)
+        await self.store.write(ops.audit_only, actor, "config-reload", "engine", reason,
+                               {"applied": applied, "restart_needed": restart})
+        self.settings = settings
+        self.scheduler.apply_settings(settings)
+        logging.getLogger("shiftboss").setLevel(settings.engine.log_level.upper())
+        log.info("configuration reloaded: applied %s; needs a restart: %s", applied or "nothing", restart or "nothing")
+        return ReloadResult(applied=applied, restart_needed=restart)
 
     # --- operations the API exposes ---------------------------------------------------------
 
@@ -204,6 +246,34 @@ class Engine:
         ]
 
 
+_LIVE = ("engine.grace_period", "engine.log_level", "scheduler.", "demo.interval")
+
+
+def _is_live(key: str, current: Settings) -> bool:
+    """Whether a changed key takes effect without a restart. Pools can change their cap and
+    kinds live; adding or removing a pool needs a restart."""
+    if key.startswith("pools."):
+        _, name, *rest = key.split(".")
+        return name in current.pools and bool(rest) and rest[0] in ("concurrency", "kinds")
+    return key.startswith(_LIVE)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _lookup(data: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        data = data[part]
+    return data
+
+
 def _one_of(absolute: float | None, relative: float | None, now: float, abs_field: str, rel_field: str) -> float | None:
     if absolute is not None and relative is not None:
         raise RequestError(422, "invalid_request", f"give {abs_field} or {rel_field}, not both", {"field": rel_field})
@@ -212,7 +282,7 @@ def _one_of(absolute: float | None, relative: float | None, now: float, abs_fiel
     return absolute
 
 
-def run_engine(settings: Settings) -> None:
+def run_engine(settings: Settings, config_path: Path | None = None, overrides: dict[str, Any] | None = None) -> None:
     """Run one engine process to completion: lock the data dir, open the store, serve until
     shutdown. Raises :class:`~engine.errors.EngineLocked` or
     :class:`~engine.errors.DatabaseUnusable` before anything starts."""
@@ -221,7 +291,7 @@ def run_engine(settings: Settings) -> None:
     try:
         store = Store.open(settings.db_path, synchronous=settings.store.synchronous,
                            group_commit_max=settings.store.group_commit_max)
-        engine = Engine(settings, store)
+        engine = Engine(settings, store, config_path=config_path, overrides=overrides)
         trio.run(engine.run)
     finally:
         try:

@@ -253,6 +253,11 @@ def build_app(engine: Engine) -> Starlette:
         types = [t for t in request.query_params.get("types", "").split(",") if t]
         return EventStream(engine, since, types, request.query_params.get("job") or None)
 
+    @route("/v1/reload", ["POST"])
+    async def reload(request: Request) -> Response:
+        body = await body_as(request, ActionRequest, optional=True)
+        return JSON(await engine.reload(actor_of(request), body.reason))
+
     @route("/v1/shutdown", ["POST"])
     async def shutdown(request: Request) -> Response:
         body = await body_as(request, ActionRequest, optional=True)
@@ -271,7 +276,7 @@ def build_app(engine: Engine) -> Starlette:
         return JSON(openapi())
 
     routes = [status, kinds, list_jobs, submit, bulk_retry, bulk_cancel, get_job, retry, cancel, estop, resume,
-              pools, pool_action, workers, chains, audit, events, shutdown, metrics, openapi_json]
+              pools, pool_action, workers, chains, audit, events, reload, shutdown, metrics, openapi_json]
     return Starlette(routes=routes, exception_handlers={
         HTTPException: _http_error, EngineError: _engine_error, Exception: _unexpected,
     })

@@ -35,6 +35,8 @@ ROUTES: list[tuple[str, str, str, Any, Any]] = [
     ("get", "/v1/chains", "Chain heads", None, s.ChainList),
     ("get", "/v1/audit", "Audit log, newest first (query: cursor, limit)", None, s.AuditPage),
     ("get", "/v1/events", "NDJSON event stream (query: since, types, job); resumable by seq", None, s.Event),
+    ("post", "/v1/reload", "Re-read the config: apply live keys, list those needing a restart", s.ActionRequest,
+     s.ReloadResult),
     ("post", "/v1/shutdown", "Graceful engine shutdown", s.ActionRequest, s.ShutdownResult),
 ]
 

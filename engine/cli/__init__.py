@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engine.cli._bench import bench
-from engine.cli._engine_cmds import config, estop, pools, resume, run, status, stop, up
+from engine.cli._engine_cmds import audit, config, estop, pools, reload, resume, run, status, stop, up
 from engine.cli._jobs import jobs
 
 
@@ -17,16 +17,17 @@ def cli() -> None:
     \b
     Start:    shiftboss run [--detach] [--data-dir DIR]   (engine; Ctrl-C/SIGTERM stops it gracefully)
               shiftboss up                                 (engine with demo load, then follow it)
-    Watch:    shiftboss status · jobs list · jobs watch
+    Watch:    shiftboss status · jobs list · jobs watch · audit
     Steer:    jobs submit|retry|cancel · pools pause|resume|drain · estop --reason · resume
-    Check:    shiftboss config check · bench queue
+    Config:   shiftboss config check · reload (or SIGHUP)
+    Measure:  shiftboss bench queue
 
     Clients find the engine through --socket PATH or SHIFTBOSS_SOCKET (default: the socket in
     the data dir), or --url with a token over TCP. Every client command takes --json.
     """
 
 
-for command in (run, stop, up, status, estop, resume, pools, jobs, config, bench):
+for command in (run, stop, up, status, estop, resume, pools, jobs, audit, config, reload, bench):
     cli.add_command(command)
 
 

@@ -68,7 +68,8 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
     logging.basicConfig(level=settings.engine.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     try:
-        run_engine(settings)
+        path = config_path or default_config_path()
+        run_engine(settings, path.resolve() if path else None, overrides)
     except EngineLocked as exc:
         fail(str(exc), EXIT_ERROR)
     except EngineError as exc:
@@ -278,6 +279,41 @@ def _pool_action(action: str, doc: str) -> click.Command:
 _pool_action("pause", "Pause a pool: claim nothing new; running jobs continue.")
 _pool_action("resume", "Resume a paused, draining, drained or stopped pool.")
 _pool_action("drain", "Drain a pool: finish running jobs, take nothing new, then report drained.")
+
+
+@click.command()
+@click.option("--reason", default="", help="Why (recorded in the audit log).")
+@client_options
+def reload(client: Client, as_json: bool, reason: str) -> None:
+    """Re-read the engine's config file (and env): apply what can change live, list the rest.
+
+    Live: engine.grace_period, engine.log_level, scheduler.*, demo.interval, and the concurrency
+    and kinds of existing pools. An invalid file changes nothing. SIGHUP does the same.
+    """
+    data = client.post("/v1/reload", {"reason": reason})
+    if as_json:
+        emit_json(data)
+        return
+    click.echo("applied: " + (", ".join(data["applied"]) or "nothing changed"))
+    if data["restart_needed"]:
+        click.echo(click.style("needs a restart: ", fg="yellow") + ", ".join(data["restart_needed"]))
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 1000), default=30, show_default=True)
+@click.option("--cursor", help="Continue after this cursor (printed at the end of a page).")
+@client_options
+def audit(client: Client, as_json: bool, limit: int, cursor: str | None) -> None:
+    """The audit log, newest first: who did what, when and why."""
+    data = client.get("/v1/audit", limit=limit, cursor=cursor)
+    if as_json:
+        emit_json(data)
+        return
+    table(["when", "actor", "action", "target", "reason"],
+          [[time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["ts"])), r["actor"], r["action"], r["target"],
+            r["reason"]] for r in data["records"]], empty="no audit records yet")
+    if data.get("next_cursor"):
+        click.echo(f"next page: --cursor {data['next_cursor']}")
 
 
 @click.group()

@@ -76,12 +76,7 @@ class Scheduler:
         self.pools = {name: PoolRuntime(name, p.concurrency, list(p.kinds)) for name, p in settings.pools.items()}
         self.estop = Estop(active=False)
         self.closing = False
-        self._kind_pool: dict[str, str] = {}
-        wildcard = next((n for n, p in settings.pools.items() if "*" in p.kinds), None)
-        for kind in registry.names():
-            owner = next((n for n, p in settings.pools.items() if kind in p.kinds), wildcard)
-            if owner is not None:
-                self._kind_pool[kind] = owner
+        self._kind_pool = self._route(settings)
         self._timer_kick = trio.Event()
         self._idle = trio.Event()
         self._loops: trio.Nursery | None = None
@@ -89,6 +84,25 @@ class Scheduler:
         store.writer.on_commit(self._on_commit)
 
     # --- routing ----------------------------------------------------------------------------
+
+    def _route(self, settings: Settings) -> dict[str, str]:
+        """Which pool each kind goes to: the pool naming it, else the ``"*"`` pool."""
+        wildcard = next((n for n, p in settings.pools.items() if "*" in p.kinds), None)
+        routes = {}
+        for kind in self.registry.names():
+            owner = next((n for n, p in settings.pools.items() if kind in p.kinds), wildcard)
+            if owner is not None:
+                routes[kind] = owner
+        return routes
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Take over reloaded settings: scheduler timings, and the caps and kinds of existing pools."""
+        self.settings = settings
+        for name, pool in self.pools.items():
+            pool.concurrency = settings.pools[name].concurrency
+            pool.kinds = list(settings.pools[name].kinds)
+            pool.kick()
+        self._kind_pool = self._route(settings)
 
     def pool_for(self, kind: str, requested: str | None, field: str = "pool") -> str:
         """The pool a job of ``kind`` goes to; a requested pool must serve the kind."""
@@ -184,10 +198,10 @@ class Scheduler:
     # --- dispatch and execution -------------------------------------------------------------
 
     async def _dispatch(self, pool: PoolRuntime) -> NoReturn:
-        batch = self.settings.scheduler.claim_batch
         ttl = self.settings.store.lease_ttl
         assert self._jobs is not None
         while True:
+            batch = self.settings.scheduler.claim_batch
             pool.wakeup = trio.Event()
             pool.heartbeat_at = time.time()
             free = pool.concurrency - len(pool.running)

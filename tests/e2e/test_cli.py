@@ -51,6 +51,10 @@ def test_estop_survives_a_restart_until_resume(tmp_path: Path) -> None:
         shown = shiftboss("jobs", "submit", "noop", "--wait", "--json", socket=sock)
         assert as_json(shown)["state"] == "completed"
         assert as_json(shiftboss("status", "--json", socket=sock))["estop"]["active"] is False
+        log = shiftboss("audit", socket=sock).stdout
+        assert "estop" in log and "suspicious gas prices" in log and "prices normal" in log
+        records = as_json(shiftboss("audit", "--json", "--limit", "5", socket=sock))["records"]
+        assert [r["action"] for r in records][:2] == ["submit", "resume"]
     finally:
         assert engine.terminate() == 0
 
@@ -206,3 +210,30 @@ def test_watch_follows_one_job_to_its_end(tmp_path: Path) -> None:
         lines = out.stdout.splitlines()
         assert any("running → retrying" in line and "demo_flaky" in line for line in lines)
         assert "running → completed" in lines[-1]
+
+
+def test_reload_applies_live_keys_reports_the_rest_and_refuses_a_bad_file(tmp_path: Path) -> None:
+    engine = EngineProcess(tmp_path / "e", "[pools.default]\nconcurrency = 2\n")
+    config = tmp_path / "e" / "config.toml"
+    with engine:
+        sock = engine.socket
+        config.write_text("[pools.default]\nconcurrency = 5\n[scheduler]\nbackoff_base = 2.5\n"
+                          "[store]\nlease_ttl = 10\n[pools.extra]\nkinds = [\"sleep\"]\n")
+        result = as_json(shiftboss("reload", "--reason", "more capacity", "--json", socket=sock))
+        assert result["applied"] == ["pools.default.concurrency", "scheduler.backoff_base"]
+        assert result["restart_needed"] == ["pools.extra.concurrency", "pools.extra.kinds", "store.lease_ttl"]
+        pools = as_json(shiftboss("pools", "list", "--json", socket=sock))["pools"]
+        assert [(p["name"], p["concurrency"]) for p in pools] == [("default", 5)]
+        record = as_json(shiftboss("audit", "--json", "--limit", "1", socket=sock))["records"][0]
+        assert (record["action"], record["reason"]) == ("config-reload", "more capacity")
+        config.write_text("[pools.default]\nconcurrency = 0\n")
+        bad = shiftboss("reload", socket=sock)
+        assert bad.returncode == 1 and "pools.default.concurrency" in bad.stderr and "not reloaded" in bad.stderr
+        assert as_json(shiftboss("pools", "list", "--json", socket=sock))["pools"][0]["concurrency"] == 5
+        config.write_text("[pools.default]\nconcurrency = 7\n")
+        assert engine.proc is not None
+        engine.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while as_json(shiftboss("pools", "list", "--json", socket=sock))["pools"][0]["concurrency"] != 7:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
