@@ -185,6 +185,8 @@ class Engine:
         sched = self.settings.scheduler
         new: list[NewJob] = []
         for i, spec in enumerate(specs):
+            if i % 500 == 499:
+                await trio.lowlevel.checkpoint()  # a 10,000-job batch must not stall the event loop
             where = f"jobs[{i}]." if batch else ""
             kind = self.registry.get(spec.kind, field=f"{where}kind")
             _typed, canonical = self.registry.validate(spec.kind, spec.payload, field=f"{where}payload")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -117,10 +118,19 @@ def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str |
 @click.option("--reason", default="", help="Why (recorded in the audit log).")
 @client_options
 def stop(client: Client, as_json: bool, timeout: float, reason: str) -> None:
-    """Stop the engine gracefully and wait until it has exited."""
-    status = client.get("/v1/status")
-    client.post("/v1/shutdown", {"reason": reason})
-    pid = status["pid"]
+    """Stop the engine gracefully and wait until it has exited.
+
+    If the API does not answer but the data dir's engine.pid names a live process, that
+    process gets SIGTERM (the same graceful stop)."""
+    try:
+        pid = client.get("/v1/status")["pid"]
+        client.post("/v1/shutdown", {"reason": reason})
+    except ClientError:
+        pid = _pid_from_file(Path(client.where).parent / "engine.pid")
+        if pid is None:
+            raise
+        click.echo(f"the API does not answer; sending SIGTERM to pid {pid}", err=True)
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)
@@ -132,16 +142,26 @@ def stop(client: Client, as_json: bool, timeout: float, reason: str) -> None:
         click.echo(f"engine stopped (pid {pid})")
 
 
+def _pid_from_file(path: Path) -> int | None:
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped by its parent, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a zombie child of ours counts as gone
-        return os.waitpid(pid, os.WNOHANG) == (0, 0)
-    except ChildProcessError:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return True
 
 

@@ -13,6 +13,7 @@ and stop the engine, because the scheduler must not run jobs it cannot record.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import socket
@@ -30,6 +31,8 @@ from engine.scheduler._context import JobContext
 from engine.schema import Estop, Event, JobError, Pool, PoolState, Worker
 from engine.stats import Stats
 from engine.store import Claimed, Store, ops, queries
+
+log = logging.getLogger("shiftboss.scheduler")
 
 
 class RunningJob:
@@ -259,10 +262,13 @@ class Scheduler:
             retry_delay = backoff(c.attempt, base, self.settings.scheduler.backoff_cap)
         try:
             with trio.CancelScope(shield=True, deadline=trio.current_time() + 30):  # record even during shutdown
-                await self.store.write(
+                state = await self.store.write(
                     ops.finish, c, self.owner, outcome, worker=f"{self.owner}/{pool.name}", result=result,
                     error=error, retry_delay=retry_delay, progress=ctx.take_progress(),
                 )
+            if state == "failed" and error is not None:
+                log.warning("job %s (%s) failed on attempt %d/%d: %s: %s", c.id, c.kind, c.attempt, c.max_attempts,
+                            error.code, error.message)
         finally:
             if pool.running.get(c.id) is rj:
                 del pool.running[c.id]

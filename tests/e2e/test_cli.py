@@ -237,3 +237,12 @@ def test_reload_applies_live_keys_reports_the_rest_and_refuses_a_bad_file(tmp_pa
         while as_json(shiftboss("pools", "list", "--json", socket=sock))["pools"][0]["concurrency"] != 7:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_stop_falls_back_to_sigterm_when_the_api_is_gone(tmp_path: Path) -> None:
+    engine = EngineProcess(tmp_path / "e").start()
+    engine.socket.unlink()  # the engine lives on, but no client can reach it
+    out = shiftboss("stop", socket=engine.socket, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "sending SIGTERM" in out.stderr and "engine stopped" in out.stdout
+    assert engine.proc is not None and engine.proc.wait(10) == 0
