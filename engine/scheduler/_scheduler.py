@@ -52,6 +52,13 @@ class RunningJob:
             self.scope.cancel()
 
 
+class _Finished:
+    __slots__ = ("pool", "rj", "kwargs")
+
+    def __init__(self, pool: PoolRuntime, rj: RunningJob, kwargs: dict[str, Any]) -> None:
+        self.pool, self.rj, self.kwargs = pool, rj, kwargs
+
+
 class PoolRuntime:
     def __init__(self, name: str, concurrency: int, kinds: list[str]) -> None:
         self.name = name
@@ -82,6 +89,8 @@ class Scheduler:
         self._kind_pool = self._route(settings)
         self._timer_kick = trio.Event()
         self._idle = trio.Event()
+        self._finished: list[_Finished] = []
+        self._finished_kick = trio.Event()
         self._loops: trio.Nursery | None = None
         self._jobs: trio.Nursery | None = None
         store.writer.on_commit(self._on_commit)
@@ -135,6 +144,7 @@ class Scheduler:
                 for pool in self.pools.values():
                     loops.start_soon(self._dispatch, pool)
                 loops.start_soon(self._timers)
+                loops.start_soon(self._record)
                 loops.start_soon(self._leases)
                 loops.start_soon(self._progress)
                 task_status.started()
@@ -237,7 +247,7 @@ class Scheduler:
                     rj.scope = scope
                     if rj.stop_reason is not None:
                         scope.cancel()
-                    result = msgspec.to_builtins(await kind.handler(ctx, payload))
+                    result = await kind.handler(ctx, payload)
             except JobFailure as exc:
                 outcome = "failed"
                 error = JobError(code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details)
@@ -260,23 +270,40 @@ class Scheduler:
         if error is not None and error.retryable:
             base = (kind.backoff_base if kind is not None else None) or self.settings.scheduler.backoff_base
             retry_delay = backoff(c.attempt, base, self.settings.scheduler.backoff_cap)
-        try:
-            with trio.CancelScope(shield=True, deadline=trio.current_time() + 30):  # record even during shutdown
-                state = await self.store.write(
-                    ops.finish, c, self.owner, outcome, worker=f"{self.owner}/{pool.name}", result=result,
-                    error=error, retry_delay=retry_delay, progress=ctx.take_progress(),
-                )
-            if state == "failed" and error is not None:
-                log.warning("job %s (%s) failed on attempt %d/%d: %s: %s", c.id, c.kind, c.attempt, c.max_attempts,
-                            error.code, error.message)
-        finally:
-            if pool.running.get(c.id) is rj:
-                del pool.running[c.id]
-            pool.kick()
-            if not self.running_count():
-                self._idle.set()
-            if pool.state == "draining" and not pool.running and self._loops is not None:
-                self._loops.start_soon(self._mark_drained, pool)
+        self._finished.append(_Finished(pool, rj, dict(
+            job=c, owner=self.owner, outcome=outcome, worker=f"{self.owner}/{pool.name}", result=result,
+            error=error, retry_delay=retry_delay, progress=ctx.take_progress())))
+        self._finished_kick.set()
+
+    async def _record(self) -> NoReturn:
+        """Record finished attempts, all that piled up since the last commit in one store op
+        (one op per job would make the writer, not the jobs, the limit). A slot is freed only
+        once its outcome is durable."""
+        while True:
+            await self._finished_kick.wait()
+            self._finished_kick = trio.Event()
+            batch, self._finished = self._finished, []
+            states: list[str | None] = [None] * len(batch)
+            with trio.CancelScope(shield=True, deadline=trio.current_time() + 30) as scope:  # even during shutdown
+                states = await self.store.write(ops.finish_many, [f.kwargs for f in batch])
+            if scope.cancelled_caught:
+                log.error("the store took over 30 s to record %d finished attempts", len(batch))
+            for f, state in zip(batch, states, strict=True):
+                self._release(f.pool, f.rj)
+                error = f.kwargs["error"]
+                if state == "failed" and error is not None:
+                    c = f.rj.claimed
+                    log.warning("job %s (%s) failed on attempt %d/%d: %s: %s", c.id, c.kind, c.attempt,
+                                c.max_attempts, error.code, error.message)
+
+    def _release(self, pool: PoolRuntime, rj: RunningJob) -> None:
+        if pool.running.get(rj.claimed.id) is rj:
+            del pool.running[rj.claimed.id]
+        pool.kick()
+        if not self.running_count():
+            self._idle.set()
+        if pool.state == "draining" and not pool.running and self._loops is not None:
+            self._loops.start_soon(self._mark_drained, pool)
 
     async def _mark_drained(self, pool: PoolRuntime) -> None:
         if pool.state == "draining" and not pool.running:

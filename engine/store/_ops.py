@@ -26,6 +26,23 @@ CANCELLABLE_STATES = ("queued", "waiting", "retrying", "running")
 _PENDING = ("queued", "waiting", "retrying")
 
 
+def _jsonable(obj: Any) -> Any:
+    """Fallback for values handlers report that JSON has no type for (numpy scalars, arrays…)."""
+    for method in ("item", "tolist"):
+        convert = getattr(obj, method, None)
+        if callable(convert):
+            try:
+                return convert()
+            except (TypeError, ValueError):
+                pass
+    return str(obj)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON types, whatever a handler put in it."""
+    return msgspec.to_builtins(value, enc_hook=_jsonable)
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else _enc(value).decode()
 
@@ -152,6 +169,7 @@ def finish(
     shutdown: back to the queue, the attempt not counted); ``expired`` (deadline passed).
     """
     conn, now = tx.conn, tx.now
+    result, progress = plain(result), plain(progress)
     row = conn.execute(
         "SELECT state, attempts, lease_owner FROM jobs WHERE id = ?", (job.id,)
     ).fetchone()
@@ -203,6 +221,11 @@ def finish(
     return state
 
 
+def finish_many(tx: Tx, items: list[dict[str, Any]]) -> list[str | None]:
+    """:func:`finish` for many attempts in one op; returns each new state (or ``None``)."""
+    return [finish(tx, **item) for item in items]
+
+
 def renew_leases(tx: Tx, owner: str, lease_ttl: float) -> int:
     """Extend the lease of every job ``owner`` runs."""
     return tx.conn.execute(
@@ -248,6 +271,7 @@ def recover(tx: Tx) -> int:
 
 def save_progress(tx: Tx, updates: dict[str, tuple[str, dict[str, Any]]]) -> None:
     """Persist the latest progress of running jobs: ``{job_id: (pool, progress)}``."""
+    updates = {id_: (pool, plain(p)) for id_, (pool, p) in updates.items()}
     tx.conn.executemany(
         "UPDATE jobs SET progress = ? WHERE id = ? AND state IN ('running', 'cancelling')",
         [(_json(p), id_) for id_, (_pool, p) in updates.items()],

@@ -274,3 +274,29 @@ async def test_a_job_whose_worker_died_is_picked_up_again_when_its_lease_expires
         assert first["worker"] == "ghost-host:4242" and first["error"]["code"] == "lease_expired"
         assert second["outcome"] == "completed" and second["worker"] != "ghost-host:4242"
         assert done["attempts"] == 2
+
+
+@pytest.mark.trio
+async def test_values_json_has_no_type_for_are_stored_as_plain_json(tmp_path: Path) -> None:
+    class Payload(msgspec.Struct):
+        pass
+
+    class Scalar:  # what numpy scalars look like to us
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+        def item(self) -> int:
+            return self.v
+
+    async def odd(ctx: JobContext, payload: Payload) -> dict[str, Any]:
+        ctx.progress(hashes=Scalar(12345), started=Path("/x"))
+        await trio.sleep(1.2)  # one progress flush happens while running
+        return {"best": Scalar(7), "when": Path("/y")}
+
+    registry = default_registry()
+    registry.register(Kind("test.odd", Payload, odd, "reports odd values"))
+    async with running_engine(make_settings(tmp_path), registry=registry) as (_engine, client):
+        done = await until_state(client, await submit(client, "test.odd"), "completed", "failed")
+        assert done["state"] == "completed"
+        assert done["result"] == {"best": 7, "when": "/y"}
+        assert done["progress"] == {"hashes": 12345, "started": "/x"}
