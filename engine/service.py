@@ -100,6 +100,7 @@ class Engine:
         self.started_at = time.time()
         self.binds: list[str] = []
         self.shutting_down = False
+        self.early_signals: list[int] = []  # SIGTERM/SIGINT seen before the receiver was open
         self._shutdown = trio.Event()
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -108,43 +109,53 @@ class Engine:
         """Serve until shutdown is requested, then stop gracefully (see module docstring)."""
         from engine.api import serve_api  # the API imports this module's types
 
-        async with trio.open_nursery() as outer:
-            await outer.start(self.store.run)
-            async with trio.open_nursery() as services:
-                await services.start(self.scheduler.run)
-                self.binds = await services.start(serve_api, self)
-                if self.settings.demo.enabled:
-                    from engine.demo import feed
+        # The signal receiver lives as long as the engine: a second SIGTERM/Ctrl-C during the
+        # shutdown must hurry it along, not kill the process before the store is flushed.
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            async with trio.open_nursery() as outer:
+                await outer.start(self.store.run)
+                outer.start_soon(self._signals, signals)
+                if self.early_signals:
+                    log.info("a stop signal arrived during start-up")
+                    self.request_shutdown()
+                async with trio.open_nursery() as services:
+                    await services.start(self.scheduler.run)
+                    self.binds = await services.start(serve_api, self)
+                    if self.settings.demo.enabled:
+                        from engine.demo import feed
 
-                    services.start_soon(feed, self)
-                services.start_soon(self._signals)
-                log.info("engine ready: %s", ", ".join(self.binds))
-                task_status.started(self.binds)
-                await self._shutdown.wait()
-                self.shutting_down = True
-                grace = self.settings.engine.grace_period
-                log.info("shutting down: running jobs get %.1f s", grace)
-                interrupted = await self.scheduler.shutdown(grace)
-                if interrupted:
-                    log.info("interrupted %d jobs; they are back in the queue", interrupted)
-                services.cancel_scope.cancel()
-            outer.cancel_scope.cancel()
+                        services.start_soon(feed, self)
+                    log.info("engine ready: %s", ", ".join(self.binds))
+                    task_status.started(self.binds)
+                    await self._shutdown.wait()
+                    self.shutting_down = True
+                    grace = self.settings.engine.grace_period
+                    log.info("shutting down: running jobs get %.1f s (signal again to interrupt them now)", grace)
+                    interrupted = await self.scheduler.shutdown(grace)
+                    if interrupted:
+                        log.info("interrupted %d jobs; they are back in the queue", interrupted)
+                    services.cancel_scope.cancel()
+                outer.cancel_scope.cancel()
         log.info("engine stopped")
 
     def request_shutdown(self) -> None:
         self._shutdown.set()
 
-    async def _signals(self) -> None:
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
-            async for signum in signals:
-                log.info("received %s", signal.Signals(signum).name)
-                if signum == signal.SIGHUP:
-                    try:
-                        await self.reload("SIGHUP", "")
-                    except RequestError as exc:
-                        log.error("%s", exc.message)
-                else:
-                    self.request_shutdown()
+    async def _signals(self, signals: Any) -> None:
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                log.info("received %s: reloading the configuration", name)
+                try:
+                    await self.reload("SIGHUP", "")
+                except RequestError as exc:
+                    log.error("%s", exc.message)
+            elif self.shutting_down:
+                log.info("received %s again: interrupting running jobs now", name)
+                self.scheduler.hurry()
+            else:
+                log.info("received %s", name)
+                self.request_shutdown()
 
     async def reload(self, actor: str, reason: str) -> ReloadResult:
         """Re-read the configuration (same file, env and flags as at start). Keys that can change
@@ -294,6 +305,11 @@ def run_engine(settings: Settings, config_path: Path | None = None, overrides: d
         store = Store.open(settings.db_path, synchronous=settings.store.synchronous,
                            group_commit_max=settings.store.group_commit_max)
         engine = Engine(settings, store, config_path=config_path, overrides=overrides)
+        # Outside the Trio signal receiver (start-up, final clean-up) SIGTERM/SIGINT are only
+        # recorded: one that arrives early still stops the engine once it runs, and a late one
+        # (GNU timeout signals the child and then its group) cannot kill it mid-clean-up.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda signum, frame: engine.early_signals.append(signum))
         trio.run(engine.run)
     finally:
         try:

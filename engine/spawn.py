@@ -40,7 +40,7 @@ class EngineProcess:
             config.write_text(config_text)
             self.args += ["--config", str(config)]
         self.args += extra_args or []
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, "SHIFTBOSS_DETACHED": "1", **(env or {})}  # its stderr goes to engine.log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> EngineProcess:

@@ -4,6 +4,7 @@ pools, config."""
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from engine.client import Client, ClientError, EngineUnreachable
 from engine.config import Settings, check_kinds, default_config_path, load_settings
 from engine.errors import ConfigError, EngineError, EngineLocked
 
+DETACHED_ENV = "SHIFTBOSS_DETACHED"
 CONFIG_OPTION = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
     help="config.toml to use [env SHIFTBOSS_CONFIG; default: ./config.toml if present, else built-in defaults].",
@@ -66,7 +68,13 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         return
     from engine.service import run_engine
 
-    logging.basicConfig(level=settings.engine.log_level.upper(), stream=sys.stderr,
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # engine.log in the data dir always (WatchedFileHandler: logrotate-friendly); stderr too
+    # unless this is a detached engine, whose stderr already goes to that file.
+    handlers: list[logging.Handler] = [logging.handlers.WatchedFileHandler(settings.log_path)]
+    if not os.environ.get(DETACHED_ENV):
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(level=settings.engine.log_level.upper(), handlers=handlers,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     try:
         path = config_path or default_config_path()
@@ -94,7 +102,8 @@ def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str |
         args += ["--tcp", tcp]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
-        child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+        child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+                                 env={**os.environ, DETACHED_ENV: "1"})
     with Client(socket_path=settings.socket_path, timeout=2) as client:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

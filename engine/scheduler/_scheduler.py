@@ -89,6 +89,7 @@ class Scheduler:
         self._kind_pool = self._route(settings)
         self._timer_kick = trio.Event()
         self._idle = trio.Event()
+        self._grace = trio.CancelScope()
         self._finished: list[_Finished] = []
         self._finished_kick = trio.Event()
         self._loops: trio.Nursery | None = None
@@ -157,7 +158,7 @@ class Scheduler:
         self.closing = True
         for pool in self.pools.values():
             pool.kick()
-        with trio.move_on_after(grace):
+        with trio.move_on_after(grace) as self._grace:
             await self._until_idle()
         interrupted = 0
         for rj in self._all_running():
@@ -166,6 +167,10 @@ class Scheduler:
         with trio.move_on_after(max(5.0, self.settings.scheduler.cancel_grace)):
             await self._until_idle()
         return interrupted
+
+    def hurry(self) -> None:
+        """End the shutdown grace period now (a second SIGTERM/Ctrl-C)."""
+        self._grace.cancel()
 
     def running_count(self) -> int:
         return sum(len(p.running) for p in self.pools.values())

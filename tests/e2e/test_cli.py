@@ -246,3 +246,24 @@ def test_stop_falls_back_to_sigterm_when_the_api_is_gone(tmp_path: Path) -> None
     assert out.returncode == 0, out.stderr
     assert "sending SIGTERM" in out.stderr and "engine stopped" in out.stdout
     assert engine.proc is not None and engine.proc.wait(10) == 0
+
+
+def test_a_second_sigterm_cuts_the_grace_period_short(tmp_path: Path) -> None:
+    engine = EngineProcess(tmp_path / "e", "[engine]\ngrace_period = 120\n").start()
+    job = as_json(shiftboss("jobs", "submit", "sleep", "-p", "seconds=300", "--json", socket=engine.socket))
+    deadline = time.monotonic() + 10
+    while as_json(shiftboss("jobs", "show", job["id"], "--json", socket=engine.socket))["job"]["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert engine.proc is not None
+    started = time.monotonic()
+    engine.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert engine.proc.poll() is None  # waiting out the grace period for the running job
+    engine.proc.send_signal(signal.SIGTERM)
+    engine.proc.send_signal(signal.SIGTERM)  # and a third, late one: still a clean exit
+    assert engine.proc.wait(20) == 0
+    assert time.monotonic() - started < 15
+    log = engine.log_path.read_text()
+    assert "interrupting running jobs now" in log and "engine stopped" in log
+    assert not (tmp_path / "e" / "engine.pid").exists()
