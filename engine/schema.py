@@ -116,6 +116,7 @@ class Job(Struct, kw_only=True):
     attempts: int
     max_attempts: int
     timeout: float
+    backoff: float | None = None
     created_at: float
     updated_at: float
     not_before: float | None = None
@@ -138,6 +139,7 @@ class JobSubmit(Struct, kw_only=True, forbid_unknown_fields=True):
     priority: Priority = 5
     max_attempts: Annotated[int, Meta(ge=1, le=1000)] | None = None
     timeout: Annotated[float, Meta(gt=0, le=7 * 86400)] | None = None
+    backoff: Annotated[float, Meta(gt=0, le=86400, description="first retry delay in seconds; doubles per attempt")] | None = None
     delay: Seconds | None = None
     not_before: float | None = None
     ttl: Annotated[float, Meta(gt=0)] | None = None

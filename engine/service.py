@@ -210,7 +210,7 @@ class Engine:
                 id=job_id(spec.kind), kind=spec.kind, pool=pool, priority=spec.priority, payload=canonical,
                 max_attempts=spec.max_attempts or kind.max_attempts or sched.default_max_attempts,
                 timeout=spec.timeout or kind.timeout or sched.default_timeout,
-                not_before=not_before, deadline=deadline, idempotency_key=spec.idempotency_key,
+                not_before=not_before, deadline=deadline, idempotency_key=spec.idempotency_key, backoff=spec.backoff,
             ))
         results = await self.store.write(ops.submit, new, actor)
         return SubmitResponse(jobs=results)

@@ -52,6 +52,7 @@ def _payload(payload_json: str | None, fields: tuple[str, ...]) -> dict[str, Any
 @click.option("--ttl", type=float, help="Seconds until the job expires if not completed.")
 @click.option("--timeout", type=float, help="Seconds one attempt may run.")
 @click.option("--max-attempts", type=int, help="Attempt budget.")
+@click.option("--backoff", type=float, help="First retry delay in seconds (doubles per attempt).")
 @click.option("--key", "idempotency_key", help="Idempotency key: the same key never makes a second job.")
 @click.option("--count", type=click.IntRange(1, 10_000_000), default=1, show_default=True,
               help="Submit this many copies (batched, each batch one transaction).")
@@ -59,11 +60,12 @@ def _payload(payload_json: str | None, fields: tuple[str, ...]) -> dict[str, Any
 @client_options
 def submit(client: Client, as_json: bool, kind: str, payload_json: str | None, fields: tuple[str, ...],
            priority: int, pool: str | None, delay: float | None, ttl: float | None, timeout: float | None,
-           max_attempts: int | None, idempotency_key: str | None, count: int, wait: bool) -> None:
+           max_attempts: int | None, backoff: float | None, idempotency_key: str | None, count: int,
+           wait: bool) -> None:
     """Submit a job of KIND (see `shiftboss jobs kinds`)."""
     spec: dict[str, Any] = {"kind": kind, "payload": _payload(payload_json, fields), "priority": priority}
     for name, value in (("pool", pool), ("delay", delay), ("ttl", ttl), ("timeout", timeout),
-                        ("max_attempts", max_attempts), ("idempotency_key", idempotency_key)):
+                        ("max_attempts", max_attempts), ("backoff", backoff), ("idempotency_key", idempotency_key)):
         if value is not None:
             spec[name] = value
     if count > 1 and idempotency_key:

@@ -273,7 +273,7 @@ class Scheduler:
                         code="timeout", message=f"attempt exceeded its {c.timeout:g} s timeout", retryable=True)
         retry_delay = None
         if error is not None and error.retryable:
-            base = (kind.backoff_base if kind is not None else None) or self.settings.scheduler.backoff_base
+            base = c.backoff or (kind.backoff_base if kind is not None else None) or self.settings.scheduler.backoff_base
             retry_delay = backoff(c.attempt, base, self.settings.scheduler.backoff_cap)
         self._finished.append(_Finished(pool, rj, dict(
             job=c, owner=self.owner, outcome=outcome, worker=f"{self.owner}/{pool.name}", result=result,

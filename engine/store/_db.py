@@ -89,6 +89,10 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX events_job ON events(job_id, seq) WHERE job_id IS NOT NULL;
     """,
+    # v3: a job may set its own first retry delay (NULL: its kind's, else the scheduler's).
+    """
+    ALTER TABLE jobs ADD COLUMN backoff REAL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -61,6 +61,7 @@ class NewJob:
     not_before: float | None = None
     deadline: float | None = None
     idempotency_key: str | None = None
+    backoff: float | None = None
 
 
 @dataclass(slots=True)
@@ -78,6 +79,7 @@ class Claimed:
     timeout: float
     deadline: float | None
     started_at: float
+    backoff: float | None = None
 
 
 # --- intake ---------------------------------------------------------------------------------
@@ -108,14 +110,14 @@ def submit(tx: Tx, jobs: list[NewJob], actor: str, reason: str = "") -> list[Sub
         state = _initial_state(job, now)
         rows.append(
             (job.id, job.kind, job.pool, state, job.priority, job.payload, job.max_attempts, job.timeout,
-             job.not_before, job.deadline, key, now, now)
+             job.not_before, job.deadline, key, now, now, job.backoff)
         )
         results.append(SubmitResult(id=job.id, state=state, created=True))  # type: ignore[arg-type]
         tx.emit("job.submitted", job.id, job.pool, kind=job.kind, state=state, priority=job.priority)
     if rows:
         conn.executemany(
             "INSERT INTO jobs (id, kind, pool, state, priority, payload, max_attempts, timeout, not_before,"
-            " deadline, idempotency_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " deadline, idempotency_key, created_at, updated_at, backoff) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
         kinds = sorted({r[1] for r in rows})
@@ -138,13 +140,14 @@ def claim(tx: Tx, pool: str, limit: int, owner: str, lease_ttl: float) -> list[C
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?,"
         " started_at = ?, updated_at = ? WHERE seq IN (SELECT seq FROM jobs WHERE state = 'queued'"
         " AND pool = ? ORDER BY priority DESC, seq LIMIT ?)"
-        " RETURNING seq, id, kind, priority, payload, attempts, max_attempts, timeout, deadline",
+        " RETURNING seq, id, kind, priority, payload, attempts, max_attempts, timeout, deadline, backoff",
         (owner, now + lease_ttl, now, now, pool, limit),
     ).fetchall()
     rows.sort(key=lambda r: (-r[3], r[0]))
     out = []
-    for seq, id_, kind, priority, payload, attempt, max_attempts, timeout, deadline in rows:
-        out.append(Claimed(seq, id_, kind, pool, priority, _dec(payload), attempt, max_attempts, timeout, deadline, now))
+    for seq, id_, kind, priority, payload, attempt, max_attempts, timeout, deadline, backoff in rows:
+        out.append(Claimed(seq, id_, kind, pool, priority, _dec(payload), attempt, max_attempts, timeout, deadline, now,
+                           backoff))
         tx.emit("job.state", id_, pool, **{"from": "queued", "to": "running", "attempt": attempt})
     return out
 

@@ -14,7 +14,7 @@ _dec = msgspec.json.decode
 
 JOB_COLUMNS = (
     "seq, id, kind, pool, state, priority, payload, attempts, max_attempts, timeout, created_at, updated_at,"
-    " not_before, deadline, idempotency_key, started_at, finished_at, progress, result, error"
+    " not_before, deadline, idempotency_key, started_at, finished_at, progress, result, error, backoff"
 )
 
 
@@ -24,10 +24,10 @@ def _maybe(raw: str | None) -> Any:
 
 def row_to_job(row: tuple[Any, ...]) -> Job:
     (_seq, id_, kind, pool, state, priority, payload, attempts, max_attempts, timeout, created_at, updated_at,
-     not_before, deadline, key, started_at, finished_at, progress, result, error) = row
+     not_before, deadline, key, started_at, finished_at, progress, result, error, backoff) = row
     return Job(
         id=id_, kind=kind, pool=pool, state=state, priority=priority, payload=_dec(payload), attempts=attempts,
-        max_attempts=max_attempts, timeout=timeout, created_at=created_at, updated_at=updated_at,
+        max_attempts=max_attempts, timeout=timeout, backoff=backoff, created_at=created_at, updated_at=updated_at,
         not_before=not_before, deadline=deadline, idempotency_key=key, started_at=started_at,
         finished_at=finished_at, progress=_maybe(progress), result=_maybe(result),
         error=None if error is None else _dec(error, type=JobError),

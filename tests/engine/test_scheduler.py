@@ -300,3 +300,17 @@ async def test_values_json_has_no_type_for_are_stored_as_plain_json(tmp_path: Pa
         assert done["state"] == "completed"
         assert done["result"] == {"best": 7, "when": "/y"}
         assert done["progress"] == {"hashes": 12345, "started": "/x"}
+
+
+@pytest.mark.trio
+async def test_a_job_can_override_its_retry_backoff(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        slow = await submit(client, "demo.flaky", {"fail_times": 1}, backoff=1.0)
+        fast = await submit(client, "demo.flaky", {"fail_times": 1}, backoff=0.01)
+        gaps = {}
+        for job_id in (slow, fast):
+            done = await until_state(client, job_id, "completed")
+            assert done["backoff"] == (1.0 if job_id == slow else 0.01)
+            gaps[job_id] = done["history"][1]["started_at"] - done["history"][0]["finished_at"]
+        assert gaps[slow] >= 0.5  # at least half the nominal delay (jitter)
+        assert gaps[fast] < 0.3  # far below the kind's own 0.5 s
