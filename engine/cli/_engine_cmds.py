@@ -53,7 +53,9 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
     """Run the engine (foreground unless --detach).
 
     SIGTERM or Ctrl-C stops it gracefully: nothing new is claimed, running jobs get
-    engine.grace_period seconds, the rest go back to the queue; exit status 0.
+    engine.grace_period seconds, the rest go back to the queue; exit status 0. A second
+    SIGTERM/Ctrl-C interrupts running jobs at once (still back in the queue). SIGHUP reloads
+    the configuration. The log goes to <data dir>/engine.log (and stderr in the foreground).
     """
     overrides: dict[str, Any] = {}
     if data_dir:

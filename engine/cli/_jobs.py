@@ -62,7 +62,15 @@ def submit(client: Client, as_json: bool, kind: str, payload_json: str | None, f
            priority: int, pool: str | None, delay: float | None, ttl: float | None, timeout: float | None,
            max_attempts: int | None, backoff: float | None, idempotency_key: str | None, count: int,
            wait: bool) -> None:
-    """Submit a job of KIND (see `shiftboss jobs kinds`)."""
+    """Submit a job of KIND (see `shiftboss jobs kinds`).
+
+    \b
+    Examples:
+      shiftboss jobs submit sleep -p seconds=5
+      shiftboss jobs submit demo.flaky --payload '{"fail_times": 2}' --wait
+      shiftboss jobs submit noop --priority 9 --delay 30 --ttl 600 --key nightly-2026-11-23
+      shiftboss jobs submit noop --count 10000
+    """
     spec: dict[str, Any] = {"kind": kind, "payload": _payload(payload_json, fields), "priority": priority}
     for name, value in (("pool", pool), ("delay", delay), ("ttl", ttl), ("timeout", timeout),
                         ("max_attempts", max_attempts), ("backoff", backoff), ("idempotency_key", idempotency_key)):
