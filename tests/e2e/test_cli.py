@@ -31,6 +31,16 @@ def as_json(result: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(result.stdout)
 
 
+def running_sleep_job(engine: EngineProcess, seconds: float) -> dict[str, Any]:
+    """Submit a sleep job through the CLI and wait until it runs."""
+    job = as_json(shiftboss("jobs", "submit", "sleep", "-p", f"seconds={seconds}", "--json", socket=engine.socket))
+    deadline = time.monotonic() + 10
+    while as_json(shiftboss("jobs", "show", job["id"], "--json", socket=engine.socket))["job"]["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return job  # type: ignore[no-any-return]
+
+
 def test_estop_survives_a_restart_until_resume(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path / "e").start()
     sock = engine.socket
@@ -61,11 +71,7 @@ def test_estop_survives_a_restart_until_resume(tmp_path: Path) -> None:
 
 def test_sigterm_stops_gracefully_with_exit_0_and_puts_running_work_back(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path / "e", "[engine]\ngrace_period = 0.5\n").start()
-    job = as_json(shiftboss("jobs", "submit", "sleep", "-p", "seconds=60", "--json", socket=engine.socket))
-    deadline = time.monotonic() + 10
-    while as_json(shiftboss("jobs", "show", job["id"], "--json", socket=engine.socket))["job"]["state"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    job = running_sleep_job(engine, 60)
     # pausing lets the running job go on; the pause (persisted) keeps it queued after the restart
     assert shiftboss("pools", "pause", "default", "--reason", "inspect", socket=engine.socket).returncode == 0
     started = time.monotonic()
@@ -250,11 +256,7 @@ def test_stop_falls_back_to_sigterm_when_the_api_is_gone(tmp_path: Path) -> None
 
 def test_a_second_sigterm_cuts_the_grace_period_short(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path / "e", "[engine]\ngrace_period = 120\n").start()
-    job = as_json(shiftboss("jobs", "submit", "sleep", "-p", "seconds=300", "--json", socket=engine.socket))
-    deadline = time.monotonic() + 10
-    while as_json(shiftboss("jobs", "show", job["id"], "--json", socket=engine.socket))["job"]["state"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    running_sleep_job(engine, 300)
     assert engine.proc is not None
     started = time.monotonic()
     engine.proc.send_signal(signal.SIGTERM)
