@@ -63,8 +63,11 @@ def test_kill_9_mid_flight_loses_nothing_and_completes_each_job_once(tmp_path: P
     restarted = EngineProcess(tmp_path / "engine").start()
     with restarted.client() as client:
         deadline = time.monotonic() + 120
-        while client.get("/v1/status")["counts"].get("completed", 0) < len(all_ids):
-            assert time.monotonic() < deadline, client.get("/v1/status")
+        while True:
+            counts = client.get("/v1/status")["counts"]
+            if counts.get("completed", 0) >= len(all_ids) and set(counts) == {"completed"}:
+                break
+            assert time.monotonic() < deadline, counts
             time.sleep(0.05)
     assert restarted.terminate() == 0
 
@@ -74,8 +77,10 @@ def test_kill_9_mid_flight_loses_nothing_and_completes_each_job_once(tmp_path: P
             "SELECT job_id, count(*) FROM attempts WHERE outcome = 'completed' GROUP BY job_id").fetchall())
         interrupted = conn.execute("SELECT count(*) FROM attempts WHERE outcome = 'interrupted'").fetchone()[0]
         recovered = conn.execute("SELECT target FROM audit WHERE action = 'recover'").fetchall()
-    assert set(jobs) == all_ids, "every acknowledged job is in the store, and nothing else"
+    assert all_ids <= set(jobs), "every acknowledged job is in the store"
+    # a batch committed just before the kill may never have been acknowledged: at most that one
+    assert len(set(jobs) - all_ids) <= 50
     assert set(jobs.values()) == {"completed"}
-    assert set(completions) == all_ids and set(completions.values()) == {1}, "each job completed exactly once"
+    assert set(completions) == set(jobs) and set(completions.values()) == {1}, "each job completed exactly once"
     assert interrupted == running_at_kill
     assert recovered == [(f"{running_at_kill} jobs",)]
