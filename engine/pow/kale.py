@@ -1,0 +1,124 @@
+"""KALE proof of work (DESIGN §4): the work description, the kernel call, and re-verification.
+
+``search`` runs the nogil Numba kernel (call it from a worker thread); every result the engine
+accepts first goes through ``verify``, which recomputes the hash with pycryptodome.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.pow._kale_kernel import LANES, kale_search
+from engine.pow._kale_ref import StrkeyError, kale_hash, leading_zero_nibbles, strkey_payload
+
+__all__ = [
+    "LANES", "MAX_ZEROS", "KaleWork", "SearchResult", "VerificationError", "parse_entropy", "parse_farmer",
+]
+
+MAX_ZEROS = 64
+_NO_DIGESTS = np.empty((0, 4), dtype=np.uint64)
+
+
+class VerificationError(ValueError):
+    """A kernel result did not survive re-verification in plain Python."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hashes: int
+    best_nonce: int | None  # set when the batch beat the best it was given
+    best_zeros: int
+    found: bool
+
+
+@dataclass(frozen=True)
+class KaleWork:
+    """One farmer's work for one block: ``index``, 32 bytes of ``entropy``, 32-byte ``farmer``."""
+
+    index: int
+    entropy: bytes
+    farmer: bytes
+    base: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < 2**32:
+            raise ValueError("index must fit in u32")
+        if len(self.entropy) != 32 or len(self.farmer) != 32:
+            raise ValueError("entropy and farmer must be 32 bytes each")
+        block = bytearray(200)  # the 76-byte preimage in a 136-byte Keccak block, padded
+        block[0:4] = self.index.to_bytes(4, "big")
+        block[12:44] = self.entropy
+        block[44:76] = self.farmer
+        block[76] ^= 0x01
+        block[135] ^= 0x80
+        object.__setattr__(self, "base", np.frombuffer(bytes(block), dtype="<u8").astype(np.uint64))
+
+    def search(self, start: int, count: int, target: int, best_zeros: int = -1) -> SearchResult:
+        """Hash ``count`` nonces from ``start`` (rounded up to whole lockstep groups, and kept
+        below 2**64); stop at the first with ``target`` zeros. Releases the GIL."""
+        start = min(start, 2**64 - LANES)
+        groups = max(1, -(-count // LANES))
+        groups = min(groups, (2**64 - start) // LANES)
+        done, nonce, zeros, found = kale_search(
+            self.base, np.uint64(start), np.int64(groups * LANES), np.int64(target), np.int64(best_zeros),
+            _NO_DIGESTS,
+        )
+        improved = int(zeros) > best_zeros
+        return SearchResult(int(done), int(nonce) if improved else None, int(zeros), bool(found))
+
+    def digests(self, start: int, count: int) -> list[bytes]:
+        """The kernel's digests of ``count`` nonces from ``start`` (a multiple of LANES; for tests)."""
+        out = np.zeros((count, 4), dtype=np.uint64)
+        kale_search(self.base, np.uint64(start), np.int64(count), np.int64(MAX_ZEROS + 1), np.int64(-1), out)
+        return [row.astype("<u8").tobytes() for row in out]
+
+    def hash(self, nonce: int) -> bytes:
+        """The reference digest (pycryptodome Keccak-256)."""
+        return kale_hash(self.index, nonce, self.entropy, self.farmer)
+
+    def verify(self, nonce: int, zeros: int) -> bytes:
+        """Recompute in plain Python; raise unless ``nonce`` really has ``zeros`` leading zeros."""
+        digest = self.hash(nonce)
+        actual = leading_zero_nibbles(digest)
+        if actual != zeros:
+            raise VerificationError(f"nonce {nonce}: kernel said {zeros} zeros, Keccak-256 gives {actual}")
+        return digest
+
+
+def parse_entropy(text: str) -> bytes:
+    """32 bytes as 64 hex digits (optional 0x) or base64."""
+    raw = text.strip()
+    hexed = raw[2:] if raw.lower().startswith("0x") else raw
+    if len(hexed) == 64:
+        try:
+            return bytes.fromhex(hexed)
+        except ValueError:
+            pass
+    try:
+        value = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("expected 32 bytes as 64 hex digits or base64") from None
+    if len(value) != 32:
+        raise ValueError(f"expected 32 bytes, got {len(value)}")
+    return value
+
+
+def parse_farmer(text: str) -> bytes:
+    """A Stellar G…/C… address (checksum checked) or 32 bytes as 64 hex digits."""
+    raw = text.strip()
+    if raw[:1] in ("G", "C") and len(raw) == 56:
+        try:
+            return strkey_payload(raw)
+        except StrkeyError as exc:
+            raise ValueError(f"invalid Stellar address: {exc}") from None
+    hexed = raw[2:] if raw.lower().startswith("0x") else raw
+    if len(hexed) == 64:
+        try:
+            return bytes.fromhex(hexed)
+        except ValueError:
+            pass
+    raise ValueError("expected a Stellar G…/C… address or 32 bytes as 64 hex digits")
