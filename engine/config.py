@@ -111,6 +111,10 @@ class PoolSettings(_Section):
     kinds: list[str] = ["*"]
     """Job kinds this pool serves; ``"*"`` serves every kind no other pool names."""
 
+    threads: int = Field(0, ge=0, le=1024)
+    """Hashing threads for the PoW jobs this pool runs (0: one per core). All of the pool's
+    PoW jobs share them, highest priority first."""
+
 
 class DemoSettings(_Section):
     enabled: bool = False
@@ -127,7 +131,10 @@ class Settings(_Section):
     store: StoreSettings = StoreSettings()
     api: ApiSettings = ApiSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
-    pools: dict[str, PoolSettings] = {"default": PoolSettings()}
+    pools: dict[str, PoolSettings] = {
+        "default": PoolSettings(),
+        "pow": PoolSettings(concurrency=16, kinds=["pow.kale"]),
+    }
     demo: DemoSettings = DemoSettings()
 
     # Derived paths -----------------------------------------------------------------------

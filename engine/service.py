@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from engine.errors import ConfigError, EngineLocked, RequestError
 from engine.events import Broker
 from engine.ids import job_id
 from engine.jobs import Registry, default_registry
+from engine.jobs.pow import warm_pow_kernels
+from engine.pow.runtime import PowRuntime
 from engine.scheduler import Scheduler
 from engine.schema import (
     API_VERSION,
@@ -39,12 +42,20 @@ from engine.schema import (
     ReloadResult,
     Status,
     SubmitResponse,
+    Worker,
 )
 from engine.stats import Stats
 from engine.store import NewJob, Store, ops, queries
 
 log = logging.getLogger("shiftboss.engine")
 VERSION = "0.1.0"
+
+
+@dataclass
+class EngineServices:
+    """What the engine lends job handlers (``ctx.services``): the PoW runtime of each pool."""
+
+    pow: dict[str, PowRuntime] = field(default_factory=dict)
 
 
 class DataDirLock:
@@ -96,7 +107,10 @@ class Engine:
         self.broker = Broker()
         store.writer.on_commit(self.stats.apply)
         store.writer.on_commit(self.broker.publish)
-        self.scheduler = Scheduler(store, self.registry, settings, self.stats)
+        self.services = EngineServices()
+        self.scheduler = Scheduler(store, self.registry, settings, self.stats, self.services)
+        for pool in self._pow_pools():
+            self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels)
         self.started_at = time.time()
         self.binds: list[str] = []
         self.shutting_down = False
@@ -119,6 +133,8 @@ class Engine:
                     log.info("a stop signal arrived during start-up")
                     self.request_shutdown()
                 async with trio.open_nursery() as services:
+                    for runtime in self.services.pow.values():
+                        await services.start(runtime.run)
                     await services.start(self.scheduler.run)
                     self.binds = await services.start(serve_api, self)
                     if self.settings.demo.enabled:
@@ -137,6 +153,20 @@ class Engine:
                     services.cancel_scope.cancel()
                 outer.cancel_scope.cancel()
         log.info("engine stopped")
+
+    def _pow_pools(self) -> set[str]:
+        """Pools that run PoW jobs: where pow.* kinds are routed, and any that names one."""
+        kinds = [k for k in self.registry.names() if k.startswith("pow.")]
+        pools = {self.scheduler.pool_for(k, None) for k in kinds}
+        pools |= {name for name, p in self.settings.pools.items() if any(k.startswith("pow.") for k in p.kinds)}
+        return pools
+
+    def workers(self) -> list[Worker]:
+        threads = [w for rt in self.services.pow.values() for w in rt.workers()]
+        for w in threads:
+            if w.state == "idle" and (self.scheduler.estop.active or self.scheduler.pools[w.pool].state == "stopped"):
+                w.state = "stopped"
+        return self.scheduler.workers() + threads
 
     def request_shutdown(self) -> None:
         self._shutdown.set()

@@ -233,7 +233,7 @@ def build_app(engine: Engine) -> Starlette:
 
     @route("/v1/workers", ["GET"])
     async def workers(request: Request) -> Response:
-        return JSON(WorkerList(workers=engine.scheduler.workers()))
+        return JSON(WorkerList(workers=engine.workers()))
 
     @route("/v1/chains", ["GET"])
     async def chains(request: Request) -> Response:

@@ -39,6 +39,7 @@ class Kind:
 
 
 _AT = re.compile(r" - at `\$(.*)`$")
+_NAMED = re.compile(r"^(\w+): (.+)$", re.S)
 _MISSING = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 
 
@@ -93,4 +94,6 @@ def payload_error(kind: str, field: str, message: str) -> RequestError:
         message = message[: at.start()]
     elif missing:
         where = f"{field}.{missing.group(1)}"
+    elif named := _NAMED.match(message):  # a payload's own check: "farmer: checksum mismatch"
+        where, message = f"{field}.{named.group(1)}", named.group(2)
     return RequestError(422, "invalid_payload", f"{where}: {message} (kind {kind})", {"field": where, "kind": kind})

@@ -3,6 +3,7 @@
 KALE Keccak-256 kernel: 8 nonces in lockstep, 24 rounds unrolled (see _codegen.py for why).
 """
 
+# ruff: noqa: E501
 import numpy as np
 from numba import njit
 

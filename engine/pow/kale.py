@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.pow._kale_kernel import LANES, kale_search
+from engine.pow._codegen import LANES
 from engine.pow._kale_ref import StrkeyError, kale_hash, leading_zero_nibbles, strkey_payload
 
 __all__ = [
@@ -63,6 +63,8 @@ class KaleWork:
         start = min(start, 2**64 - LANES)
         groups = max(1, -(-count // LANES))
         groups = min(groups, (2**64 - start) // LANES)
+        from engine.pow._kale_kernel import kale_search  # numba loads only when hashing starts
+
         done, nonce, zeros, found = kale_search(
             self.base, np.uint64(start), np.int64(groups * LANES), np.int64(target), np.int64(best_zeros),
             _NO_DIGESTS,
@@ -72,6 +74,8 @@ class KaleWork:
 
     def digests(self, start: int, count: int) -> list[bytes]:
         """The kernel's digests of ``count`` nonces from ``start`` (a multiple of LANES; for tests)."""
+        from engine.pow._kale_kernel import kale_search
+
         out = np.zeros((count, 4), dtype=np.uint64)
         kale_search(self.base, np.uint64(start), np.int64(count), np.int64(MAX_ZEROS + 1), np.int64(-1), out)
         return [row.astype("<u8").tobytes() for row in out]

@@ -18,12 +18,14 @@ class JobContext:
       leases of all live jobs every third of ``store.lease_ttl``.
     """
 
-    __slots__ = ("job_id", "kind", "pool", "attempt", "max_attempts", "deadline", "lease_until",
-                 "_stop", "_stopped", "_progress", "_dirty")
+    __slots__ = ("job_id", "kind", "pool", "priority", "attempt", "max_attempts", "deadline", "lease_until",
+                 "services", "_stop", "_stopped", "_progress", "_dirty")
 
     def __init__(self, job_id: str, kind: str, pool: str, attempt: int, max_attempts: int,
-                 deadline: float | None, lease_until: float) -> None:
+                 deadline: float | None, lease_until: float, *, priority: int = 5, services: Any = None) -> None:
         self.job_id = job_id
+        self.priority = priority
+        self.services = services  # engine services a kind may use (e.g. services.pow[pool])
         self.kind = kind
         self.pool = pool
         self.attempt = attempt

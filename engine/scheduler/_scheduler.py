@@ -77,8 +77,10 @@ class PoolRuntime:
 
 
 class Scheduler:
-    def __init__(self, store: Store, registry: Registry, settings: Settings, stats: Stats) -> None:
+    def __init__(self, store: Store, registry: Registry, settings: Settings, stats: Stats,
+                 services: Any = None) -> None:
         self.store = store
+        self.services = services
         self.registry = registry
         self.settings = settings
         self.stats = stats
@@ -228,7 +230,8 @@ class Scheduler:
                 continue
             claimed = await self.store.write(ops.claim, pool.name, min(free, batch), self.owner, ttl)
             for c in claimed:
-                ctx = JobContext(c.id, c.kind, pool.name, c.attempt, c.max_attempts, c.deadline, c.started_at + ttl)
+                ctx = JobContext(c.id, c.kind, pool.name, c.attempt, c.max_attempts, c.deadline, c.started_at + ttl,
+                                 priority=c.priority, services=self.services)
                 rj = pool.running[c.id] = RunningJob(c, ctx)
                 if not self._may_claim(pool):  # e-stop or shutdown arrived during the claim
                     rj.stop_reason = "shutdown" if self.closing else "estop"

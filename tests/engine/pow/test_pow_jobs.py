@@ -1,0 +1,106 @@
+"""PoW jobs end to end in a real engine: submit through the API, hash on the pool's threads,
+re-verify, complete; cancel and e-stop leave every hashing thread idle within the bound."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from engine.pow.kale import KaleWork, parse_entropy, parse_farmer
+from tests.conftest import make_settings, running_engine, wait_for
+
+FARMER = "GBQHTQ7NTSKHVTSVM6EHUO3TU4P4BK2TAAII25V2TT2Q6OWXUJWEKALE"
+ENTROPY = "AAAAAAn66y/43JP7M02rwTmONZoWOmu1OPYz/bmzJ8o="
+
+
+async def job(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    return (await client.get(f"/v1/jobs/{job_id}")).json()["job"]  # type: ignore[no-any-return]
+
+
+async def until_state(client: httpx.AsyncClient, job_id: str, *states: str, within: float = 60) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        j = await job(client, job_id)
+        return j if j["state"] in states else None
+
+    return await wait_for(check, within)  # type: ignore[no-any-return]
+
+
+async def hashing_threads(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    workers = (await client.get("/v1/workers")).json()["workers"]
+    return [w for w in workers if w["id"].startswith("pow/thread-") and w["state"] == "hashing"]
+
+
+@pytest.mark.trio
+async def test_a_kale_job_finds_and_verifies_a_nonce(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        r = await client.post("/v1/jobs", json={"kind": "pow.kale", "payload": {
+            "index": 37, "entropy": ENTROPY, "farmer": FARMER, "min_zeros": 4, "start_nonce": 0}})
+        assert r.status_code == 201, r.text
+        done = await until_state(client, r.json()["id"], "completed", "failed")
+        assert done["state"] == "completed", done["error"]
+        result = done["result"]
+        assert result["zeros"] >= 4 and result["hash"].startswith("0000")
+        work = KaleWork(37, parse_entropy(ENTROPY), parse_farmer(FARMER))
+        assert work.hash(result["nonce"]).hex() == result["hash"]
+        assert result["hashes"] >= 1 and done["progress"]["hashes"] == result["hashes"]
+        workers = (await client.get("/v1/workers")).json()["workers"]
+        pow_threads = [w for w in workers if w["id"].startswith("pow/thread-")]
+        assert len(pow_threads) == os.cpu_count()  # threads = 0: one per core
+        assert sum(w["detail"]["hashes"] for w in pow_threads) >= result["hashes"]
+
+
+@pytest.mark.trio
+async def test_best_mode_hashes_for_its_budget_and_keeps_the_best(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        r = await client.post("/v1/jobs", json={"kind": "pow.kale", "payload": {
+            "index": 1, "entropy": "00" * 32, "farmer": "11" * 32, "min_zeros": 3, "mode": "best", "seconds": 1.5}})
+        done = await until_state(client, r.json()["id"], "completed", "failed")
+        assert done["state"] == "completed", done["error"]
+        assert done["result"]["seconds"] >= 1.4
+        assert done["result"]["zeros"] >= 5  # tens of millions of hashes in 1.5 s
+        assert done["progress"]["hashrate"]["10s"] > 0
+
+
+@pytest.mark.trio
+async def test_bad_kale_payloads_are_refused_with_the_field_named(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        base = {"index": 1, "entropy": ENTROPY, "farmer": FARMER}
+        for payload, field in (
+            ({**base, "farmer": FARMER[:-1] + "A"}, "payload.farmer"),
+            ({**base, "entropy": "abcd"}, "payload.entropy"),
+            ({**base, "min_zeros": 40}, "payload.min_zeros"),
+            ({**base, "index": -1}, "payload.index"),
+            ({**base, "mode": "best"}, "payload.seconds"),
+        ):
+            r = await client.post("/v1/jobs", json={"kind": "pow.kale", "payload": payload})
+            assert r.status_code == 422, (payload, r.text)
+            assert r.json()["error"]["details"]["field"] == field, r.text
+        assert (await client.get("/v1/jobs")).json()["total"] == 0
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("how", ["cancel", "estop"])
+async def test_cancel_and_estop_stop_hashing_within_the_bound(tmp_path: Path, how: str) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        r = await client.post("/v1/jobs", json={"kind": "pow.kale", "payload": {
+            "index": 2, "entropy": "00" * 32, "farmer": "22" * 32, "min_zeros": 16}})
+        job_id = r.json()["id"]
+        await wait_for(lambda: hashing_threads(client), 60)
+        started = trio.current_time()
+        if how == "cancel":
+            await client.post(f"/v1/jobs/{job_id}/cancel", json={"reason": "test"})
+        else:
+            await client.post("/v1/estop", json={"reason": "test"})
+
+        async def all_idle() -> bool:
+            return not await hashing_threads(client)
+
+        await wait_for(all_idle, 5, interval=0.005)
+        assert trio.current_time() - started < 0.5  # batches are ~50 ms; measured precisely by bench pow
+        final = await until_state(client, job_id, "cancelled" if how == "cancel" else "queued", within=5)
+        assert final["progress"]["hashes"] > 0
