@@ -20,7 +20,7 @@ def cli() -> None:
     Watch:    shiftboss status · jobs list · jobs watch · audit
     Steer:    jobs submit|retry|cancel · pools pause|resume|drain · estop --reason · resume
     Config:   shiftboss config check · reload (or SIGHUP)
-    Measure:  shiftboss bench queue
+    Measure:  shiftboss bench queue · bench pow
 
     Clients find the engine through --socket PATH or SHIFTBOSS_SOCKET (default: the socket in
     the data dir), or --url with a token over TCP. Every client command takes --json.

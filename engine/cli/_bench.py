@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from engine.cli._bench_pow import bench_pow
 from engine.cli._output import emit_json, fail
 from engine.spawn import EngineProcess
 
@@ -39,6 +40,9 @@ TARGETS = {"submit_rate": 20_000, "lifecycle_rate": 5_000}
 @click.group()
 def bench() -> None:
     """Benchmarks: our figures beside a baseline measured in the same run."""
+
+
+bench.add_command(bench_pow)
 
 
 @bench.command("queue")
