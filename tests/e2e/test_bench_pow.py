@@ -27,3 +27,9 @@ def test_bench_pow_reports_every_figure_beside_its_baseline() -> None:
     assert r["estop_ms"]["samples"] == 5 and r["estop_ms"]["p99"] < 1000
     assert r["loop_lag_ms"]["samples"] > 10
     assert set(r["ratios"]) == {"ours_vs_c_simd_per_thread", "ours_vs_c_scalar", "ours_vs_python", "scaling"}
+    structs = r["structs"]
+    for name in ("ours_1_thread", "ours_all_threads", "c_scalar", "c_simd", "openssl_low_level", "python_hashlib"):
+        assert structs[name]["hashes_per_s"] > 0, name
+    for name in ("c_scalar", "c_simd", "openssl_sha256", "openssl_low_level"):
+        assert structs[name]["matches_ours"], name
+    assert structs["ratios"]["ours_vs_openssl"] > 0
