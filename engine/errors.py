@@ -11,8 +11,9 @@
      │    ├── InvalidTransition action not allowed in the job's state     (API: 409)
      │    └── IdempotencyConflict key reused with a different job        (API: 409)
      ├── RequestError           a client request the API refuses (status, code, details)
-     └── JobFailure             raised by a job handler: the attempt failed
-          └── PermanentFailure  …and retrying cannot help
+     ├── JobFailure             raised by a job handler: the attempt failed
+     │    └── PermanentFailure  …and retrying cannot help
+     └── WaitForChain           raised by a job handler: not yet — wait until a chain reaches a height
 
 Third-party errors are translated where they cross into engine code, with ``raise … from``.
 """
@@ -93,3 +94,12 @@ class PermanentFailure(JobFailure):
     """Raised by a job handler when retrying cannot help: the job fails at once."""
 
     retryable = False
+
+
+class WaitForChain(EngineError):
+    """Raised by a job handler whose gate is not met: the job goes back to ``waiting`` (the
+    attempt not counted) until ``chain`` reaches ``height``, then runs again."""
+
+    def __init__(self, chain: str, height: int, start: int, info: dict[str, Any]) -> None:
+        self.chain, self.height, self.start, self.info = chain, height, start, info
+        super().__init__(f"waiting for {chain} to reach height {height}")

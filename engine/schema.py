@@ -22,6 +22,7 @@ __all__ = [
     "ActionRequest",
     "ChainList",
     "EstopResult",
+    "HeightRequest",
     "JobActionResult",
     "JobDetail",
     "KindList",
@@ -210,6 +211,13 @@ class BulkResult(Struct, kw_only=True):
     matched: int
     changed: int
     dry_run: bool
+
+
+class HeightRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Set a chain's height by hand (a manual height source, until a watcher feeds it)."""
+
+    height: Annotated[int, Meta(ge=0)]
+    reason: Reason = ""
 
 
 class EstopRequest(Struct, kw_only=True, forbid_unknown_fields=True):

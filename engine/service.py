@@ -24,6 +24,7 @@ from typing import Any
 
 import trio
 
+from engine.chains import Heights
 from engine.config import Settings, check_kinds, load_settings
 from engine.errors import ConfigError, EngineLocked, RequestError
 from engine.events import Broker
@@ -56,6 +57,7 @@ class EngineServices:
     """What the engine lends job handlers (``ctx.services``): the PoW runtime of each pool."""
 
     pow: dict[str, PowRuntime] = field(default_factory=dict)
+    heights: Heights | None = None
 
 
 class DataDirLock:
@@ -107,7 +109,7 @@ class Engine:
         self.broker = Broker()
         store.writer.on_commit(self.stats.apply)
         store.writer.on_commit(self.broker.publish)
-        self.services = EngineServices()
+        self.services = EngineServices(heights=Heights(store, store.read_now(queries.controls)))
         self.scheduler = Scheduler(store, self.registry, settings, self.stats, self.services)
         for pool in self._pow_pools():
             self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels)

@@ -38,6 +38,7 @@ from engine.schema import (
     ErrorEnvelope,
     EstopRequest,
     EstopResult,
+    HeightRequest,
     JobActionResult,
     JobDetail,
     JobFilter,
@@ -237,7 +238,16 @@ def build_app(engine: Engine) -> Starlette:
 
     @route("/v1/chains", ["GET"])
     async def chains(request: Request) -> Response:
-        return JSON(ChainList(chains=[]))
+        heights = engine.services.heights
+        return JSON(ChainList(chains=heights.chains() if heights is not None else []))
+
+    @route("/v1/chains/{name}/height", ["POST"])
+    async def set_height(request: Request) -> Response:
+        body = await body_as(request, HeightRequest)
+        heights = engine.services.heights
+        assert heights is not None
+        queued = await heights.set(request.path_params["name"], body.height, actor_of(request), body.reason)
+        return JSON({"chain": request.path_params["name"], "height": body.height, "queued": queued})
 
     @route("/v1/audit", ["GET"])
     async def audit(request: Request) -> Response:
@@ -276,7 +286,7 @@ def build_app(engine: Engine) -> Starlette:
         return JSON(openapi())
 
     routes = [status, kinds, list_jobs, submit, bulk_retry, bulk_cancel, get_job, retry, cancel, estop, resume,
-              pools, pool_action, workers, chains, audit, events, reload, shutdown, metrics, openapi_json]
+              pools, pool_action, workers, chains, set_height, audit, events, reload, shutdown, metrics, openapi_json]
     return Starlette(routes=routes, exception_handlers={
         HTTPException: _http_error, EngineError: _engine_error, Exception: _unexpected,
     })

@@ -33,6 +33,8 @@ ROUTES: list[tuple[str, str, str, Any, Any]] = [
      s.PoolResult),
     ("get", "/v1/workers", "Workers and their health", None, s.WorkerList),
     ("get", "/v1/chains", "Chain heads", None, s.ChainList),
+    ("post", "/v1/chains/{name}/height", "Set a chain's height by hand (manual height source)", s.HeightRequest,
+     dict[str, Any]),
     ("get", "/v1/audit", "Audit log, newest first (query: cursor, limit)", None, s.AuditPage),
     ("get", "/v1/events", "NDJSON event stream (query: since, types, job); resumable by seq", None, s.Event),
     ("post", "/v1/reload", "Re-read the config: apply live keys, list those needing a restart", s.ActionRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engine.cli._bench import bench
-from engine.cli._engine_cmds import audit, config, estop, pools, reload, resume, run, status, stop, up
+from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop, up
 from engine.cli._jobs import jobs
 
 
@@ -19,6 +19,7 @@ def cli() -> None:
               shiftboss up                                 (engine with demo load, then follow it)
     Watch:    shiftboss status · jobs list · jobs watch · audit
     Steer:    jobs submit|retry|cancel · pools pause|resume|drain · estop --reason · resume
+              chains set-height (manual height source for pow.structs)
     Config:   shiftboss config check · reload (or SIGHUP)
     Measure:  shiftboss bench queue · bench pow
 
@@ -27,7 +28,7 @@ def cli() -> None:
     """
 
 
-for command in (run, stop, up, status, estop, resume, pools, jobs, audit, config, reload, bench):
+for command in (run, stop, up, status, estop, resume, pools, jobs, chains, audit, config, reload, bench):
     cli.add_command(command)
 
 

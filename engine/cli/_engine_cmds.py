@@ -348,6 +348,38 @@ def audit(client: Client, as_json: bool, limit: int, cursor: str | None) -> None
 
 
 @click.group()
+def chains() -> None:
+    """Chain heads the engine follows; set a height by hand (manual height source)."""
+
+
+@chains.command("list")
+@client_options
+def chains_list(client: Client, as_json: bool) -> None:
+    """Chains with their head height."""
+    data = client.get("/v1/chains")
+    if as_json:
+        emit_json(data)
+        return
+    table(["chain", "source", "head", "updated"],
+          [[c["name"], c["kind"], c["head"], ago((c.get("detail") or {}).get("updated_at"))] for c in data["chains"]],
+          empty="no chains yet")
+
+
+@chains.command("set-height")
+@click.argument("name")
+@click.argument("height", type=click.IntRange(0))
+@click.option("--reason", default="", help="Why (recorded in the audit log).")
+@client_options
+def chains_set_height(client: Client, as_json: bool, name: str, height: int, reason: str) -> None:
+    """Set chain NAME's height: jobs waiting for it (pow.structs) move on."""
+    data = client.post(f"/v1/chains/{name}/height", {"height": height, "reason": reason})
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"{name} at height {height:,}; {len(data['queued'])} waiting job(s) queued")
+
+
+@click.group()
 def config() -> None:
     """Check the configuration."""
 

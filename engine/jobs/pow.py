@@ -1,4 +1,8 @@
-"""PoW job kinds. ``pow.kale``: KALE farming work (DESIGN §4) on the pool's hashing threads."""
+"""PoW job kinds, hashing on their pool's threads (DESIGN §4).
+
+``pow.kale``: KALE farming work. ``pow.structs``: a Structs proof that waits for its block age
+(state ``waiting`` with ``waiting_info``), then hashes, re-checking its best hash against the
+difficulty that falls with every new block, and completes as soon as one qualifies."""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ import msgspec
 import trio
 from msgspec import Meta
 
-from engine.errors import PermanentFailure
+from engine.errors import PermanentFailure, WaitForChain
 from engine.jobs._registry import Kind
 from engine.pow.kale import KaleWork, VerificationError, parse_entropy, parse_farmer
 from engine.pow.runtime import PowJob, PowRuntime
+from engine.pow.structs import StructsWork, difficulty, message_prefix
 from engine.scheduler import JobContext
 
 
@@ -72,12 +77,85 @@ async def kale(ctx: JobContext, p: KalePayload) -> dict[str, Any]:
             "seconds": seconds}
 
 
+class StructsPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """A Structs proof of work: SHA-256 of {objectId}{ACTION}{blockStart}NONCE{nonce}."""
+
+    action: Annotated[Literal["build", "mine", "refine", "raid"], Meta(description="what the proof completes")]
+    object_id: Annotated[str, Meta(min_length=1, max_length=100, description="struct id (fleet id for raids)")]
+    block_start: Annotated[int, Meta(ge=0, description="block the action started at")]
+    difficulty_range: Annotated[int, Meta(ge=2, description="the action's range, e.g. 14000 mining, 28000 refining")]
+    planet_id: Annotated[str, Meta(min_length=1, max_length=100, description="raided planet")] | None = None
+    target_age: Annotated[int, Meta(ge=1, le=10**9, description="blocks to wait before hashing")] = 10
+    chain: Annotated[str, Meta(min_length=1, max_length=64, description="height source to follow")] = "structs"
+    start_nonce: Annotated[int, Meta(ge=0, description="first nonce, below 2**64 (default: random)")] | None = None
+
+    def __post_init__(self) -> None:
+        if self.action == "raid" and not self.planet_id:
+            raise ValueError("planet_id: a raid needs the planet id")
+        if self.start_nonce is not None and self.start_nonce >= 2**64:
+            raise ValueError("start_nonce: must be below 2**64")
+
+
+def _heights(ctx: JobContext) -> Any:
+    heights = getattr(ctx.services, "heights", None)
+    if heights is None:
+        raise PermanentFailure("this engine has no height source", code="no_heights")
+    return heights
+
+
+async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
+    heights = _heights(ctx)
+    ready_at = p.block_start + p.target_age
+    height = heights.get(p.chain)
+    if height is None or height < ready_at:
+        age = None if height is None else height - p.block_start
+        raise WaitForChain(p.chain, ready_at, p.block_start, {
+            "chain": p.chain, "height": height, "current_age": age, "target_age": p.target_age,
+            "blocks_remaining": None if height is None else ready_at - height})
+    work = StructsWork(message_prefix(p.action, p.object_id, p.block_start, p.planet_id).encode())
+    zeros_needed = difficulty(height - p.block_start, p.difficulty_range)
+    start = p.start_nonce if p.start_nonce is not None else secrets.randbelow(2**63)
+    job = PowJob(ctx.job_id, ctx.priority, work.search, target=zeros_needed, start=start,
+                 expected=16.0**zeros_needed, stop=ctx.stop_requested)
+    ctx.progress(height=height, difficulty=zeros_needed)
+
+    async def follow_blocks() -> None:
+        nonlocal height, zeros_needed
+        while True:
+            await heights.wait_change()
+            height = heights.get(p.chain)
+            zeros_needed = difficulty(height - p.block_start, p.difficulty_range)
+            job.target, job.expected = zeros_needed, 16.0**zeros_needed
+            ctx.progress(height=height, difficulty=zeros_needed)
+            if job.best_zeros >= zeros_needed:
+                job.finished.set()  # the best hash so far now qualifies
+
+    began = time.monotonic()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(follow_blocks)
+        await _runtime(ctx).solve(job, on_progress=lambda progress: ctx.progress(**progress))
+        nursery.cancel_scope.cancel()
+    if job.best_nonce is None or job.best_zeros < zeros_needed:
+        raise PermanentFailure("the nonce space ran out before a proof qualified", code="exhausted")
+    try:
+        digest = work.verify(job.best_nonce, job.best_zeros)
+    except VerificationError as exc:
+        raise PermanentFailure(str(exc), code="verification_failed") from None
+    return {"nonce": job.best_nonce, "hash": digest.hex(), "zeros": job.best_zeros, "difficulty": zeros_needed,
+            "height": height, "age": height - p.block_start, "hashes": job.hashes,
+            "seconds": round(time.monotonic() - began, 3)}
+
+
 def warm_pow_kernels() -> None:
     """Load (or, on a cold cache, compile) the PoW kernels: what workers show as ``compiling``."""
     KaleWork(0, bytes(32), bytes(32)).search(0, 8, 64)
+    StructsWork(b"warm").search(0, 16, 64)
 
 
 KINDS = [
     Kind("pow.kale", KalePayload, kale, "KALE farming: Keccak-256 over index‖nonce‖entropy‖farmer, most leading zeros.",
          timeout=3600, max_attempts=3),
+    Kind("pow.structs", StructsPayload, structs,
+         "Structs proof: waits for its block age, then SHA-256 until a hash meets the falling difficulty.",
+         timeout=7 * 86400, max_attempts=3),
 ]

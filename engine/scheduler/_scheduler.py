@@ -24,7 +24,7 @@ import msgspec
 import trio
 
 from engine.config import Settings
-from engine.errors import JobFailure, RequestError
+from engine.errors import JobFailure, RequestError, WaitForChain
 from engine.jobs import Registry
 from engine.scheduler._backoff import backoff
 from engine.scheduler._context import JobContext
@@ -241,7 +241,7 @@ class Scheduler:
 
     async def _execute(self, pool: PoolRuntime, rj: RunningJob) -> None:
         c, ctx = rj.claimed, rj.ctx
-        outcome, result, error = "completed", None, None
+        outcome, result, error, gate = "completed", None, None, None
         try:
             kind = self.registry.get(c.kind)
             payload = self.registry.decode(c.kind, c.payload)
@@ -259,6 +259,10 @@ class Scheduler:
             except JobFailure as exc:
                 outcome = "failed"
                 error = JobError(code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details)
+            except WaitForChain as exc:
+                outcome = "deferred"
+                gate = {"chain": exc.chain, "height": exc.height, "start": exc.start}
+                ctx.progress(waiting_info=exc.info)
             except Exception as exc:  # noqa: BLE001 - any handler bug fails the attempt, not the engine
                 outcome = "failed"
                 error = JobError(code="exception", message=f"{type(exc).__name__}: {exc}", retryable=True)
@@ -280,7 +284,7 @@ class Scheduler:
             retry_delay = backoff(c.attempt, base, self.settings.scheduler.backoff_cap)
         self._finished.append(_Finished(pool, rj, dict(
             job=c, owner=self.owner, outcome=outcome, worker=f"{self.owner}/{pool.name}", result=result,
-            error=error, retry_delay=retry_delay, progress=ctx.take_progress())))
+            error=error, retry_delay=retry_delay, progress=ctx.take_progress(), gate=gate)))
         self._finished_kick.set()
 
     async def _record(self) -> NoReturn:
@@ -324,6 +328,9 @@ class Scheduler:
         while True:
             self._timer_kick = trio.Event()
             next_due = await self.store.write(ops.tick)
+            heights = getattr(self.services, "heights", None)
+            for chain, height in (heights.current() if heights is not None else {}).items():
+                await self.store.write(ops.advance_gates, chain, height)  # a gate met while being set
             now = time.time()
             if now - last_prune > 60:
                 last_prune = now

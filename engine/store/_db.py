@@ -93,6 +93,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN backoff REAL;
     """,
+    # v4: a waiting job may wait for a chain: {"chain": name, "height": h, "start": block_start}.
+    """
+    ALTER TABLE jobs ADD COLUMN gate TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

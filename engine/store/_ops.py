@@ -163,13 +163,15 @@ def finish(
     error: JobError | None = None,
     retry_delay: float | None = None,
     progress: dict[str, Any] | None = None,
+    gate: dict[str, Any] | None = None,
 ) -> str | None:
     """Record how an attempt ended and move the job on. Returns the new state, or ``None`` when
     the attempt no longer owns the job (lease lost, force-cancelled): its outcome is discarded.
 
     ``outcome``: ``completed``; ``failed`` (retried after ``retry_delay`` if the error is
     retryable and attempts remain, else failed); ``cancelled``; ``interrupted`` (e-stop or
-    shutdown: back to the queue, the attempt not counted); ``expired`` (deadline passed).
+    shutdown: back to the queue, the attempt not counted); ``expired`` (deadline passed);
+    ``deferred`` (a chain gate is not met: ``waiting`` on ``gate``, the attempt not counted).
     """
     conn, now = tx.conn, tx.now
     result, progress = plain(result), plain(progress)
@@ -201,15 +203,18 @@ def finish(
         state, attempts, finished_at = "queued", job.attempt - 1, None
         if old_state == "cancelling":
             state, attempts, finished_at = "cancelled", job.attempt, now
-    elif outcome in ("cancelled", "expired"):
-        state = outcome
+    elif outcome == "deferred" and old_state == "running":
+        state, attempts, finished_at = "waiting", job.attempt - 1, None
+    elif outcome in ("cancelled", "expired", "deferred"):
+        state = "cancelled" if outcome == "deferred" else outcome
     else:  # pragma: no cover - programming error
         raise ValueError(f"unknown outcome {outcome!r}")
     conn.execute(
         "UPDATE jobs SET state = ?, attempts = ?, updated_at = ?, finished_at = ?, not_before = ?,"
-        " result = ?, error = ?, progress = coalesce(?, progress), lease_owner = NULL, lease_until = NULL"
-        " WHERE id = ?",
-        (state, attempts, now, finished_at, not_before, _json(result), _json(error), _json(progress), job.id),
+        " result = ?, error = ?, progress = coalesce(?, progress), gate = ?, lease_owner = NULL,"
+        " lease_until = NULL WHERE id = ?",
+        (state, attempts, now, finished_at, not_before, _json(result), _json(error), _json(progress),
+         _json(gate) if state == "waiting" else None, job.id),
     )
     conn.execute(
         "INSERT INTO attempts (job_id, n, started_at, finished_at, outcome, worker, error) VALUES (?,?,?,?,?,?,?)",
@@ -222,6 +227,33 @@ def finish(
         data["not_before"] = not_before
     tx.emit("job.state", job.id, job.pool, **data)
     return state
+
+
+def advance_gates(tx: Tx, chain: str, height: int) -> list[str]:
+    """``chain`` is at ``height``: queue the waiting jobs whose gate it meets, refresh the
+    ``waiting_info`` of the others. Returns the ids queued."""
+    ready = []
+    for id_, pool, gate_json, progress_json in tx.conn.execute(
+        "SELECT id, pool, gate, progress FROM jobs WHERE state = 'waiting' AND gate IS NOT NULL"
+    ).fetchall():
+        gate = _dec(gate_json)
+        if gate.get("chain") != chain:
+            continue
+        info = {"chain": chain, "height": height, "current_age": height - gate["start"],
+                "target_age": gate["height"] - gate["start"], "blocks_remaining": max(0, gate["height"] - height)}
+        old = _dec(progress_json) if progress_json else {}
+        progress = {**old, "waiting_info": info}
+        if height < gate["height"] and old.get("waiting_info") == info:
+            continue  # nothing new (the timer re-checks every gate each tick)
+        if height >= gate["height"]:
+            tx.conn.execute("UPDATE jobs SET state = 'queued', gate = NULL, progress = ?, updated_at = ? WHERE id = ?",
+                            (_json(progress), tx.now, id_))
+            tx.emit("job.state", id_, pool, **{"from": "waiting", "to": "queued", "height": height})
+            ready.append(id_)
+        else:
+            tx.conn.execute("UPDATE jobs SET progress = ? WHERE id = ?", (_json(progress), id_))
+            tx.emit("job.progress", id_, pool, waiting_info=info)
+    return ready
 
 
 def finish_many(tx: Tx, items: list[dict[str, Any]]) -> list[str | None]:

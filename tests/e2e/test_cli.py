@@ -270,3 +270,15 @@ def test_a_second_sigterm_cuts_the_grace_period_short(tmp_path: Path) -> None:
     log = engine.log_path.read_text()
     assert "interrupting running jobs now" in log and "engine stopped" in log
     assert not (tmp_path / "e" / "engine.pid").exists()
+
+
+def test_chains_set_height_and_list(tmp_path: Path) -> None:
+    with EngineProcess(tmp_path / "e") as engine:
+        out = shiftboss("chains", "set-height", "structs", "1234", "--reason", "manual", socket=engine.socket)
+        assert out.returncode == 0 and "structs at height 1,234" in out.stdout
+        listed = as_json(shiftboss("chains", "list", "--json", socket=engine.socket))["chains"]
+        assert [(c["name"], c["head"]) for c in listed] == [("structs", 1234)]
+        bad = shiftboss("chains", "set-height", "structs", "-1", socket=engine.socket)
+        assert bad.returncode == 2
+    with EngineProcess(tmp_path / "e") as again:  # persisted
+        assert as_json(shiftboss("chains", "list", "--json", socket=again.socket))["chains"][0]["head"] == 1234

@@ -9,7 +9,7 @@ from engine import schema
 EXPORTED = {
     "ACTIVE_STATES", "API_VERSION", "JOB_STATES", "TERMINAL_STATES", "ActionRequest", "Attempt", "AuditPage",
     "AuditRecord", "BulkRequest", "BulkResult", "Chain", "ChainList", "ErrorBody", "ErrorEnvelope", "Estop",
-    "EstopRequest", "EstopResult", "Event", "Job", "JobActionResult", "JobDetail", "JobError", "JobFilter", "JobPage",
+    "EstopRequest", "EstopResult", "Event", "HeightRequest", "Job", "JobActionResult", "JobDetail", "JobError", "JobFilter", "JobPage",
     "JobState", "JobSubmit", "JobSubmitBatch", "KindInfo", "KindList", "Pool", "PoolList", "PoolResult", "PoolState",
     "ReloadResult", "ResumeRequest", "RetryRequest", "ShutdownResult", "Status", "SubmitResponse", "SubmitResult", "Worker",
     "WorkerList", "encode",

@@ -12,6 +12,7 @@ import pytest
 import trio
 
 from engine.pow.kale import KaleWork, parse_entropy, parse_farmer
+from engine.pow.structs import StructsWork
 from tests.conftest import make_settings, running_engine, wait_for
 
 FARMER = "GBQHTQ7NTSKHVTSVM6EHUO3TU4P4BK2TAAII25V2TT2Q6OWXUJWEKALE"
@@ -104,3 +105,59 @@ async def test_cancel_and_estop_stop_hashing_within_the_bound(tmp_path: Path, ho
         assert trio.current_time() - started < 0.5  # batches are ~50 ms; measured precisely by bench pow
         final = await until_state(client, job_id, "cancelled" if how == "cancel" else "queued", within=5)
         assert final["progress"]["hashes"] > 0
+
+
+async def set_height(client: httpx.AsyncClient, height: int) -> dict[str, Any]:
+    r = await client.post("/v1/chains/structs/height", json={"height": height, "reason": "test"})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.trio
+async def test_a_structs_job_waits_for_its_age_then_hashes_until_the_falling_difficulty_is_met(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        await set_height(client, 5)
+        payload = {"action": "mine", "object_id": "5-42", "block_start": 0, "difficulty_range": 100,
+                   "target_age": 10, "start_nonce": 0}
+        job_id = (await client.post("/v1/jobs", json={"kind": "pow.structs", "payload": payload})).json()["id"]
+        waiting = await until_state(client, job_id, "waiting", within=30)
+        assert waiting["progress"]["waiting_info"] == {"chain": "structs", "height": 5, "current_age": 5,
+                                                        "target_age": 10, "blocks_remaining": 5}
+        assert waiting["attempts"] == 0
+        await set_height(client, 7)
+        info = await wait_for(lambda: _waiting_info(client, job_id, 7), 10)
+        assert info["blocks_remaining"] == 3
+        queued = await set_height(client, 10)  # age 10: difficulty 33 zeros — hashing, no proof yet
+        assert queued["queued"] == [job_id]
+        await until_state(client, job_id, "running", within=10)
+        await wait_for(lambda: hashing_threads(client), 30)
+        assert (await job(client, job_id))["state"] == "running"
+        await set_height(client, 100)  # age 100 = the range: difficulty 1, the best hash qualifies
+        done = await until_state(client, job_id, "completed", "failed", within=30)
+        assert done["state"] == "completed", done["error"]
+        result = done["result"]
+        assert result["difficulty"] == 1 and result["height"] == 100 and result["zeros"] >= 1
+        work = StructsWork(b"5-42MINE0NONCE")
+        assert work.hash(result["nonce"]).hex() == result["hash"]
+        chains = (await client.get("/v1/chains")).json()["chains"]
+        assert chains == [{"name": "structs", "kind": "manual", "head": 100, "head_hash": None, "lag_s": None,
+                           "detail": chains[0]["detail"]}]
+
+
+async def _waiting_info(client: httpx.AsyncClient, job_id: str, height: int) -> dict[str, Any] | None:
+    info = (await job(client, job_id))["progress"]["waiting_info"]
+    return info if info["height"] == height else None  # type: ignore[no-any-return]
+
+
+@pytest.mark.trio
+async def test_bad_structs_payloads_name_the_field(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        base = {"action": "mine", "object_id": "5-42", "block_start": 0, "difficulty_range": 14000}
+        for payload, field in (({**base, "action": "teleport"}, "payload.action"),
+                               ({**base, "action": "raid"}, "payload.planet_id"),
+                               ({**base, "difficulty_range": 1}, "payload.difficulty_range"),
+                               ({k: v for k, v in base.items() if k != "block_start"}, "payload.block_start")):
+            r = await client.post("/v1/jobs", json={"kind": "pow.structs", "payload": payload})
+            assert r.status_code == 422 and r.json()["error"]["details"]["field"] == field, (payload, r.text)
+        r = await client.post("/v1/chains/structs/height", json={"height": -3})
+        assert r.status_code == 422
