@@ -52,8 +52,3 @@ def preimage(index: int, nonce: int, entropy: bytes, farmer: bytes) -> bytes:
 def kale_hash(index: int, nonce: int, entropy: bytes, farmer: bytes) -> bytes:
     """Keccak-256 with the original Keccak padding (not FIPS SHA3-256)."""
     return keccak.new(digest_bits=256, data=preimage(index, nonce, entropy, farmer)).digest()
-
-
-def leading_zero_nibbles(digest: bytes) -> int:
-    hexed = digest.hex()
-    return len(hexed) - len(hexed.lstrip("0"))

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.pow._codegen import LANES
-from engine.pow._kale_ref import StrkeyError, kale_hash, leading_zero_nibbles, strkey_payload
+from engine.pow._kale_ref import StrkeyError, kale_hash, strkey_payload
+from engine.pow._result import SearchResult, VerificationError, checked
 
 __all__ = [
     "LANES", "MAX_ZEROS", "KaleWork", "SearchResult", "VerificationError", "parse_entropy", "parse_farmer",
@@ -21,18 +22,6 @@ __all__ = [
 
 MAX_ZEROS = 64
 _NO_DIGESTS = np.empty((0, 4), dtype=np.uint64)
-
-
-class VerificationError(ValueError):
-    """A kernel result did not survive re-verification in plain Python."""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    hashes: int
-    best_nonce: int | None  # set when the batch beat the best it was given
-    best_zeros: int
-    found: bool
 
 
 @dataclass(frozen=True)
@@ -86,22 +75,15 @@ class KaleWork:
 
     def verify(self, nonce: int, zeros: int) -> bytes:
         """Recompute in plain Python; raise unless ``nonce`` really has ``zeros`` leading zeros."""
-        digest = self.hash(nonce)
-        actual = leading_zero_nibbles(digest)
-        if actual != zeros:
-            raise VerificationError(f"nonce {nonce}: kernel said {zeros} zeros, Keccak-256 gives {actual}")
-        return digest
+        return checked(self.hash(nonce), nonce, zeros, "Keccak-256")
 
 
 def parse_entropy(text: str) -> bytes:
     """32 bytes as 64 hex digits (optional 0x) or base64."""
     raw = text.strip()
-    hexed = raw[2:] if raw.lower().startswith("0x") else raw
-    if len(hexed) == 64:
-        try:
-            return bytes.fromhex(hexed)
-        except ValueError:
-            pass
+    value = _hex32(raw)
+    if value is not None:
+        return value
     try:
         value = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
@@ -119,10 +101,18 @@ def parse_farmer(text: str) -> bytes:
             return strkey_payload(raw)
         except StrkeyError as exc:
             raise ValueError(f"invalid Stellar address: {exc}") from None
+    value = _hex32(raw)
+    if value is None:
+        raise ValueError("expected a Stellar G…/C… address or 32 bytes as 64 hex digits")
+    return value
+
+
+def _hex32(raw: str) -> bytes | None:
+    """32 bytes written as 64 hex digits (optionally 0x-prefixed), else None."""
     hexed = raw[2:] if raw.lower().startswith("0x") else raw
-    if len(hexed) == 64:
-        try:
-            return bytes.fromhex(hexed)
-        except ValueError:
-            pass
-    raise ValueError("expected a Stellar G…/C… address or 32 bytes as 64 hex digits")
+    if len(hexed) != 64:
+        return None
+    try:
+        return bytes.fromhex(hexed)
+    except ValueError:
+        return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.pow.kale import SearchResult, VerificationError
+from engine.pow._result import SearchResult, checked
 
 __all__ = ["ACTIONS", "StructsWork", "difficulty", "message_prefix"]
 
@@ -36,11 +36,6 @@ def difficulty(age: int, difficulty_range: int) -> int:
     if age <= 1:
         return 64
     return max(1, 64 - math.floor(math.log10(age) / math.log10(difficulty_range) * 63))
-
-
-def leading_zero_nibbles(digest: bytes) -> int:
-    hexed = digest.hex()
-    return len(hexed) - len(hexed.lstrip("0"))
 
 
 @dataclass(frozen=True)
@@ -88,8 +83,4 @@ class StructsWork:
 
     def verify(self, nonce: int, zeros: int) -> bytes:
         """Recompute with hashlib; raise unless ``nonce`` really has ``zeros`` leading zeros."""
-        digest = self.hash(nonce)
-        actual = leading_zero_nibbles(digest)
-        if actual != zeros:
-            raise VerificationError(f"nonce {nonce}: kernel said {zeros} zeros, SHA-256 gives {actual}")
-        return digest
+        return checked(self.hash(nonce), nonce, zeros, "SHA-256")

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from engine.pow import _codegen
-from engine.pow._kale_ref import leading_zero_nibbles
+from engine.pow._result import leading_zero_nibbles
 from engine.pow.kale import LANES, KaleWork, VerificationError, parse_entropy, parse_farmer
 
 ZERO = bytes(32)

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from engine.pow import _codegen_sha256
-from engine.pow.kale import VerificationError
+from engine.pow._result import VerificationError
 from engine.pow.structs import StructsWork, difficulty, message_prefix
 
 
