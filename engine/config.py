@@ -133,7 +133,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     pools: dict[str, PoolSettings] = {
         "default": PoolSettings(),
-        "pow": PoolSettings(concurrency=16, kinds=["pow.kale", "pow.structs"]),
+        "pow": PoolSettings(concurrency=16, kinds=["pow.kale", "pow.structs", "pow.hashcash"]),
     }
     demo: DemoSettings = DemoSettings()
 

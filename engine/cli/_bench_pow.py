@@ -47,7 +47,7 @@ def bench_pow(seconds: float, estops: int, as_json: bool) -> None:
     work = KaleWork(0, bytes(32), bytes(31) + b"\x04")  # the job the C references hash
     say("loading the KALE kernel …")
     work.search(0, 8, 64)
-    result: dict[str, Any] = {"cpu_threads": os.cpu_count(), "kale": {}, "structs": {}}
+    result: dict[str, Any] = {"cpu_threads": os.cpu_count(), "kale": {}, "structs": {}, "hashcash": {}}
     kale = result["kale"]
     say(f"ours, 1 thread, {seconds:g} s …")
     kale["ours_1_thread"] = _rate_1_thread(work, seconds)
@@ -58,6 +58,8 @@ def bench_pow(seconds: float, estops: int, as_json: bool) -> None:
         kale["python_pycryptodome"] = _python_rate(work, seconds)
         say("Structs SHA-256: ours, C references, OpenSSL, hashlib …")
         result["structs"] = _structs_figures(Path(tmp), seconds)
+        say("Hashcash SHA-1: ours, hashlib …")
+        result["hashcash"] = _hashcash_figures(seconds)
         say(f"engine: all threads, e-stop ×{estops}, loop lag …")
         engine_figures = trio.run(_engine_figures, Path(tmp) / "engine", seconds, estops)
     kale["ours_all_threads"] = engine_figures.pop("all_threads")
@@ -115,9 +117,8 @@ def _structs_figures(tmp: Path, seconds: float) -> dict[str, Any]:
     threads, as the PoW runtime does), C scalar and SIMD, OpenSSL (one-shot and low-level),
     hashlib; each C result checked against our kernel over the same nonces."""
     import hashlib
-    import threading
 
-    from engine.pow._codegen_sha256 import generate_c
+    from engine.pow._codegen_counter import generate_c
     from engine.pow.structs import StructsWork
 
     work = StructsWork(STRUCTS_PREFIX)
@@ -125,23 +126,8 @@ def _structs_figures(tmp: Path, seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {"message": STRUCTS_PREFIX.decode() + "{nonce}"}
     rate = _rate_1_thread(_Offset(work, STRUCTS_START), seconds)
     out["ours_1_thread"] = rate
-    threads = os.cpu_count() or 1
-    totals = [0] * threads
-
-    def hash_for(i: int) -> None:
-        hashes, start = 0, STRUCTS_START + i * 10**12
-        began = time.perf_counter()
-        while time.perf_counter() - began < seconds:
-            hashes += work.search(start + hashes, 1 << 20, 64).hashes
-        totals[i] = hashes
-
-    began = time.perf_counter()
-    pool = [threading.Thread(target=hash_for, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    out["ours_all_threads"] = {"hashes_per_s": round(sum(totals) / (time.perf_counter() - began)), "threads": threads}
+    out["ours_all_threads"] = _threads_rate(work, STRUCTS_START, seconds)
+    threads = out["ours_all_threads"]["threads"]
     (tmp / "sha_rounds.h").write_text(generate_c())
     builds = {"c_scalar": (["-DLANES=1"], [], 5e6), "c_simd": (["-DLANES=16"], [], 70e6),
               "openssl_sha256": (["-DOPENSSL"], ["-lcrypto"], 4e6),
@@ -164,6 +150,51 @@ def _structs_figures(tmp: Path, seconds: float) -> dict[str, Any]:
         "ours_vs_python": round(one / out["python_hashlib"]["hashes_per_s"], 1),
         "scaling": round(out["ours_all_threads"]["hashes_per_s"] / (one * threads), 2),
     }
+    return out
+
+
+def _threads_rate(work: Any, base: int, seconds: float) -> dict[str, Any]:
+    """Our kernel called from one thread per core, as the PoW runtime does."""
+    import threading
+
+    threads = os.cpu_count() or 1
+    totals = [0] * threads
+
+    def hash_for(i: int) -> None:
+        hashes, start = 0, base + i * 10**12
+        began = time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            hashes += work.search(start + hashes, 1 << 20, 1 << 20).hashes
+        totals[i] = hashes
+
+    began = time.perf_counter()
+    pool = [threading.Thread(target=hash_for, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return {"hashes_per_s": round(sum(totals) / (time.perf_counter() - began)), "threads": threads}
+
+
+def _hashcash_figures(seconds: float) -> dict[str, Any]:
+    import hashlib
+
+    from engine.pow.hashcash import HashcashWork
+
+    prefix = b"1:20:040428:foo::0298b26853c8ebb3:"
+    work = HashcashWork(prefix)
+    work.search(0, 16, 64)
+    out: dict[str, Any] = {"ours_1_thread": _rate_1_thread(_Offset(work, 2**40), seconds),
+                           "ours_all_threads": _threads_rate(work, 2**40, seconds)}
+    hashes, began = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - began) < seconds:
+        for _ in range(1000):
+            hashlib.sha1(prefix + f"{2**40 + hashes:x}".encode()).digest()
+            hashes += 1
+    out["python_hashlib"] = {"hashes_per_s": round(hashes / elapsed)}
+    one = out["ours_1_thread"]["hashes_per_s"]
+    out["ratios"] = {"ours_vs_python": round(one / out["python_hashlib"]["hashes_per_s"], 1),
+                     "scaling": round(out["ours_all_threads"]["hashes_per_s"] / (one * out["ours_all_threads"]["threads"]), 2)}
     return out
 
 
@@ -307,6 +338,11 @@ def _print(r: dict[str, Any]) -> None:
         ("Structs, OpenSSL SHA256_Init/Update/Final", rate(s["openssl_low_level"]), f"ours {sr['ours_vs_openssl']}×"),
         ("Structs, OpenSSL SHA256() one-shot", rate(s["openssl_sha256"]), ""),
         ("Structs, Python hashlib", rate(s["python_hashlib"]), f"ours {sr['ours_vs_python']}×"),
+        ("Hashcash SHA-1, ours, 1 thread", rate(r["hashcash"]["ours_1_thread"]), ""),
+        (f"Hashcash, ours, {r['hashcash']['ours_all_threads']['threads']} threads", rate(r["hashcash"]["ours_all_threads"]),
+         f"scaling {r['hashcash']['ratios']['scaling']} × threads"),
+        ("Hashcash, Python hashlib (OpenSSL SHA-1)", rate(r["hashcash"]["python_hashlib"]),
+         f"ours {r['hashcash']['ratios']['ours_vs_python']}×"),
         ("e-stop → all threads idle", f"p50 {r['estop_ms']['p50']} ms · p99 {r['estop_ms']['p99']} ms", ""),
         ("event-loop lag, all hashing", f"p50 {r['loop_lag_ms']['p50']} ms · p99 {r['loop_lag_ms']['p99']} ms", ""),
     ]

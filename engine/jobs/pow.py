@@ -1,6 +1,6 @@
 """PoW job kinds, hashing on their pool's threads (DESIGN §4).
 
-``pow.kale``: KALE farming work. ``pow.structs``: a Structs proof that waits for its block age
+``pow.kale``: KALE farming work. ``pow.hashcash``: a v1 hashcash stamp. ``pow.structs``: a Structs proof that waits for its block age
 (state ``waiting`` with ``waiting_info``), then hashes, re-checking its best hash against the
 difficulty that falls with every new block, and completes as soon as one qualifies."""
 
@@ -17,6 +17,7 @@ from msgspec import Meta
 
 from engine.errors import PermanentFailure, WaitForChain
 from engine.jobs._registry import Kind
+from engine.pow.hashcash import HashcashWork, stamp_prefix
 from engine.pow.kale import KaleWork, VerificationError, parse_entropy, parse_farmer
 from engine.pow.runtime import PowJob, PowRuntime
 from engine.pow.structs import StructsWork, difficulty, message_prefix
@@ -146,10 +147,42 @@ async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
             "seconds": round(time.monotonic() - began, 3)}
 
 
+class HashcashPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """A v1 hashcash stamp for ``resource`` whose SHA-1 starts with ``bits`` zero bits."""
+
+    resource: Annotated[str, Meta(min_length=1, max_length=200, description="what the stamp is for")]
+    bits: Annotated[int, Meta(ge=1, le=48, description="leading zero bits wanted")] = 20
+    date: Annotated[str, Meta(pattern=r"^\d{6}(\d{4}(\d{2})?)?$", description="YYMMDD[hhmm[ss]]")] | None = None
+    ext: Annotated[str, Meta(max_length=200)] = ""
+    rand: Annotated[str, Meta(pattern=r"^[A-Za-z0-9+/=]{1,64}$", description="salt (default random)")] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("resource", "ext"):
+            if ":" in getattr(self, name):
+                raise ValueError(f"{name}: must not contain ':'")
+
+
+async def hashcash(ctx: JobContext, p: HashcashPayload) -> dict[str, Any]:
+    work = HashcashWork(stamp_prefix(p.bits, p.resource, date=p.date, ext=p.ext, rand=p.rand).encode())
+    job = PowJob(ctx.job_id, ctx.priority, work.search, target=p.bits, start=0, expected=2.0**p.bits,
+                 stop=ctx.stop_requested)
+    began = time.monotonic()
+    await _runtime(ctx).solve(job, on_progress=lambda progress: ctx.progress(**progress))
+    if job.best_nonce is None or job.best_zeros < p.bits:
+        raise PermanentFailure("the counter space ran out before a stamp qualified", code="exhausted")
+    try:
+        digest = work.verify(job.best_nonce, job.best_zeros)
+    except VerificationError as exc:
+        raise PermanentFailure(str(exc), code="verification_failed") from None
+    return {"stamp": work.stamp(job.best_nonce), "counter": job.best_nonce, "bits": job.best_zeros,
+            "hash": digest.hex(), "hashes": job.hashes, "seconds": round(time.monotonic() - began, 3)}
+
+
 def warm_pow_kernels() -> None:
     """Load (or, on a cold cache, compile) the PoW kernels: what workers show as ``compiling``."""
     KaleWork(0, bytes(32), bytes(32)).search(0, 8, 64)
     StructsWork(b"warm").search(0, 16, 64)
+    HashcashWork(b"warm").search(0, 16, 64)
 
 
 KINDS = [
@@ -158,4 +191,6 @@ KINDS = [
     Kind("pow.structs", StructsPayload, structs,
          "Structs proof: waits for its block age, then SHA-256 until a hash meets the falling difficulty.",
          timeout=7 * 86400, max_attempts=3),
+    Kind("pow.hashcash", HashcashPayload, hashcash, "Hashcash v1 stamp: SHA-1 with `bits` leading zero bits.",
+         timeout=3600, max_attempts=3),
 ]

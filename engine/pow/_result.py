@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -22,9 +23,15 @@ def leading_zero_nibbles(digest: bytes) -> int:
     return len(hexed) - len(hexed.lstrip("0"))
 
 
-def checked(digest: bytes, nonce: int, zeros: int, algorithm: str) -> bytes:
-    """``digest`` (recomputed by the reference) if it really has ``zeros`` leading zero digits."""
-    actual = leading_zero_nibbles(digest)
+def leading_zero_bits(digest: bytes) -> int:
+    value = int.from_bytes(digest, "big")
+    return len(digest) * 8 - value.bit_length()
+
+
+def checked(digest: bytes, nonce: int, zeros: int, algorithm: str,
+            score: Callable[[bytes], int] = leading_zero_nibbles) -> bytes:
+    """``digest`` (recomputed by the reference) if it really scores ``zeros``."""
+    actual = score(digest)
     if actual != zeros:
         raise VerificationError(f"nonce {nonce}: kernel said {zeros} zeros, {algorithm} gives {actual}")
     return digest

@@ -18,7 +18,7 @@ def test_defaults_are_valid_and_paths_derive_from_the_data_dir(tmp_path: Path) -
     assert s.socket_path == tmp_path / "engine.sock"
     assert s.store.synchronous == "FULL"
     assert list(s.pools) == ["default", "pow"]
-    assert s.pools["pow"].kinds == ["pow.kale", "pow.structs"] and s.pools["pow"].threads == 0
+    assert s.pools["pow"].kinds == ["pow.kale", "pow.structs", "pow.hashcash"] and s.pools["pow"].threads == 0
 
 
 def test_every_field_is_documented() -> None:

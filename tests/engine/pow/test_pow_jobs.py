@@ -3,6 +3,7 @@ re-verify, complete; cancel and e-stop leave every hashing thread idle within th
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,19 @@ async def test_bad_structs_payloads_name_the_field(tmp_path: Path) -> None:
             assert r.status_code == 422 and r.json()["error"]["details"]["field"] == field, (payload, r.text)
         r = await client.post("/v1/chains/structs/height", json={"height": -3})
         assert r.status_code == 422
+
+
+@pytest.mark.trio
+async def test_a_hashcash_job_mints_a_valid_stamp(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        r = await client.post("/v1/jobs", json={"kind": "pow.hashcash", "payload": {
+            "resource": "foo", "bits": 18, "date": "040428", "rand": "0298b26853c8ebb3"}})
+        assert r.status_code == 201, r.text
+        done = await until_state(client, r.json()["id"], "completed", "failed")
+        assert done["state"] == "completed", done["error"]
+        stamp = done["result"]["stamp"]
+        assert stamp.startswith("1:18:040428:foo::0298b26853c8ebb3:")
+        digest = hashlib.sha1(stamp.encode()).digest()
+        assert int.from_bytes(digest, "big") >> (160 - 18) == 0
+        bad = await client.post("/v1/jobs", json={"kind": "pow.hashcash", "payload": {"resource": "a:b"}})
+        assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == "payload.resource"

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from engine.pow import _codegen_sha256
+from engine.pow import _codegen_counter
 from engine.pow._result import VerificationError
 from engine.pow.structs import StructsWork, difficulty, message_prefix
 
@@ -63,4 +63,5 @@ def test_difficulty_falls_with_age() -> None:
 
 
 def test_the_committed_kernel_is_what_the_generator_writes() -> None:
-    assert _codegen_sha256.TARGET.read_text() == _codegen_sha256.generate(), "run: python -m engine.pow._codegen_sha256"
+    for spec in _codegen_counter.SPECS:
+        assert spec.target.read_text() == _codegen_counter.generate(spec), "run: python -m engine.pow._codegen_counter"
