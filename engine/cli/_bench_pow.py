@@ -59,7 +59,7 @@ def bench_pow(seconds: float, estops: int, as_json: bool) -> None:
         say("Structs SHA-256: ours, C references, OpenSSL, hashlib …")
         result["structs"] = _structs_figures(Path(tmp), seconds)
         say("Hashcash SHA-1: ours, hashlib …")
-        result["hashcash"] = _hashcash_figures(seconds)
+        result["hashcash"] = _hashcash_figures(Path(tmp), seconds)
         say(f"engine: all threads, e-stop ×{estops}, loop lag …")
         engine_figures = trio.run(_engine_figures, Path(tmp) / "engine", seconds, estops)
     kale["ours_all_threads"] = engine_figures.pop("all_threads")
@@ -118,7 +118,7 @@ def _structs_figures(tmp: Path, seconds: float) -> dict[str, Any]:
     hashlib; each C result checked against our kernel over the same nonces."""
     import hashlib
 
-    from engine.pow._codegen_counter import generate_c
+    from engine.pow._codegen_counter import STRUCTS, generate_c
     from engine.pow.structs import StructsWork
 
     work = StructsWork(STRUCTS_PREFIX)
@@ -128,13 +128,15 @@ def _structs_figures(tmp: Path, seconds: float) -> dict[str, Any]:
     out["ours_1_thread"] = rate
     out["ours_all_threads"] = _threads_rate(work, STRUCTS_START, seconds)
     threads = out["ours_all_threads"]["threads"]
-    (tmp / "sha_rounds.h").write_text(generate_c())
+    include = tmp / "sha256"
+    include.mkdir()
+    (include / "rounds.h").write_text(generate_c(STRUCTS))
     builds = {"c_scalar": (["-DLANES=1"], [], 5e6), "c_simd": (["-DLANES=16"], [], 70e6),
               "openssl_sha256": (["-DOPENSSL"], ["-lcrypto"], 4e6),
               "openssl_low_level": (["-DOPENSSL", "-DOPENSSL_CTX"], ["-lcrypto"], 20e6)}
     for name, (flags, libs, guess) in builds.items():
-        out[name] = _run_c(tmp, "structs_ref.c", name, flags, libs, int(guess * seconds), STRUCTS_START,
-                           lambda start, count: work.search(start, count, 64))
+        out[name] = _run_c(tmp, "counter_ref.c", name, flags, libs, int(guess * seconds), STRUCTS_START,
+                           lambda start, count: work.search(start, count, 64), include=include)
     hashes, began = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - began) < seconds:
         for _ in range(1000):
@@ -176,9 +178,10 @@ def _threads_rate(work: Any, base: int, seconds: float) -> dict[str, Any]:
     return {"hashes_per_s": round(sum(totals) / (time.perf_counter() - began)), "threads": threads}
 
 
-def _hashcash_figures(seconds: float) -> dict[str, Any]:
+def _hashcash_figures(tmp: Path, seconds: float) -> dict[str, Any]:
     import hashlib
 
+    from engine.pow._codegen_counter import HASHCASH, generate_c
     from engine.pow.hashcash import HashcashWork
 
     prefix = b"1:20:040428:foo::0298b26853c8ebb3:"
@@ -192,8 +195,17 @@ def _hashcash_figures(seconds: float) -> dict[str, Any]:
             hashlib.sha1(prefix + f"{2**40 + hashes:x}".encode()).digest()
             hashes += 1
     out["python_hashlib"] = {"hashes_per_s": round(hashes / elapsed)}
+    include = tmp / "sha1"
+    include.mkdir()
+    (include / "rounds.h").write_text(generate_c(HASHCASH))
+    for name, lanes, guess in (("c_scalar", 1, 8e6), ("c_simd", 16, 100e6)):
+        out[name] = _run_c(tmp, "counter_ref.c", f"hashcash_{name}", ["-DHASHCASH", f"-DLANES={lanes}"], [],
+                           int(guess * seconds), 2**40, lambda start, count: work.search(start, count, 1 << 20),
+                           include=include)
     one = out["ours_1_thread"]["hashes_per_s"]
+    simd = out["c_simd"].get("hashes_per_s")
     out["ratios"] = {"ours_vs_python": round(one / out["python_hashlib"]["hashes_per_s"], 1),
+                     "ours_vs_c_simd_per_thread": round(one / simd, 2) if simd else None,
                      "scaling": round(out["ours_all_threads"]["hashes_per_s"] / (one * out["ours_all_threads"]["threads"]), 2)}
     return out
 
@@ -209,14 +221,14 @@ class _Offset:
 
 
 def _run_c(tmp: Path, source: str, name: str, flags: list[str], libs: list[str], count: int, start: int,
-           ours: Any) -> dict[str, Any]:
+           ours: Any, include: Path | None = None) -> dict[str, Any]:
     """Build ``benchmarks/<source>`` with ``cc -O3 -march=native``, hash ``count`` nonces from
     ``start``, and check its best nonce against ours over the same range."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         return {"error": "no C compiler (cc) found"}
     binary = tmp / name
-    build = subprocess.run([cc, "-O3", "-march=native", *flags, f"-I{tmp}", "-o", str(binary),
+    build = subprocess.run([cc, "-O3", "-march=native", *flags, f"-I{include or tmp}", "-o", str(binary),
                             str(BENCHMARKS / source), *libs], capture_output=True, text=True)
     if build.returncode != 0:
         return {"error": f"cc failed: {build.stderr.strip()[:300]}"}
@@ -341,6 +353,9 @@ def _print(r: dict[str, Any]) -> None:
         ("Hashcash SHA-1, ours, 1 thread", rate(r["hashcash"]["ours_1_thread"]), ""),
         (f"Hashcash, ours, {r['hashcash']['ours_all_threads']['threads']} threads", rate(r["hashcash"]["ours_all_threads"]),
          f"scaling {r['hashcash']['ratios']['scaling']} × threads"),
+        ("Hashcash, C SIMD (16 lanes), 1 thread", rate(r["hashcash"]["c_simd"]),
+         f"ours {r['hashcash']['ratios']['ours_vs_c_simd_per_thread']}×"),
+        ("Hashcash, C scalar, 1 thread", rate(r["hashcash"]["c_scalar"]), ""),
         ("Hashcash, Python hashlib (OpenSSL SHA-1)", rate(r["hashcash"]["python_hashlib"]),
          f"ours {r['hashcash']['ratios']['ours_vs_python']}×"),
         ("e-stop → all threads idle", f"p50 {r['estop_ms']['p50']} ms · p99 {r['estop_ms']['p99']} ms", ""),

@@ -33,5 +33,6 @@ def test_bench_pow_reports_every_figure_beside_its_baseline() -> None:
     for name in ("c_scalar", "c_simd", "openssl_sha256", "openssl_low_level"):
         assert structs[name]["matches_ours"], name
     assert structs["ratios"]["ours_vs_openssl"] > 0
-    for name in ("ours_1_thread", "ours_all_threads", "python_hashlib"):
+    for name in ("ours_1_thread", "ours_all_threads", "python_hashlib", "c_scalar", "c_simd"):
         assert r["hashcash"][name]["hashes_per_s"] > 0, name
+    assert r["hashcash"]["c_scalar"]["matches_ours"] and r["hashcash"]["c_simd"]["matches_ours"]
