@@ -229,7 +229,17 @@ class PowRuntime:
         return all(slot.state != "hashing" for slot in self._slots)
 
     def workers(self) -> list[Worker]:
-        out = []
+        """The pool's hashing as a whole (``<pool>/threads``), then each thread."""
+        busy = [slot.job_id for slot in self._slots if slot.job_id]
+        states = {slot.state for slot in self._slots}
+        out = [Worker(
+            id=f"{self.pool}/threads", pool=self.pool,
+            state="compiling" if "compiling" in states else "hashing" if busy else "idle",
+            running=len(busy), jobs=sorted(set(busy)),
+            heartbeat_at=max((slot.heartbeat for slot in self._slots if slot.heartbeat), default=None),
+            detail={"threads": self.threads, "hashrate": self.meter.rates(), "hashes": self.meter.total,
+                    "jobs_waiting_for_threads": sum(1 for j in self._jobs if j.wants_work())},
+        )]
         for slot in self._slots:
             out.append(Worker(
                 id=f"{self.pool}/thread-{slot.n}", pool=self.pool, state=slot.state, running=1 if slot.job_id else 0,

@@ -54,6 +54,9 @@ async def test_a_kale_job_finds_and_verifies_a_nonce(tmp_path: Path) -> None:
         pow_threads = [w for w in workers if w["id"].startswith("pow/thread-")]
         assert len(pow_threads) == os.cpu_count()  # threads = 0: one per core
         assert sum(w["detail"]["hashes"] for w in pow_threads) >= result["hashes"]
+        (pool,) = [w for w in workers if w["id"] == "pow/threads"]
+        assert pool["detail"]["hashes"] == sum(w["detail"]["hashes"] for w in pow_threads)
+        assert set(pool["detail"]["hashrate"]) == {"10s", "60s", "15m"} and pool["state"] == "idle"
 
 
 @pytest.mark.trio
