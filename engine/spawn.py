@@ -25,6 +25,32 @@ def socket_accepts(path: Path) -> bool:
     return True
 
 
+class StartFailed(RuntimeError):
+    """The engine exited during start-up (``exited``), or did not answer in time."""
+
+    def __init__(self, exited: bool, message: str) -> None:
+        self.exited = exited
+        super().__init__(message)
+
+
+def wait_until_answering(socket_path: Path, proc: subprocess.Popen[bytes], timeout: float,
+                         interval: float = 0.05) -> None:
+    """Return once the engine ``proc`` answers ``/v1/status`` on ``socket_path``."""
+    deadline = time.monotonic() + timeout
+    with Client(socket_path=socket_path, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StartFailed(True, f"engine exited with {proc.returncode} during start-up")
+            if socket_accepts(socket_path):
+                try:
+                    client.get("/v1/status")
+                    return
+                except ClientError:
+                    pass
+            time.sleep(interval)
+    raise StartFailed(False, f"engine did not answer within {timeout:g} s")
+
+
 class EngineProcess:
     """A child engine: ``python -m engine run --data-dir DIR [--config FILE]``."""
 
@@ -54,19 +80,11 @@ class EngineProcess:
         return Client(socket_path=self.socket, timeout=timeout)
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with self.client(timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"engine exited with {self.proc.returncode} during start-up:\n{self.log_tail()}")
-                if socket_accepts(self.socket):
-                    try:
-                        client.get("/v1/status")
-                        return
-                    except ClientError:
-                        pass
-                time.sleep(0.05)
-        raise RuntimeError(f"engine did not answer within {timeout} s:\n{self.log_tail()}")
+        assert self.proc is not None
+        try:
+            wait_until_answering(self.socket, self.proc, timeout)
+        except StartFailed as exc:
+            raise RuntimeError(f"{exc}:\n{self.log_tail()}") from None
 
     def log_tail(self, lines: int = 30) -> str:
         try:

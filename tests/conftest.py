@@ -66,6 +66,23 @@ def engine_process(tmp_path: Path) -> Iterator[EngineProcess]:
         proc.kill()
 
 
+async def job(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    """``GET /v1/jobs/{id}``'s job."""
+    r = await client.get(f"/v1/jobs/{job_id}")
+    assert r.status_code == 200, r.text
+    return r.json()["job"]  # type: ignore[no-any-return]
+
+
+async def until_state(client: httpx.AsyncClient, job_id: str, *states: str, within: float = 10) -> dict[str, Any]:
+    """Poll the job until it is in one of ``states``; return it."""
+
+    async def check() -> dict[str, Any] | None:
+        j = await job(client, job_id)
+        return j if j["state"] in states else None
+
+    return await wait_for(check, within)  # type: ignore[no-any-return]
+
+
 async def wait_for(predicate: Any, within: float = 10.0, interval: float = 0.02) -> Any:
     """Poll an async predicate until it returns something truthy (fail after ``within`` s)."""
     with trio.fail_after(within):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import statistics
 import subprocess
 import tempfile
 import time
@@ -19,7 +18,7 @@ from typing import Any
 import click
 
 from engine.cli._bench_pow import bench_pow
-from engine.cli._output import emit_json, fail
+from engine.cli._output import emit_json, fail, percentiles
 from engine.spawn import EngineProcess
 
 BENCH_CONFIG = """
@@ -113,15 +112,11 @@ def measure_engine(engine: EngineProcess, n: int, batch: int, samples: int, say:
             client.post("/v1/jobs", one)
             latencies.append((time.perf_counter() - t0) * 1000)
         _wait_completed(client, 2 * submitted + samples)
-    latencies.sort()
     return {
         "submit_rate": round(submitted / submit_s),
         "claim_complete_rate": round(submitted / drain_s),
         "lifecycle_rate": round(submitted / lifecycle_s),
-        "submit_latency_ms": {
-            "p50": round(statistics.median(latencies), 3),
-            "p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 3),
-        },
+        "submit_latency_ms": percentiles(latencies, 3),
     }
 
 

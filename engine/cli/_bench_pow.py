@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -20,7 +19,7 @@ from typing import Any
 import click
 import trio
 
-from engine.cli._output import emit_json
+from engine.cli._output import emit_json, percentiles
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 KALE_TARGET_VS_SIMD = 0.9
@@ -291,8 +290,8 @@ async def _engine_figures(data_dir: Path, seconds: float, estops: int) -> dict[s
             latencies.append((trio.current_time() - began) * 1000)
             await engine.scheduler.release_estop("bench", "latency")
         engine.request_shutdown()
-    return {"threads": runtime.threads, "all_threads": all_threads, "estop_ms": _percentiles(latencies),
-            "loop_lag_ms": _percentiles(lags)}
+    return {"threads": runtime.threads, "all_threads": all_threads, "estop_ms": percentiles(latencies),
+            "loop_lag_ms": percentiles(lags)}
 
 
 async def _poll_until(predicate: Any, interval: float) -> None:
@@ -321,12 +320,6 @@ async def _probe_lag(lags: list[float], interval: float = 0.005) -> None:
         planned = trio.current_time() + interval
         await trio.sleep(interval)
         lags.append(max(0.0, trio.current_time() - planned) * 1000)
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {"p50": round(statistics.median(ordered), 2),
-            "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2), "samples": len(ordered)}
 
 
 def _print(r: dict[str, Any]) -> None:

@@ -89,7 +89,7 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
 
 def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str | None) -> None:
     from engine.service import DataDirLock
-    from engine.spawn import socket_accepts
+    from engine.spawn import StartFailed, wait_until_answering
 
     try:  # fail fast, in the foreground, if an engine already owns the data dir
         DataDirLock(settings.pid_path).acquire().release()
@@ -106,21 +106,13 @@ def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str |
     with open(settings.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True,
                                  env={**os.environ, DETACHED_ENV: "1"})
-    with Client(socket_path=settings.socket_path, timeout=2) as client:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if child.poll() is not None:
-                tail = settings.log_path.read_text(errors="replace").splitlines()[-15:]
-                fail("the engine exited during start-up; end of its log:\n  " + "\n  ".join(tail))
-            if socket_accepts(settings.socket_path):
-                try:
-                    client.get("/v1/status")
-                    break
-                except ClientError:
-                    pass
-            time.sleep(0.1)
-        else:
-            fail(f"the engine did not answer within 60 s; see {settings.log_path}")
+    try:
+        wait_until_answering(settings.socket_path, child, 60, interval=0.1)
+    except StartFailed as exc:
+        if exc.exited:
+            tail = settings.log_path.read_text(errors="replace").splitlines()[-15:]
+            fail("the engine exited during start-up; end of its log:\n  " + "\n  ".join(tail))
+        fail(f"the engine did not answer within 60 s; see {settings.log_path}")
     click.echo(f"engine started (pid {child.pid})\n  socket {settings.socket_path}\n  log    {settings.log_path}")
 
 
@@ -191,7 +183,7 @@ def up(config_path: Path | None, data_dir: str | None) -> None:
         client.get("/v1/status")
         click.echo(f"attached to the running engine at {settings.socket_path}")
     except EngineUnreachable:
-        _detach(settings.model_copy(), config_path or default_config_path(), True, None)
+        _detach(settings, config_path or default_config_path(), True, None)
     from engine.cli._jobs import follow
 
     _print_status(client.get("/v1/status"))

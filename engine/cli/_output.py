@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -13,6 +14,13 @@ import click
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def percentiles(values: Sequence[float], digits: int = 2) -> dict[str, float]:
+    """p50 and p99 of ``values`` (and how many there were)."""
+    ordered = sorted(values)
+    return {"p50": round(statistics.median(ordered), digits),
+            "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], digits), "samples": len(ordered)}
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, empty: str = "(none)") -> None:

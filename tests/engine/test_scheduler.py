@@ -13,27 +13,13 @@ import trio
 
 from engine.jobs import Kind, Registry, default_registry
 from engine.scheduler import JobContext
-from tests.conftest import make_settings, running_engine, wait_for
+from tests.conftest import job, make_settings, running_engine, until_state, wait_for
 
 
 async def submit(client: httpx.AsyncClient, kind: str, payload: dict[str, Any] | None = None, **kw: Any) -> str:
     r = await client.post("/v1/jobs", json={"kind": kind, "payload": payload or {}, **kw})
     assert r.status_code == 201, r.text
     return r.json()["id"]  # type: ignore[no-any-return]
-
-
-async def job(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
-    r = await client.get(f"/v1/jobs/{job_id}")
-    assert r.status_code == 200, r.text
-    return r.json()["job"]  # type: ignore[no-any-return]
-
-
-async def until_state(client: httpx.AsyncClient, job_id: str, *states: str, within: float = 10) -> dict[str, Any]:
-    async def check() -> dict[str, Any] | None:
-        j = await job(client, job_id)
-        return j if j["state"] in states else None
-
-    return await wait_for(check, within)  # type: ignore[no-any-return]
 
 
 @pytest.mark.trio
