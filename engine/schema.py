@@ -17,6 +17,7 @@ from msgspec import Meta, Struct
 __all__ = [
     "ACTIVE_STATES",
     "API_VERSION",
+    "JOB_SORTS",
     "JOB_STATES",
     "TERMINAL_STATES",
     "ActionRequest",
@@ -77,6 +78,11 @@ JobState = Literal[
 JOB_STATES: tuple[str, ...] = JobState.__args__  # type: ignore[attr-defined]
 TERMINAL_STATES = frozenset({"completed", "failed", "cancelled", "expired"})
 ACTIVE_STATES = frozenset({"running", "cancelling"})
+
+# ``sort`` values of ``GET /v1/jobs`` ("-" = descending); every order breaks ties newest first.
+JOB_SORTS: tuple[str, ...] = (
+    "-created", "created", "-priority", "priority", "-updated", "updated", "state", "kind", "pool",
+)
 
 PoolState = Literal["active", "paused", "draining", "drained", "stopped"]
 
@@ -338,6 +344,7 @@ class Status(Struct, kw_only=True):
     counts: dict[str, int]
     last_seq: int
     shutting_down: bool = False
+    access: Literal["read-write", "read-only"] = "read-write"  # what this caller's credentials allow
 
 
 class ErrorBody(Struct, kw_only=True):

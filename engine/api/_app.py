@@ -30,6 +30,7 @@ from engine.errors import (
 )
 from engine.events import stream
 from engine.schema import (
+    JOB_SORTS,
     JOB_STATES,
     ActionRequest,
     BulkRequest,
@@ -138,7 +139,10 @@ def build_app(engine: Engine) -> Starlette:
 
     @route("/v1/status", ["GET"])
     async def status(request: Request) -> Response:
-        return JSON(engine.status())
+        result = engine.status()
+        if request.scope.get("shiftboss.read_only"):
+            result.access = "read-only"
+        return JSON(result)
 
     @route("/v1/kinds", ["GET"])
     async def kinds(request: Request) -> Response:
@@ -149,7 +153,17 @@ def build_app(engine: Engine) -> Starlette:
         flt = query_filter(request)
         cursor = int_param(request, "cursor", None)
         limit = int_param(request, "limit", 50, 1, MAX_PAGE)
-        jobs, next_cursor, total = await engine.store.read(queries.list_jobs, flt, cursor, limit)
+        offset = int_param(request, "offset", 0) or 0
+        count = int_param(request, "count", 1, 0, 1)
+        sort = request.query_params.get("sort") or "-created"
+        if sort not in JOB_SORTS:
+            raise RequestError(422, "invalid_request", f"sort: unknown order {sort!r}; orders: {', '.join(JOB_SORTS)}",
+                               {"field": "sort"})
+        if cursor is not None and (sort != "-created" or offset):
+            raise RequestError(422, "invalid_request", "cursor: pages only sort=-created without offset; use offset",
+                               {"field": "cursor"})
+        jobs, next_cursor, total = await engine.store.read(
+            queries.list_jobs, flt, cursor, limit, count=bool(count), sort=sort, offset=offset)
         return JSON(JobPage(jobs=jobs, next_cursor=None if next_cursor is None else str(next_cursor), total=total))
 
     @route("/v1/jobs", ["POST"])

@@ -48,6 +48,7 @@ class Guard:
         if read_only is None:
             message = "missing bearer token" if not auth else "invalid bearer token"
             return error_response(401, "unauthorized", message, headers={"www-authenticate": "Bearer"})
+        scope["shiftboss.read_only"] = read_only
         if read_only and scope["method"] not in ("GET", "HEAD"):
             return error_response(403, "read_only", f"this token is read-only: {scope['method']} is not allowed")
         return None

@@ -75,10 +75,22 @@ def get_job(conn: sqlite3.Connection, job_id: str) -> Job:
     return job
 
 
+# ``sort`` values of GET /v1/jobs (engine.schema.JOB_SORTS) as ORDER BY clauses; ties go newest first.
+_ORDER = {
+    "-created": "seq DESC", "created": "seq ASC",
+    "-priority": "priority DESC, seq DESC", "priority": "priority ASC, seq DESC",
+    "-updated": "updated_at DESC, seq DESC", "updated": "updated_at ASC, seq DESC",
+    "state": "state ASC, seq DESC", "kind": "kind ASC, seq DESC", "pool": "pool ASC, seq DESC",
+}
+
+
 def list_jobs(
-    conn: sqlite3.Connection, flt: JobFilter, cursor: int | None, limit: int, *, count: bool = True
+    conn: sqlite3.Connection, flt: JobFilter, cursor: int | None, limit: int, *, count: bool = True,
+    sort: str = "-created", offset: int = 0,
 ) -> tuple[list[Job], int | None, int]:
-    """Newest first. Returns (jobs, cursor for the next page or None, total matching)."""
+    """Newest first unless ``sort`` says otherwise. Returns (jobs, cursor for the next page or None,
+    total matching). ``cursor`` pages the default order; ``offset`` pages any order (the console's
+    virtual table jumps to any row with it)."""
     where, params = filter_sql(flt)
     page_where = where
     page_params = list(params)
@@ -86,7 +98,8 @@ def list_jobs(
         page_where = (where + " AND " if where else "WHERE ") + "seq < ?"
         page_params.append(cursor)
     rows = conn.execute(
-        f"SELECT {JOB_COLUMNS} FROM jobs {page_where} ORDER BY seq DESC LIMIT ?", (*page_params, limit + 1)
+        f"SELECT {JOB_COLUMNS} FROM jobs {page_where} ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
+        (*page_params, limit + 1, offset),
     ).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -133,6 +133,25 @@ async def test_batch_submit_idempotency_and_listing(tmp_path: Path) -> None:
 
 
 @pytest.mark.trio
+async def test_listing_sorts_and_jumps_by_offset(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        await client.post("/v1/pools/default/pause", json={"reason": "hold for the test"})
+        await client.post("/v1/jobs", json={"jobs": [{"kind": "noop", "priority": p % 10} for p in range(25)]})
+        newest = (await client.get("/v1/jobs", params={"limit": 25})).json()["jobs"]
+        by_priority = (await client.get("/v1/jobs", params={"limit": 25, "sort": "-priority"})).json()["jobs"]
+        assert [j["priority"] for j in by_priority] == sorted((j["priority"] for j in newest), reverse=True)
+        oldest = (await client.get("/v1/jobs", params={"limit": 25, "sort": "created"})).json()["jobs"]
+        assert [j["id"] for j in oldest] == [j["id"] for j in reversed(newest)]
+        page = (await client.get("/v1/jobs", params={"limit": 5, "offset": 20, "count": 0})).json()
+        assert [j["id"] for j in page["jobs"]] == [j["id"] for j in newest[20:]]
+        assert page["total"] == 0 and page["next_cursor"] is None
+        for params, field in (({"sort": "size"}, "sort"), ({"sort": "kind", "cursor": 5}, "cursor"),
+                              ({"offset": -1}, "offset")):
+            r = await client.get("/v1/jobs", params=params)
+            assert r.status_code == 422 and error_of(r)["details"]["field"] == field
+
+
+@pytest.mark.trio
 async def test_bulk_cancel_with_a_dry_run_count(tmp_path: Path) -> None:
     async with running_engine(make_settings(tmp_path)) as (_engine, client):
         await client.post("/v1/pools/default/pause", json={"reason": "hold"})
@@ -222,13 +241,15 @@ async def test_tcp_requires_a_token_and_read_only_tokens_only_get(tmp_path: Path
             r = await tcp.post("/v1/jobs", json={"kind": "noop"}, headers={"authorization": "Bearer wrong"})
             assert r.status_code == 401 and error_of(r)["message"] == "invalid bearer token"
             view = {"authorization": "Bearer s3cret-view"}
-            assert (await tcp.get("/v1/status", headers=view)).status_code == 200
+            r = await tcp.get("/v1/status", headers=view)
+            assert r.status_code == 200 and r.json()["access"] == "read-only"
             r = await tcp.post("/v1/estop", json={"reason": "x"}, headers=view)
             assert r.status_code == 403 and error_of(r)["code"] == "read_only"
             assert await snapshot(engine, _unix) == before
             full = {"authorization": "Bearer s3cret-full", "x-shiftboss-actor": "ops-bot"}
             r = await tcp.post("/v1/jobs", json={"kind": "noop"}, headers=full)
             assert r.status_code == 201
+            assert (await tcp.get("/v1/status", headers=full)).json()["access"] == "read-write"
             audit = (await tcp.get("/v1/audit", headers=view)).json()["records"]
             assert audit[0]["actor"] == "ops-bot (tcp)"
 

@@ -7,7 +7,7 @@ import msgspec
 from engine import schema
 
 EXPORTED = {
-    "ACTIVE_STATES", "API_VERSION", "JOB_STATES", "TERMINAL_STATES", "ActionRequest", "Attempt", "AuditPage",
+    "ACTIVE_STATES", "API_VERSION", "JOB_SORTS", "JOB_STATES", "TERMINAL_STATES", "ActionRequest", "Attempt", "AuditPage",
     "AuditRecord", "BulkRequest", "BulkResult", "Chain", "ChainList", "ErrorBody", "ErrorEnvelope", "Estop",
     "EstopRequest", "EstopResult", "Event", "HeightRequest", "Job", "JobActionResult", "JobDetail", "JobError", "JobFilter", "JobPage",
     "JobState", "JobSubmit", "JobSubmitBatch", "KindInfo", "KindList", "Pool", "PoolList", "PoolResult", "PoolState",
