@@ -124,6 +124,15 @@ class DemoSettings(_Section):
     """Seconds between demo submissions."""
 
 
+class ConsoleSettings(_Section):
+    keymap: dict[str, str] = {}
+    """Keys for console actions by action id, e.g. ``estop = "ctrl+e"`` or ``jobs = "j,f2"``.
+    The console's help (``?``) lists every id; an unknown id stops the console with its name."""
+
+    read_only: bool = False
+    """Open the console read-only (every action that changes the engine hidden) by default."""
+
+
 class Settings(_Section):
     """Everything ``config.toml`` can set."""
 
@@ -136,6 +145,7 @@ class Settings(_Section):
         "pow": PoolSettings(concurrency=16, kinds=["pow.kale", "pow.structs", "pow.hashcash"]),
     }
     demo: DemoSettings = DemoSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     # Derived paths -----------------------------------------------------------------------
     @property

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from engine.cli._bench import bench
-from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop, up
+from engine.cli._console import console, up
+from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop
 from engine.cli._jobs import jobs
 
 
@@ -16,8 +17,8 @@ def cli() -> None:
 
     \b
     Start:    shiftboss run [--detach] [--data-dir DIR]   (engine; Ctrl-C/SIGTERM stops it gracefully)
-              shiftboss up                                 (engine with demo load, then follow it)
-    Watch:    shiftboss status · jobs list · jobs watch · audit
+              shiftboss up                                 (engine with demo load + the console)
+    Watch:    shiftboss console [--attach PATH|URL] [--read-only] · status · jobs list · jobs watch · audit
     Steer:    jobs submit|retry|cancel · pools pause|resume|drain · estop --reason · resume
               chains set-height (manual height source for pow.structs)
     Config:   shiftboss config check · reload (or SIGHUP)
@@ -28,7 +29,7 @@ def cli() -> None:
     """
 
 
-for command in (run, stop, up, status, estop, resume, pools, jobs, chains, audit, config, reload, bench):
+for command in (run, stop, up, console, status, estop, resume, pools, jobs, chains, audit, config, reload, bench):
     cli.add_command(command)
 
 

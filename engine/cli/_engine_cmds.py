@@ -1,4 +1,4 @@
-"""Commands that run or steer the engine as a whole: run, stop, up, status, estop, resume,
+"""Commands that run or steer the engine as a whole: run, stop, status, estop, resume,
 pools, config."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import click
 
 from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
 from engine.cli._output import ago, emit_json, fail, table
-from engine.client import Client, ClientError, EngineUnreachable
+from engine.client import Client, ClientError
 from engine.config import Settings, check_kinds, default_config_path, load_settings
 from engine.errors import ConfigError, EngineError, EngineLocked
 
@@ -166,34 +166,6 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
-
-
-@click.command()
-@CONFIG_OPTION
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Engine data dir.")
-def up(config_path: Path | None, data_dir: str | None) -> None:
-    """Start an engine with demo load (if none is running) and follow what it does.
-
-    Ctrl-C stops following; the engine keeps running (`shiftboss stop` stops it).
-    """
-    overrides = {"engine.data_dir": data_dir} if data_dir else {}
-    settings = load_or_exit(config_path, overrides)
-    client = Client(socket_path=settings.socket_path)
-    try:
-        client.get("/v1/status")
-        click.echo(f"attached to the running engine at {settings.socket_path}")
-    except EngineUnreachable:
-        _detach(settings, config_path or default_config_path(), True, None)
-    from engine.cli._jobs import follow
-
-    _print_status(client.get("/v1/status"))
-    click.echo("\nfollowing events — Ctrl-C to stop following (the engine keeps running)\n")
-    try:
-        follow(client, None, None, "job.state,estop,pool.state")
-    except KeyboardInterrupt:
-        click.echo("\nstopped following; the engine is still running (`shiftboss status`, `shiftboss stop`)")
-    finally:
-        client.close()
 
 
 @click.command()

@@ -1,0 +1,198 @@
+"""The Shiftboss console: a Textual app attached to one engine over its HTTP API.
+
+The app holds the connection, the latest snapshot and the modes (dashboard, jobs, audit); it
+forwards what the live feed brings to the screen on top, and runs the operator's actions.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+import httpx
+from textual import work
+from textual.app import App
+from textual.binding import BindingType
+
+from console import actions
+from console.api import EngineApi, Target
+from console.commands import ActionCommands
+from console.errors import ConsoleError, ReadOnly
+from console.live import LiveFeed
+from console.messages import ConnectionChanged, EventsArrived, Resync, Snapshot
+from console.screens.audit import AuditScreen
+from console.screens.base import LiveScreen
+from console.screens.dashboard import DashboardScreen
+from console.screens.detail import JobDetailScreen
+from console.screens.dialogs import AskReason, Confirm
+from console.screens.help import HelpScreen
+from console.screens.jobs import JobsScreen
+from console.screens.trigger import TriggerScreen
+from console.widgets.status_bar import BarState, StatusBar
+
+
+class ShiftbossApp(LiveFeed):
+    CSS_PATH = "console.tcss"
+    TITLE = "Shiftboss"
+    MODES: ClassVar[dict[str, Any]] = {"dashboard": DashboardScreen, "jobs": JobsScreen, "audit": AuditScreen}
+    DEFAULT_MODE = "dashboard"
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings("app")
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, target: Target, *, read_only: bool = False, keymap: dict[str, str] | None = None,
+                 actor: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__()
+        self.target = target
+        self.read_only = read_only
+        self.keymap = actions.check_keymap(keymap or {})
+        self.actor = actor
+        self.frozen = False
+        self.snapshot: Snapshot | None = None
+        self.last_seq: int | None = None
+        self.connected = True
+        self.link_detail = ""
+        self.api = EngineApi(target, actor=actor, transport=transport)
+
+    async def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        since = None
+        try:
+            status = await self.api.status()
+        except ConsoleError as exc:
+            self.connected, self.link_detail = False, str(exc)
+        else:
+            since = status.last_seq
+            if status.access == "read-only":
+                self.read_only = True
+            self.snapshot = Snapshot(status, status.pools, [], [], 0.0)
+        self.start_feed(since)
+        self.refresh_bar()
+        gc.freeze()  # the long-lived objects of start-up: keep them out of every later GC pass
+
+    async def on_unmount(self) -> None:
+        await self.api.aclose()
+
+    # --- what the feed brings ---------------------------------------------------------------
+
+    def _screen(self) -> LiveScreen | None:
+        return self.screen if isinstance(self.screen, LiveScreen) else None
+
+    def on_snapshot(self, message: Snapshot) -> None:
+        self.snapshot = message
+        self.refresh_bar()
+        if (screen := self._screen()) is not None:
+            screen.show_snapshot(message)
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        if (screen := self._screen()) is not None:
+            screen.show_events(message.events)
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        self.link_detail = message.detail
+        self.refresh_bar()
+        if message.ok:
+            self.notify("reconnected to the engine; caught up on missed events", timeout=3)
+
+    def on_resync(self, message: Resync) -> None:
+        if (screen := self._screen()) is not None:
+            screen.resync()
+
+    def refresh_bar(self) -> None:
+        state = BarState(where=str(self.target), status=self.snapshot.status if self.snapshot else None,
+                         connected=self.connected, detail=self.link_detail, frozen=self.frozen,
+                         read_only=self.read_only, last_seq=self.last_seq)
+        for bar in self.screen.query(StatusBar):
+            bar.show(state)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.read_only and action in actions.MUTATING:
+            return False
+        return True
+
+    @work(group="actions")
+    async def act(self, what: str, call: Callable[[], Awaitable[Any]], then: Callable[[Any], Any] | None = None,
+                  quiet: bool = False) -> None:
+        """Run one engine action off the UI path; report how it went."""
+        try:
+            result = await call()
+        except ReadOnly:
+            self.notify(f"{what}: refused, these credentials are read-only", severity="error")
+            return
+        except ConsoleError as exc:
+            self.notify(f"{what}: {exc}", severity="error", timeout=6)
+            return
+        if not quiet:
+            self.notify(f"{what}: done")
+        if then is not None:
+            then(result)
+        self.poll_now()
+
+    def job_action(self, job_id: str, action: str, then: Callable[[], Any] | None = None) -> None:
+        def run() -> None:
+            self.act(f"{action} {job_id}", lambda: self.api.job_action(job_id, action),  # type: ignore[arg-type]
+                     then=lambda _result: then() if then else None)
+
+        if action == "cancel":
+            self.push_screen(Confirm(f"Cancel {job_id}?", "A running job stops at its next check; a queued one "
+                                     "never starts.", yes="Cancel job", danger=True),
+                             lambda yes: run() if yes else None)
+        else:
+            run()
+
+    def open_job(self, job_id: str) -> None:
+        self.push_screen(JobDetailScreen(job_id))
+
+    def action_estop(self) -> None:
+        def confirmed(reason: str, yes: bool | None) -> None:
+            if yes:
+                self.act("E-STOP", lambda: self.api.estop(reason),
+                         then=lambda r: self.notify(f"E-STOP engaged: {r.interrupted} running attempts interrupted",
+                                                    severity="warning"), quiet=True)
+
+        def reasoned(reason: str | None) -> None:
+            if reason:
+                self.push_screen(Confirm("Engage the EMERGENCY STOP?", f"Every pool stops claiming; running work is "
+                                         f"interrupted and goes back to the queue.\nReason: {reason}",
+                                         yes="E-STOP", danger=True), lambda yes: confirmed(reason, yes))
+
+        self.push_screen(AskReason("EMERGENCY STOP", "Why? (recorded with your name in the audit log)",
+                                   yes="Next", danger=True), reasoned)
+
+    def action_resume_estop(self) -> None:
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.act("resume", lambda: self.api.resume("resumed from the console"))
+
+        status = self.snapshot.status if self.snapshot else None
+        if status is not None and not status.estop.active:
+            self.notify("the emergency stop is not engaged")
+            return
+        self.push_screen(Confirm("Release the emergency stop?", "Pools go back to claiming work.", yes="Resume",
+                                 danger=True), confirmed)
+
+    def action_trigger(self) -> None:
+        self.push_screen(TriggerScreen(), lambda job_id: self.open_job(job_id) if job_id else None)
+
+    def action_toggle_freeze(self) -> None:
+        self.frozen = not self.frozen
+        self.refresh_bar()
+        if not self.frozen:
+            self.post_message(Resync())
+            self.poll_now()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keymap, self.read_only))
+
+    def on_screen_resume(self) -> None:
+        self.refresh_bar()
+
+
+def make_app(target: Target, *, read_only: bool = False, keymap: dict[str, str] | None = None,
+             actor: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> ShiftbossApp:
+    """The production console, attached to ``target`` (what ``shiftboss console`` runs)."""
+    return ShiftbossApp(target, read_only=read_only, keymap=keymap, actor=actor, transport=transport)

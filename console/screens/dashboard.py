@@ -1,0 +1,238 @@
+"""The dashboard: pools (queue depth with a sparkline, rates, why paused), workers (state, health,
+hash rate), chain heads, and the attention panel — what an operator must look at now."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Label
+
+from console import actions, format
+from console.api import JobQuery
+from console.errors import ConsoleError
+from console.format import POOL_STYLE, STATE_STYLE, ago, hashrate, rate, si, span, sparkline
+from console.messages import Snapshot
+from console.screens.base import LiveScreen
+from console.screens.dialogs import AskReason, Confirm
+from console.widgets.tables import sync_rows
+from engine.schema import Job, Pool, Status, Worker
+
+HISTORY = 40  # queue-depth samples kept per pool for its sparkline
+ATTENTION_S = 3.0
+DEADLINE_SOON_S = 120.0
+WAITING_LATE_S = 30.0
+FAILED_RECENT_S = 900.0
+SHOW_FAILED = 3
+
+
+class DashboardScreen(LiveScreen):
+    SCOPE = "dashboard"
+    BINDINGS = actions.bindings("dashboard")
+    AUTO_FOCUS = "#pools"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth: dict[str, deque[int]] = {}
+        self._attention_jobs: dict[str, tuple[str, str, Text]] = {}
+        self._status: Status | None = None
+        self._workers: list[Worker] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bar()
+        with Vertical(id="dash"):
+            yield Label("Pools", classes="section")
+            yield DataTable(id="pools", cursor_type="row", zebra_stripes=False)
+            with Horizontal(id="dash-lower"):
+                with Vertical(id="workers-box"):
+                    yield Label("Workers", classes="section")
+                    yield DataTable(id="workers", cursor_type="row")
+                    yield Label("Chains", classes="section", id="chains-title")
+                    yield DataTable(id="chains", cursor_type="row")
+                with Vertical(id="attention-box"):
+                    yield Label("Attention", classes="section")
+                    yield DataTable(id="attention", cursor_type="row")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#pools", DataTable).add_columns("POOL", "STATE", "QUEUE", "DEPTH", "RUN", "WAIT", "RETRY",
+                                                        "DONE/s", "FAIL/s", "WHY")
+        self.query_one("#workers", DataTable).add_columns("WORKER", "STATE", "HEALTH", "RUN", "JOB", "HASHRATE",
+                                                          "BEAT")
+        self.query_one("#chains", DataTable).add_columns("CHAIN", "KIND", "HEAD", "LAG", "HASH")
+        self.query_one("#attention", DataTable).add_columns("!", "WHEN", "WHAT")
+        self._show_chains(False)
+
+    # --- data -------------------------------------------------------------------------------
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        self._status = snapshot.status
+        self._workers = snapshot.workers
+        for pool in snapshot.pools:
+            self.depth.setdefault(pool.name, deque(maxlen=HISTORY))
+            if not self.depth[pool.name] or snapshot.at != getattr(self, "_last_at", None):
+                self.depth[pool.name].append(pool.queued + pool.waiting + pool.retrying)
+        self._last_at = snapshot.at
+        sync_rows(self.query_one("#pools", DataTable), {p.name: self._pool_row(p) for p in snapshot.pools})
+        sync_rows(self.query_one("#workers", DataTable), {w.id: _worker_row(w) for w in snapshot.workers})
+        chains = {c.name: [c.name, c.kind, "—" if c.head is None else f"{c.head:,}",
+                           "—" if c.lag_s is None else f"{c.lag_s:.1f}s", (c.head_hash or "")[:12]]
+                  for c in snapshot.chains}
+        self._show_chains(bool(chains))
+        sync_rows(self.query_one("#chains", DataTable), chains)
+        self._render_attention()
+
+    def resync(self) -> None:
+        self.fetch_attention()
+
+    def _pool_row(self, p: Pool) -> list[str | Text]:
+        depth = p.queued + p.waiting + p.retrying
+        why = p.reason or ""
+        if p.actor and p.state != "active":
+            why = f"{why} ({p.actor}, {ago(p.since)})" if why else f"{p.actor}, {ago(p.since)}"
+        return [p.name, Text(p.state, POOL_STYLE.get(p.state, "")), f"{depth:,}",
+                sparkline(self.depth.get(p.name, [depth]), 16), f"{p.running}/{p.concurrency}", f"{p.waiting:,}",
+                f"{p.retrying:,}", rate(p.completed_per_s), Text(rate(p.failed_per_s),
+                                                                  "red" if p.failed_per_s else ""), why]
+
+    def _show_chains(self, shown: bool) -> None:
+        self.query_one("#chains").display = shown
+        self.query_one("#chains-title").display = shown
+
+    # --- attention --------------------------------------------------------------------------
+
+    @work(exclusive=True, group="poll-attention")
+    async def fetch_attention(self) -> None:
+        api = self.shiftboss.api
+        try:
+            retrying, failed, waiting, running = await asyncio.gather(
+                api.jobs(JobQuery(state=("retrying",), sort="-updated"), limit=20, count=False),
+                api.jobs(JobQuery(state=("failed",), sort="-updated"), limit=20, count=False),
+                api.jobs(JobQuery(state=("waiting",), sort="created"), limit=50, count=False),
+                api.jobs(JobQuery(state=("running", "queued"), sort="-priority"), limit=200, count=False),
+            )
+        except ConsoleError:
+            pass
+        else:
+            self._attention_jobs = attention_jobs(retrying.jobs + failed.jobs + waiting.jobs + running.jobs,
+                                                  format.clock())
+            self._render_attention()
+        if self.is_current:
+            self.set_timer(ATTENTION_S, self.fetch_attention)
+
+    def _render_attention(self) -> None:
+        rows: dict[str, tuple[str, str, Text]] = {}
+        st = self._status
+        if st is not None and st.estop.active:
+            rows["estop"] = ("‼", ago(st.estop.since), Text(f"E-STOP by {st.estop.actor}: {st.estop.reason}",
+                                                            "bold red"))
+        for p in st.pools if st else []:
+            if p.state == "stopped":
+                rows[f"pool:{p.name}"] = ("‼", ago(p.since),
+                                          Text(f"pool {p.name} e-stopped by {p.actor}: {p.reason}", "bold red"))
+            elif p.state in ("paused", "draining"):
+                rows[f"pool:{p.name}"] = ("!", ago(p.since),
+                                          Text(f"pool {p.name} {p.state}: {p.reason or 'no reason given'}", "yellow"))
+        for w in self._workers:
+            if w.health != "ok":
+                rows[f"worker:{w.id}"] = ("‼" if w.health == "down" else "!", ago(w.heartbeat_at),
+                                          Text(f"worker {w.id} {w.health}", "red"))
+        rows.update(self._attention_jobs)
+        severity = {"‼": 0, "!": 1, "·": 2}
+        ordered = dict(sorted(rows.items(), key=lambda kv: (severity.get(kv[1][0], 3), kv[0])))
+        if not ordered:
+            ordered = {"ok": ("·", "", Text("nothing needs attention", "green"))}
+        sync_rows(self.query_one("#attention", DataTable), ordered,
+                  order=lambda cells: (severity.get(str(cells[0]), 3), str(cells[2])))
+
+    @on(DataTable.RowSelected, "#attention")
+    def open_attention(self, event: DataTable.RowSelected) -> None:
+        key = str(event.row_key.value)
+        if key.startswith("job:"):
+            self.shiftboss.open_job(key[4:])
+
+    # --- pool actions -----------------------------------------------------------------------
+
+    def _pool(self) -> str | None:
+        table = self.query_one("#pools", DataTable)
+        if not table.rows:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_pause_pool(self) -> None:
+        name = self._pool()
+        if name is None:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.request(f"pause pool {name}", lambda: self.shiftboss.api.pool_action(name, "pause", reason))
+
+        self.app.push_screen(AskReason(f"Pause pool {name}", "It stops claiming new jobs; running ones finish.",
+                                       yes="Pause"), done)
+
+    def action_resume_pool(self) -> None:
+        name = self._pool()
+        if name is not None:
+            self.request(f"resume pool {name}", lambda: self.shiftboss.api.pool_action(name, "resume"))
+
+    def action_drain_pool(self) -> None:
+        name = self._pool()
+        if name is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.request(f"drain pool {name}", lambda: self.shiftboss.api.pool_action(name, "drain", "console"))
+
+        self.app.push_screen(Confirm(f"Drain pool {name}?", "Running jobs finish; nothing new is claimed until "
+                                     "you resume the pool.", yes="Drain", danger=True), done)
+
+
+def _worker_row(w: Worker) -> list[str | Text]:
+    rates = w.detail.get("hashrate")
+    job = w.jobs[0] if len(w.jobs) == 1 else (f"{len(w.jobs)} jobs" if w.jobs else "")
+    return [w.id, Text(w.state, "yellow" if w.state == "compiling" else ""),
+            Text(w.health, {"ok": "green", "degraded": "yellow", "down": "bold red"}[w.health]),
+            str(w.running), job, si(hashrate(rates), "H/s") if rates is not None else "", ago(w.heartbeat_at)]
+
+
+def attention_jobs(jobs: list[Job], now: float) -> dict[str, tuple[str, str, Text]]:
+    """The jobs an operator should look at (key → severity, when, what): retrying, failed lately
+    (the newest few, and how many in all), waiting past their time, PoW jobs near their deadline."""
+    out: dict[str, tuple[str, str, Text]] = {}
+    failed = sorted((j for j in jobs if j.state == "failed" and now - j.updated_at < FAILED_RECENT_S),
+                    key=lambda j: -j.updated_at)
+    if len(failed) > SHOW_FAILED:
+        more = "+" if len(failed) >= 20 else ""
+        out["failed"] = ("!", ago(failed[0].updated_at, now),
+                         Text(f"{len(failed)}{more} jobs failed in the last {span(FAILED_RECENT_S)} (jobs: s → failed)",
+                              "red"))
+    for job in jobs:
+        key = f"job:{job.id}"
+        name = f"{job.kind} {short_id(job.id)}"
+        err = f": {job.error.message}" if job.error else ""
+        if job.state == "retrying":
+            when = "" if job.not_before is None else span(job.not_before - now)
+            out[key] = ("!", when, Text(f"{name} retrying {job.attempts}/{job.max_attempts}{err}",
+                                        STATE_STYLE["retrying"]))
+        elif job.state == "failed" and job in failed[:SHOW_FAILED]:
+            out[key] = ("!", ago(job.updated_at, now), Text(f"{name} failed{err}", "red"))
+        elif job.state == "waiting" and job.not_before is not None and now - job.not_before > WAITING_LATE_S:
+            info = (job.progress or {}).get("waiting_info") or {}
+            gate = ", ".join(f"{k}={v}" for k, v in info.items()) if isinstance(info, dict) else str(info)
+            out[key] = ("!", ago(job.not_before, now), Text(f"{name} waiting past its time" +
+                                                            (f" ({gate})" if gate else ""), "blue"))
+        if (job.kind.startswith("pow.") and job.deadline is not None and job.state not in ("completed", "failed")
+                and job.deadline - now < DEADLINE_SOON_S):
+            out[key] = ("‼" if job.deadline < now + 30 else "!", span(job.deadline - now),
+                        Text(f"{name} deadline close ({job.state})", "bold yellow"))
+    return out
+
+
+def short_id(job_id: str) -> str:
+    return job_id if len(job_id) <= 12 else "…" + job_id[-11:]

@@ -1,0 +1,240 @@
+"""A virtual jobs table on Textual's Line API: the scroll height is the job count, and only the
+rows on screen are formatted (``render_line``). Rows come from a :class:`JobWindow`, fetched a
+page at a time by offset; a DataTable would hold every row (see DESIGN §7)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from console import format
+from console.api import EngineApi
+from console.errors import ConsoleError
+from console.format import STATE_STYLE, ago, summary
+from console.jobs_window import PAGE, JobWindow
+from engine.schema import Job
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: int  # 0: takes the rest
+
+
+def columns(width: int) -> list[Column]:
+    """Column widths for a terminal width: the full id only when there is room for it."""
+    id_width = 32 if width >= 140 else 12
+    fixed = [Column("ID", id_width), Column("STATE", 10), Column("KIND", 14), Column("POOL", 8), Column("P", 1),
+             Column("TRY", 5), Column("AGE", 7)]
+    return [*fixed, Column("INFO", 0)]
+
+
+def header_line(width: int) -> str:
+    return _join([c.title for c in columns(width)], width)
+
+
+def _cells(job: Job, now: float) -> list[str]:
+    return [job.id if len(job.id) <= 12 else "…" + job.id[-11:], job.state, job.kind, job.pool, str(job.priority), f"{job.attempts}/{job.max_attempts}",
+            ago(job.updated_at, now), summary(job)]
+
+
+def _join(cells: list[str], width: int) -> str:
+    out = []
+    for col, text in zip(columns(width), cells, strict=True):
+        if col.width == 0:
+            out.append(text)
+        else:
+            out.append(text[: col.width].ljust(col.width))
+    return " ".join(out)[:width].ljust(width)
+
+
+_PLAIN = Style()
+_DIM = Style(dim=True)
+_CURSOR = Style(reverse=True, bold=True)
+_STATE = {state: Style.parse(style) for state, style in STATE_STYLE.items()}
+
+
+class JobTable(ScrollView, can_focus=True):
+    """Every job matching the window's query, in its order. Enter opens the row under the cursor."""
+
+    DEFAULT_CSS = """
+    JobTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown,space", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+
+    class Opened(Message):
+        def __init__(self, job_id: str) -> None:
+            super().__init__()
+            self.job_id = job_id
+
+    def __init__(self, api: EngineApi, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.api = api
+        self.window = JobWindow()
+        self.complete_frame_at = 0.0  # monotonic time of the last render with every visible row loaded
+
+    # --- what is shown ----------------------------------------------------------------------
+
+    @property
+    def current(self) -> Job | None:
+        return self.window.row(self.cursor)
+
+    def render_lines(self, crop):  # type: ignore[no-untyped-def]
+        self._missing = False
+        lines = super().render_lines(crop)
+        if not self._missing:
+            self.complete_frame_at = time.monotonic()
+        return lines
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_offset.y) + y
+        if index >= self.window.total:
+            if index == 0 and not self.window.counted:
+                self._missing = True
+                return Strip([Segment("loading…".ljust(width), _DIM)])
+            text = "no jobs match" if index == 0 else ""
+            return Strip([Segment(text.ljust(width), _DIM)])
+        job = self.window.row(index)
+        if job is None:
+            self._missing = True
+            return Strip([Segment("…".ljust(width), _DIM)], width)
+        line = _join(_cells(job, format.clock()), width)
+        if index == self.cursor and self.has_focus:
+            return Strip([Segment(line, _CURSOR)], width)
+        if index == self.cursor:
+            return Strip([Segment(line, Style(underline=True))], width)
+        cols = columns(width)
+        state_at = cols[0].width + 1
+        state_len = cols[1].width
+        return Strip([Segment(line[:state_at], _PLAIN), Segment(line[state_at:state_at + state_len],
+                      _STATE.get(job.state, _PLAIN)), Segment(line[state_at + state_len:], _PLAIN)], width)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # --- the cursor -------------------------------------------------------------------------
+
+    def action_move(self, delta: int) -> None:
+        self.cursor = max(0, min(self.window.total - 1, self.cursor + delta))
+
+    def action_page(self, direction: int) -> None:
+        step = max(1, self.scrollable_content_region.height - 1)
+        self.cursor = max(0, min(self.window.total - 1, self.cursor + direction * step))
+        self.scroll_to(y=max(0, self.scroll_offset.y + direction * step), animate=False, immediate=True)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = max(0, self.window.total - 1) if where < 0 else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_offset.y)
+        if new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        self.refresh()
+        self.fetch_visible()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.fetch_visible()
+
+    def on_resize(self) -> None:
+        self.fetch_visible()
+
+    def on_click(self, event) -> None:  # type: ignore[no-untyped-def]
+        index = int(self.scroll_offset.y) + event.y
+        if 0 <= index < self.window.total:
+            if index == self.cursor and event.chain >= 2:
+                self.action_open()
+            self.cursor = index
+
+    def action_open(self) -> None:
+        job = self.current
+        if job is not None:
+            self.post_message(self.Opened(job.id))
+
+    def key_enter(self) -> None:
+        self.action_open()
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def set_query(self, query) -> None:  # type: ignore[no-untyped-def]
+        self.window.reset(query)
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self._resize()
+        self.fetch_visible()
+
+    def reload(self) -> None:
+        """Refetch what is on screen (the rows may have moved); old rows stay until then."""
+        self.window.stale()
+        self.fetch_visible()
+
+    def apply_events(self, events) -> None:  # type: ignore[no-untyped-def]
+        changed, moved = self.window.apply(events)
+        top = int(self.scroll_offset.y)
+        if any(top <= i < top + self.size.height for i in changed):
+            self.refresh()
+        if moved:
+            self.reload()
+
+    def fetch_visible(self) -> None:
+        top = int(self.scroll_offset.y)
+        height = max(self.size.height, 1)
+        first, last = min(top, self.cursor), max(top + height, self.cursor + 1)
+        # one page of look-ahead either way, so paging rarely waits on the engine
+        wanted = self.window.wanted(max(0, first - PAGE // 2), last + PAGE // 2)
+        if not self.window.counted and not wanted:
+            wanted = self.window.wanted(first, first)
+        for n, page in enumerate(wanted):
+            self.window.loading(page)
+            self._fetch(self.window.epoch, page, count=n == 0 and not self.window.counted)
+
+    @work(group="job-pages")
+    async def _fetch(self, epoch: int, page: int, count: bool) -> None:
+        try:
+            result = await self.api.jobs(self.window.query, offset=page * PAGE, limit=PAGE, count=count)
+        except ConsoleError as exc:
+            self.window.failed(epoch, page)
+            self.notify(f"jobs: {exc}", severity="error", timeout=4)
+            return
+        if self.window.store(epoch, page, result.jobs, result.total if count else None, self.cursor):
+            if count:
+                self._resize()
+                self.cursor = max(0, min(self.cursor, self.window.total - 1))
+            self.refresh()
+            self.post_message(self.Changed(self))
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, self.window.total)
+
+    class Changed(Message):
+        """The rows or their count changed (for the screen's title bar)."""
+
+        def __init__(self, table: JobTable) -> None:
+            super().__init__()
+            self.table = table

@@ -1,0 +1,110 @@
+"""``shiftboss console`` and ``shiftboss up``: open the operator console (a separate program,
+:mod:`console`, which this module never imports — it execs it), starting an engine first if
+none answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from engine.cli._common import EXIT_CONFIG, EXIT_UNREACHABLE
+from engine.cli._engine_cmds import CONFIG_OPTION, _detach, _print_status, load_or_exit
+from engine.cli._output import fail
+from engine.client import Client
+from engine.config import Settings, default_config_path
+from engine.spawn import socket_accepts
+
+ATTACH_HELP = "Engine to attach to: a Unix socket PATH, or an http(s)://HOST:PORT URL (needs a token)."
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Engine data dir (its socket is the default).")
+@click.option("--attach", metavar="PATH|URL", envvar="SHIFTBOSS_ATTACH", help=ATTACH_HELP + " [env SHIFTBOSS_ATTACH]")
+@click.option("--token-file", type=click.Path(dir_okay=False, exists=True),
+              help="File with the bearer token for an http(s) --attach (or set SHIFTBOSS_TOKEN).")
+@click.option("--read-only", is_flag=True, help="Hide every action that changes the engine (also: a read-only token).")
+@click.option("--start/--no-start", default=None,
+              help="Start a detached engine if none answers at the local socket [default: ask].")
+@click.option("--demo", is_flag=True, help="Give an engine started here demo load.")
+def console(config_path: Path | None, data_dir: str | None, attach: str | None, token_file: str | None,
+            read_only: bool, start: bool | None, demo: bool) -> None:
+    """Open the operator console: live pools, workers, jobs; trigger, retry, cancel, e-stop.
+
+    \b
+    Keys: d dashboard · j jobs · a audit · t trigger · f freeze · ? help · ctrl+p palette
+          ctrl+s EMERGENCY STOP (asks for a reason, then confirms) · ctrl+r resume · q quit
+    Remap keys in config.toml [console.keymap] (action id = "keys").
+
+    The console is only a client: quitting it, Ctrl-C, a closed terminal or a dropped SSH
+    session never stops the engine. With no engine answering at the local socket it offers to
+    start one (detached: it keeps running after the console exits; `shiftboss stop` stops it).
+    """
+    overrides = {"engine.data_dir": data_dir} if data_dir else {}
+    settings = load_or_exit(config_path, overrides)
+    exec_console(settings, config_path, attach=attach, token_file=token_file, read_only=read_only, start=start,
+                 demo=demo)
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Engine data dir.")
+@click.option("--follow", "follow_only", is_flag=True, help="Print events instead of opening the console.")
+def up(config_path: Path | None, data_dir: str | None, follow_only: bool) -> None:
+    """Start an engine with demo load (if none is running) and open the console on it.
+
+    This is what `make demo` runs. Without a terminal (or with --follow) it prints events
+    instead. Either way the engine keeps running afterwards (`shiftboss stop` stops it).
+    """
+    overrides = {"engine.data_dir": data_dir} if data_dir else {}
+    settings = load_or_exit(config_path, overrides)
+    if not socket_accepts(settings.socket_path):
+        _detach(settings, config_path or default_config_path(), True, None)
+    else:
+        click.echo(f"attached to the running engine at {settings.socket_path}")
+    if not follow_only and sys.stdin.isatty() and sys.stdout.isatty():
+        exec_console(settings, config_path, attach=None, token_file=None, read_only=False, start=False, demo=True)
+    from engine.cli._jobs import follow
+
+    client = Client(socket_path=settings.socket_path)
+    try:
+        _print_status(client.get("/v1/status"))
+        click.echo("\nfollowing events — Ctrl-C to stop following (the engine keeps running)\n")
+        follow(client, None, None, "job.state,estop,pool.state")
+    except KeyboardInterrupt:
+        click.echo("\nstopped following; the engine is still running (`shiftboss status`, `shiftboss stop`)")
+    finally:
+        client.close()
+
+
+def exec_console(settings: Settings, config_path: Path | None, *, attach: str | None, token_file: str | None,
+                 read_only: bool, start: bool | None, demo: bool) -> NoReturn:
+    env: dict[str, Any] = dict(os.environ)
+    if attach and attach.startswith(("http://", "https://")):
+        token = Path(token_file).read_text().strip() if token_file else os.environ.get("SHIFTBOSS_TOKEN", "")
+        if not token:
+            fail(f"--attach {attach}: a TCP engine needs a token: --token-file FILE or SHIFTBOSS_TOKEN", EXIT_CONFIG)
+        env["SHIFTBOSS_TOKEN"] = token  # the environment, never argv (ps shows argv)
+        where = attach
+    else:
+        path = Path(attach) if attach else Path(os.environ.get("SHIFTBOSS_SOCKET") or settings.socket_path)
+        if not socket_accepts(path):
+            local = path == settings.socket_path
+            if start is None and local and sys.stdin.isatty():
+                start = click.confirm(f"No engine answers at {path}. Start one (detached) now?", default=True)
+            if not (start and local):
+                hint = "start one with `shiftboss run --detach`" + (" or pass --start" if local else "")
+                fail(f"no engine answers at {path}; {hint}", EXIT_UNREACHABLE)
+            _detach(settings, config_path or default_config_path(), demo, None)
+        where = str(path)
+    args = [sys.executable, "-m", "console", "--attach", where, "--keymap", json.dumps(settings.console.keymap)]
+    if read_only or settings.console.read_only:
+        args.append("--read-only")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, args, env)

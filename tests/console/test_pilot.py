@@ -1,0 +1,152 @@
+"""The console against a real engine subprocess, driven through Pilot as an operator would."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, Select
+
+from console import make_app
+from console.api import Target
+from console.screens.dashboard import DashboardScreen
+from console.screens.detail import JobDetailScreen
+from console.screens.dialogs import AskReason, Confirm
+from console.screens.jobs import JobsScreen
+from console.screens.trigger import TriggerScreen
+from engine.client import Client
+from engine.spawn import EngineProcess
+from tests.console.conftest import eventually
+
+SIZE = (120, 36)
+
+
+def app_for(engine: EngineProcess, **kwargs):  # type: ignore[no-untyped-def]
+    return make_app(Target(str(engine.socket)), actor="pilot", **kwargs)
+
+
+async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
+
+
+@pytest.mark.asyncio
+async def test_trigger_a_job_and_watch_it_complete(engine: EngineProcess, client: Client) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually(lambda: isinstance(app.screen, DashboardScreen) and app.snapshot is not None)
+        await pilot.press("t")
+        screen = await eventually(lambda: isinstance(app.screen, TriggerScreen) and app.screen)
+        await eventually(lambda: "sleep" in screen.kinds, what="kinds listed")
+        screen.query_one("#kind", Select).value = "sleep"
+        field = await eventually(lambda: screen.query("#field-seconds") and screen.query_one("#field-seconds", Input))
+        field.value = "lots"
+        await pilot.press("enter")
+        await eventually(lambda: "whole number" in str(screen.query_one("#error-seconds").render())
+                         or "number" in str(screen.query_one("#error-seconds").render()), what="inline error")
+        assert client.get("/v1/jobs")["total"] == 0  # nothing was submitted
+        field.value = "0.3"
+        field.focus()
+        await pilot.press("enter")
+        detail = await eventually(lambda: isinstance(app.screen, JobDetailScreen) and app.screen, what="job opened")
+        job_id = detail.job_id
+        assert client.get(f"/v1/jobs/{job_id}")["job"]["kind"] == "sleep"
+        await eventually(lambda: detail.detail is not None and detail.detail.job.state == "completed",
+                         what="detail follows the job to completed")
+
+
+@pytest.mark.asyncio
+async def test_retry_a_failed_job_from_the_jobs_table(engine: EngineProcess, client: Client) -> None:
+    job_id = client.post("/v1/jobs", {"kind": "demo.flaky", "payload": {"permanent": True}})["id"]
+    await eventually(lambda: client.get(f"/v1/jobs/{job_id}")["job"]["state"] == "failed")
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j")
+        jobs = await eventually(lambda: isinstance(app.screen, JobsScreen) and app.screen)
+        await eventually(lambda: jobs.table.current is not None and jobs.table.current.id == job_id)
+        await pilot.press("r")
+        await eventually(lambda: any(r["action"] == "retry" and r["target"] == job_id
+                                     for r in client.get("/v1/audit")["records"]), what="retry audited")
+        record = next(r for r in client.get("/v1/audit")["records"] if r["action"] == "retry")
+        assert record["actor"] == "pilot"
+        job = client.get(f"/v1/jobs/{job_id}")["job"]
+        assert job["attempts"] >= 1 and job["state"] in ("queued", "running", "failed")
+        # the table follows the job live: its row leaves "failed" and comes back to it
+        await eventually(lambda: len(client.get(f"/v1/jobs/{job_id}")["job"]["history"]) == 2)
+        await eventually(lambda: jobs.table.current is not None and jobs.table.current.state == "failed")
+
+
+@pytest.mark.asyncio
+async def test_bulk_cancel_previews_the_count_then_cancels(engine: EngineProcess, client: Client) -> None:
+    client.post("/v1/pools/default/pause", {"reason": "hold for the test"})
+    client.post("/v1/jobs", {"jobs": [{"kind": "noop"}] * 30})
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j")
+        jobs = await eventually(lambda: isinstance(app.screen, JobsScreen) and app.screen)
+        await pilot.press("s")  # state filter → queued
+        await eventually(lambda: jobs.query_state.state == ("queued",) and jobs.table.window.counted)
+        await pilot.press("C")
+        ask = await eventually(lambda: isinstance(app.screen, AskReason) and app.screen, what="preview dialog")
+        assert "30 jobs" in ask.title_text
+        assert client.get("/v1/jobs", state="queued")["total"] == 30  # the preview changed nothing
+        await pilot.press("enter")  # no reason: refused
+        assert isinstance(app.screen, AskReason)
+        await type_text(pilot, "wrong batch")
+        await pilot.press("enter")
+        await eventually(lambda: client.get("/v1/jobs", state="cancelled")["total"] == 30)
+        await eventually(lambda: jobs.table.window.counted and jobs.table.window.total == 0,
+                         what="the filtered table empties")
+        bulk = next(r for r in client.get("/v1/audit")["records"] if r["action"] == "bulk-cancel")
+        assert bulk["reason"] == "wrong batch" and bulk["details"]["count"] == 30
+
+
+@pytest.mark.asyncio
+async def test_estop_asks_reason_and_confirmation_then_resume(engine: EngineProcess, client: Client) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually(lambda: app.snapshot is not None)
+        await pilot.press("j")
+        await eventually(lambda: isinstance(app.screen, JobsScreen))
+        await pilot.press("ctrl+s")  # from any screen
+        await eventually(lambda: isinstance(app.screen, AskReason))
+        await type_text(pilot, "bad payout")
+        await pilot.press("enter")
+        await eventually(lambda: isinstance(app.screen, Confirm))
+        assert client.get("/v1/status")["estop"]["active"] is False  # not before the confirmation
+        await pilot.press("y")
+        await eventually(lambda: client.get("/v1/status")["estop"]["active"])
+        estop = client.get("/v1/status")["estop"]
+        assert estop["reason"] == "bad payout" and estop["actor"] == "pilot"
+        await eventually(lambda: app.snapshot.status.estop.active, what="console sees the e-stop")
+        bar = str(app.screen.query_one("#status-bar").render())
+        assert "E-STOP ACTIVE" in bar and "bad payout" in bar
+        await pilot.press("ctrl+r")
+        await eventually(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("n")  # backing out changes nothing
+        assert client.get("/v1/status")["estop"]["active"]
+        await pilot.press("ctrl+r")
+        await eventually(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await eventually(lambda: not client.get("/v1/status")["estop"]["active"])
+
+
+@pytest.mark.asyncio
+async def test_read_only_hides_and_refuses_every_mutation(engine: EngineProcess, client: Client) -> None:
+    client.post("/v1/jobs", {"kind": "noop"})
+    before = client.get("/v1/audit")["records"]
+    app = app_for(engine, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually(lambda: app.snapshot is not None)
+        for key in ("ctrl+s", "t", "p", "D"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, DashboardScreen), key
+        await pilot.press("j")
+        jobs = await eventually(lambda: isinstance(app.screen, JobsScreen) and app.screen)
+        await eventually(lambda: jobs.table.current is not None)
+        for key in ("r", "c", "C", "B"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is jobs, key
+        footer_keys = {b.binding.id for b in app.screen.active_bindings.values() if b.enabled}
+        assert not footer_keys & {"estop", "trigger", "retry", "cancel", "bulk_cancel"}
+    assert client.get("/v1/audit")["records"] == before
+    assert client.get("/v1/status")["estop"]["active"] is False
