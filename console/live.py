@@ -42,6 +42,8 @@ class LiveFeed(App[None]):
         """Follow events after ``since`` (None: the engine was not reached yet; start from now
         and have every view re-read once connected)."""
         self.last_seq = since
+        self.events_received = 0
+        self.gaps = 0
         self._buffer: list[Event] = []
         self._poll_due = False
         self._last_poll = 0.0
@@ -59,7 +61,7 @@ class LiveFeed(App[None]):
             try:
                 async for event in self.api.events(self.last_seq):
                     if self.last_seq is None:
-                        self.last_seq = event.seq
+                        self.last_seq = event.seq - 1
                         self.post_message(Resync())
                     if not self.connected:
                         self.connected = True
@@ -71,7 +73,11 @@ class LiveFeed(App[None]):
                     if event.type == "stream.reset":
                         self.post_message(Resync())
                         continue
+                    if self.last_seq is not None and event.seq != self.last_seq + 1:
+                        self.gaps += 1  # the engine's seqs have no gaps: something was lost, re-read
+                        self.post_message(Resync())
                     self.last_seq = event.seq
+                    self.events_received += 1
                     self._buffer.append(event)
             except Unreachable as exc:
                 detail = str(exc)

@@ -48,14 +48,14 @@ class DashboardScreen(LiveScreen):
             yield Label("Pools", classes="section")
             yield DataTable(id="pools", cursor_type="row", zebra_stripes=False)
             with Horizontal(id="dash-lower"):
+                with Vertical(id="attention-box"):
+                    yield Label("Attention", classes="section")
+                    yield DataTable(id="attention", cursor_type="row")
                 with Vertical(id="workers-box"):
                     yield Label("Workers", classes="section")
                     yield DataTable(id="workers", cursor_type="row")
                     yield Label("Chains", classes="section", id="chains-title")
                     yield DataTable(id="chains", cursor_type="row")
-                with Vertical(id="attention-box"):
-                    yield Label("Attention", classes="section")
-                    yield DataTable(id="attention", cursor_type="row")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -195,7 +195,7 @@ class DashboardScreen(LiveScreen):
 
 def _worker_row(w: Worker) -> list[str | Text]:
     rates = w.detail.get("hashrate")
-    job = w.jobs[0] if len(w.jobs) == 1 else (f"{len(w.jobs)} jobs" if w.jobs else "")
+    job = short_id(w.jobs[0]) if len(w.jobs) == 1 else (f"{len(w.jobs)} jobs" if w.jobs else "")
     return [w.id, Text(w.state, "yellow" if w.state == "compiling" else ""),
             Text(w.health, {"ok": "green", "degraded": "yellow", "down": "bold red"}[w.health]),
             str(w.running), job, si(hashrate(rates), "H/s") if rates is not None else "", ago(w.heartbeat_at)]

@@ -28,7 +28,7 @@ def sync_rows(table: DataTable[Any], rows: Mapping[str, Sequence[Cell]],
                 continue
             for col, old, new in zip(columns, table.get_row(key), cells, strict=False):
                 if old != new:
-                    table.update_cell(key, col, new)
+                    table.update_cell(key, col, new, update_width=True)
         if added and len(table.rows) > 1:
             if order is None:
                 table.sort(columns[0], key=lambda cell: str(cell), reverse=reverse)

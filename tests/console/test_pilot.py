@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import pytest
 from textual.widgets import Input, Select
 
 from console import make_app
 from console.api import Target
+from console.errors import ConsoleError
 from console.screens.dashboard import DashboardScreen
 from console.screens.detail import JobDetailScreen
 from console.screens.dialogs import AskReason, Confirm
@@ -150,3 +154,68 @@ async def test_read_only_hides_and_refuses_every_mutation(engine: EngineProcess,
         assert not footer_keys & {"estop", "trigger", "retry", "cancel", "bulk_cancel"}
     assert client.get("/v1/audit")["records"] == before
     assert client.get("/v1/status")["estop"]["active"] is False
+
+
+@pytest.mark.asyncio
+async def test_a_lost_engine_shows_a_banner_and_the_stream_resumes_without_a_gap(
+        engine: EngineProcess, client: Client) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE):
+        await eventually(lambda: app.snapshot is not None)
+        start = app.last_seq
+        client.post("/v1/jobs", {"jobs": [{"kind": "noop"}] * 5})
+        await eventually(lambda: app.last_seq == client.get("/v1/status")["last_seq"], what="caught up")
+        engine.terminate()
+        await eventually(lambda: not app.connected, what="connection loss noticed")
+        await eventually(lambda: "CONNECTION LOST" in str(app.screen.query_one("#status-bar").render()))
+        assert engine.proc is not None and engine.proc.returncode == 0
+        engine.start()
+        with engine.client() as again:
+            again.post("/v1/jobs", {"jobs": [{"kind": "noop"}] * 7})  # while the console is still away
+            await eventually(lambda: app.connected, within=15, what="reconnected")
+            await eventually(lambda: app.last_seq == again.get("/v1/status")["last_seq"], what="caught up again")
+            assert app.gaps == 0
+            assert app.events_received == again.get("/v1/status")["last_seq"] - start
+        assert "CONNECTION LOST" not in str(app.screen.query_one("#status-bar").render())
+
+
+@pytest.mark.asyncio
+async def test_the_keymap_remaps_an_action_everywhere(engine: EngineProcess) -> None:
+    app = app_for(engine, keymap={"estop": "ctrl+e", "jobs": "f2"})
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually(lambda: app.snapshot is not None)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("f2")
+        await eventually(lambda: isinstance(app.screen, JobsScreen))
+        await pilot.press("ctrl+e")
+        await eventually(lambda: isinstance(app.screen, AskReason))
+
+
+def test_an_unknown_keymap_action_is_named() -> None:
+    with pytest.raises(ConsoleError, match="unknown action 'estopp'"):
+        make_app(Target("/nonexistent.sock"), keymap={"estopp": "ctrl+e"})
+    with pytest.raises(ConsoleError, match="console.keymap.estop"):
+        make_app(Target("/nonexistent.sock"), keymap={"estop": " "})
+
+
+@pytest.mark.asyncio
+async def test_a_read_only_token_over_tcp_makes_the_console_read_only(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "token").write_text("full-secret\n")
+    (tmp_path / "ro").write_text("view-secret\n")
+    config = (f'[api]\ntcp = "127.0.0.1:{port}"\ntoken_file = "{tmp_path / "token"}"\n'
+              f'read_only_token_file = "{tmp_path / "ro"}"\n')
+    with EngineProcess(tmp_path / "e", config) as engine, engine.client() as client:
+        app = make_app(Target(f"http://127.0.0.1:{port}", token="view-secret"), actor="viewer")
+        async with app.run_test(size=SIZE) as pilot:
+            await eventually(lambda: app.snapshot is not None)
+            assert app.read_only
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, DashboardScreen)
+            await eventually(lambda: "READ-ONLY" in str(app.screen.query_one("#status-bar").render()))
+        assert client.get("/v1/audit")["records"] == []

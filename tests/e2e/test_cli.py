@@ -282,3 +282,17 @@ def test_chains_set_height_and_list(tmp_path: Path) -> None:
         assert bad.returncode == 2
     with EngineProcess(tmp_path / "e") as again:  # persisted
         assert as_json(shiftboss("chains", "list", "--json", socket=again.socket))["chains"][0]["head"] == 1234
+
+
+def test_console_refuses_clearly_without_an_engine_a_token_or_a_known_key(tmp_path: Path) -> None:
+    r = shiftboss("console", "--data-dir", str(tmp_path / "d"), "--no-start")
+    assert r.returncode == 3, r.stderr
+    assert "no engine answers at" in r.stderr and "shiftboss run --detach" in r.stderr
+    assert not (tmp_path / "d" / "engine.pid").exists()  # nothing was started
+    r = shiftboss("console", "--attach", "http://127.0.0.1:9")
+    assert r.returncode == 2 and "needs a token" in r.stderr
+    r = shiftboss("console", "--attach", str(tmp_path / "elsewhere.sock"), "--start")
+    assert r.returncode == 3 and "elsewhere.sock" in r.stderr  # never starts an engine for a foreign socket
+    r = subprocess.run([sys.executable, "-m", "console", "--attach", "x.sock", "--keymap", '{"estopp": "x"}'],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "unknown action 'estopp'" in r.stderr

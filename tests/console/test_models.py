@@ -1,0 +1,111 @@
+"""The console's plain-Python parts: payload forms, the jobs window, figures, the action table."""
+
+from __future__ import annotations
+
+import pytest
+
+from console import actions
+from console.api import JobQuery
+from console.format import ago, hashrate, sparkline, summary
+from console.forms import fields_of, parse
+from console.jobs_window import PAGE, JobWindow
+from engine.schema import Event, Job, JobError
+
+SCHEMA = {
+    "$ref": "#/$defs/P",
+    "$defs": {"P": {"type": "object", "required": ["seconds"], "properties": {
+        "seconds": {"type": "number", "minimum": 0, "maximum": 60, "description": "how long"},
+        "bits": {"type": "integer", "minimum": 1, "maximum": 48, "default": 20},
+        "action": {"enum": ["build", "mine"]},
+        "permanent": {"type": "boolean", "default": False},
+        "date": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        "extra": {"type": "object"},
+    }}},
+}
+
+
+def test_a_form_is_generated_from_the_payload_schema() -> None:
+    fields = {f.name: f for f in fields_of(SCHEMA)}
+    assert list(fields) == ["seconds", "bits", "action", "permanent", "date", "extra"]
+    assert fields["seconds"].required and fields["seconds"].type == "number"
+    assert fields["bits"].hint == "integer, 1…48, default 20"
+    assert fields["action"].choices == ("build", "mine")
+    assert fields["date"].type == "string" and fields["date"].nullable
+    assert fields["extra"].type == "json"
+
+
+def test_form_values_parse_into_a_payload_or_an_error_per_field() -> None:
+    fields = fields_of(SCHEMA)
+    payload, errors = parse(fields, {"seconds": "2.5", "bits": "0x10", "action": "mine", "permanent": "yes",
+                                     "extra": '{"a": 1}'})
+    assert errors == {}
+    assert payload == {"seconds": 2.5, "bits": 16, "action": "mine", "permanent": True, "extra": {"a": 1}}
+    _, errors = parse(fields, {"bits": "many", "action": "raid", "permanent": "maybe", "extra": "{", "seconds": "99"})
+    assert errors == {"seconds": "must be ≤ 60", "bits": "expected a whole number, got 'many'",
+                      "action": "one of: build, mine", "permanent": "expected true or false",
+                      "extra": "expected JSON: Expecting property name enclosed in double quotes"}
+    assert parse(fields, {})[1] == {"seconds": "required"}
+
+
+def _job(n: int, state: str = "queued") -> Job:
+    return Job(id=f"noop_{n:04d}", kind="noop", pool="default", state=state, priority=5, payload={}, attempts=0,
+               max_attempts=3, timeout=60, created_at=1000.0 + n, updated_at=1000.0 + n)
+
+
+def test_the_window_fetches_only_pages_around_the_view_and_drops_stale_answers() -> None:
+    w = JobWindow()
+    assert w.wanted(0, 30) == [0]
+    w.loading(0)
+    assert w.wanted(0, 30) == []  # already asked for
+    assert w.store(w.epoch, 0, [_job(i) for i in range(PAGE)], 100_000, near=0)
+    assert w.total == 100_000 and w.row(5).id == "noop_0005" and w.row(PAGE) is None
+    assert w.wanted(950, 1010) == [9, 10]
+    asked = w.epoch
+    w.reset(JobQuery(state=("failed",)))
+    assert not w.store(asked, 9, [_job(1)], None, near=0)  # answer to the old filter: dropped
+    assert w.row(0) is None and w.total == 0
+    for page in range(40):  # memory stays bounded however far one scrolls
+        w.store(w.epoch, page, [_job(page * PAGE + i) for i in range(PAGE)], None, near=page * PAGE)
+    assert len(w._pages) <= 24 and w.row(39 * PAGE) is not None and w.row(0) is None
+
+
+def test_events_update_rows_in_place_and_flag_moves() -> None:
+    w = JobWindow(JobQuery(state=("queued", "running")))
+    w.store(w.epoch, 0, [_job(1), _job(2)], 2, near=0)
+    changed, moved = w.apply([
+        Event(seq=1, ts=2000.0, type="job.state", job_id="noop_0002", data={"from": "queued", "to": "running",
+                                                                             "attempt": 1}),
+        Event(seq=2, ts=2001.0, type="job.progress", job_id="noop_0002", data={"hashes": 10}),
+    ])
+    assert changed == {1} and not moved
+    assert w.row(1).state == "running" and w.row(1).attempts == 1 and w.row(1).progress == {"hashes": 10}
+    changed, moved = w.apply([Event(seq=3, ts=2002.0, type="job.state", job_id="noop_0002",
+                                    data={"from": "running", "to": "failed",
+                                          "error": {"code": "boom", "message": "it broke", "retryable": False}})])
+    assert changed == {1} and moved  # "failed" leaves this filter: the rows must be re-read
+    assert w.row(1).error == JobError(code="boom", message="it broke")
+    assert w.apply([Event(seq=4, ts=1.0, type="job.submitted", job_id="noop_0009")])[1]
+
+
+def test_figures_read_well() -> None:
+    assert ago(100.0, now=100.0 + 3725) == "1h02m"
+    assert ago(None) == "—"
+    assert sparkline([0, 5, 10], 8) == "▁▄█"
+    assert sparkline([0, 0], 8) == "▁▁"
+    assert hashrate({"10s": 0.0, "60s": 3.5e7}) == 3.5e7
+    job = _job(1, "running")
+    job.progress = {"best_zeros": 5, "target_zeros": 8, "hashrate": {"10s": 3.6e7}, "eta_s": 75}
+    assert summary(job) == "best 5/8 zeros · 36.0 MH/s · eta 1m15s"
+    job.state, job.error = "failed", JobError(code="timeout", message="attempt took over 60 s")
+    assert summary(job) == "timeout: attempt took over 60 s"
+
+
+def test_one_action_table_feeds_bindings_with_ids_and_tooltips() -> None:
+    ids = [a.id for a in actions.ACTIONS]
+    assert len(ids) == len(set(ids))
+    for scope in ("app", "dashboard", "jobs", "detail"):
+        for binding in actions.bindings(scope):
+            assert binding.id in actions.BY_ID and binding.tooltip
+    assert {"estop", "resume_estop", "trigger", "retry", "cancel", "bulk", "pause_pool"} <= actions.MUTATING
+    with pytest.raises(actions.ConsoleError):
+        actions.check_keymap({"nope": "x"})
