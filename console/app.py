@@ -40,7 +40,7 @@ class ShiftbossApp(LiveFeed):
     BINDINGS: ClassVar[list[BindingType]] = actions.bindings("app")
     COMMANDS = App.COMMANDS | {ActionCommands}
     ENABLE_COMMAND_PALETTE = True
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     def __init__(self, target: Target, *, read_only: bool = False, keymap: dict[str, str] | None = None,
                  actor: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:

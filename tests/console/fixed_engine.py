@@ -11,8 +11,22 @@ import httpx
 import msgspec
 
 from engine.schema import (
-    Attempt, AuditPage, AuditRecord, Chain, ChainList, Estop, Job, JobDetail, JobError, JobPage, KindInfo, KindList,
-    Pool, Status, Worker, WorkerList,
+    Attempt,
+    AuditPage,
+    AuditRecord,
+    Chain,
+    ChainList,
+    Estop,
+    Job,
+    JobDetail,
+    JobError,
+    JobPage,
+    KindInfo,
+    KindList,
+    Pool,
+    Status,
+    Worker,
+    WorkerList,
 )
 
 NOW = 1_790_000_000.0
