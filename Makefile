@@ -46,6 +46,7 @@ lint: venv ## ruff (with ASYNC rules), import-linter contracts, mypy
 bench: venv ## every benchmark, each beside its baseline
 	$(BIN)/shiftboss bench queue
 	$(BIN)/shiftboss bench pow
+	$(BIN)/shiftboss bench console
 
 clean: ## remove the venv and caches (not your data dir)
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -55,6 +55,14 @@ class JobWindow:
         pages = range(max(first, 0) // PAGE, last // PAGE + 1)
         return [p for p in pages if self._pages.get(p, (-1,))[0] != self.epoch and (self.epoch, p) not in self._loading]
 
+    def is_current(self, first: int, last: int) -> bool:
+        """Whether rows ``first..last`` (clipped to the total) are all answers to the current view."""
+        if not self.counted:
+            return False
+        last = min(last, self.total - 1)
+        return all(self._pages.get(p, (-1,))[0] == self.epoch for p in range(first // PAGE, last // PAGE + 1)) \
+            if last >= first else True
+
     def loading(self, page: int) -> None:
         self._loading.add((self.epoch, page))
 

@@ -90,7 +90,9 @@ class JobTable(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.api = api
         self.window = JobWindow()
-        self.complete_frame_at = 0.0  # monotonic time of the last render with every visible row loaded
+        # monotonic time of the last render whose visible rows were all fresh (current epoch): what
+        # `shiftboss bench console` times a key press against
+        self.fresh_frame_at = 0.0
 
     # --- what is shown ----------------------------------------------------------------------
 
@@ -99,10 +101,10 @@ class JobTable(ScrollView, can_focus=True):
         return self.window.row(self.cursor)
 
     def render_lines(self, crop):  # type: ignore[no-untyped-def]
-        self._missing = False
         lines = super().render_lines(crop)
-        if not self._missing:
-            self.complete_frame_at = time.monotonic()
+        top = int(self.scroll_offset.y)
+        if self.window.is_current(top, top + self.size.height - 1):
+            self.fresh_frame_at = time.monotonic()
         return lines
 
     def render_line(self, y: int) -> Strip:
@@ -110,13 +112,11 @@ class JobTable(ScrollView, can_focus=True):
         index = int(self.scroll_offset.y) + y
         if index >= self.window.total:
             if index == 0 and not self.window.counted:
-                self._missing = True
                 return Strip([Segment("loading…".ljust(width), _DIM)])
             text = "no jobs match" if index == 0 else ""
             return Strip([Segment(text.ljust(width), _DIM)])
         job = self.window.row(index)
         if job is None:
-            self._missing = True
             return Strip([Segment("…".ljust(width), _DIM)], width)
         line = _join(_cells(job, format.clock()), width)
         if index == self.cursor and self.has_focus:

@@ -25,3 +25,19 @@ def test_bench_queue_reports_figures_and_the_redis_baseline() -> None:
     assert baseline["push_rate"] > 0 and baseline["pop_rate"] > 0 and baseline["loop_rate"] > 0
     assert result["lifecycle_vs_redis"] == round(result["lifecycle_rate"] / baseline["loop_rate"], 2)
     assert result["targets"] == {"submit_rate": 20000, "lifecycle_rate": 5000, "lifecycle_vs_redis": 1.0}
+
+
+@pytest.mark.slow
+def test_bench_console_times_keys_to_fresh_frames_with_jobs_streaming() -> None:
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "console", "--jobs", "3000", "--samples", "5",
+                          "--load", "200", "--json"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["jobs_in_store"] >= 3000
+    for key, n in (("open_jobs", 5), ("page_down", 10), ("filter", 5)):
+        figures = result[key]
+        assert figures["n"] == n and 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert result["cursor_row"] > 0  # the page-downs really moved through the table
+    assert 20 < result["rss_mb"] < 2000
+    assert result["events_per_s"] > 0 and result["events_received"] > 0  # the console followed a live stream
+    assert result["targets"] == {"p99_ms": 100.0, "rss_mb": 200.0}
