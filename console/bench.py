@@ -60,7 +60,7 @@ async def measure(target: Target, samples: int, size: tuple[int, int]) -> dict[s
     app = make_app(target, actor="bench")
     out: dict[str, Any] = {}
     async with app.run_test(size=size) as pilot:
-        while app.snapshot is None:
+        while app.snapshot is None:  # noqa: ASYNC110 - polling UI state, which has no event to wait on
             await asyncio.sleep(0.05)
         await pilot.pause(0.5)
         open_jobs, page_down, filters = [], [], []
@@ -69,7 +69,7 @@ async def measure(target: Target, samples: int, size: tuple[int, int]) -> dict[s
         out["jobs_in_store"] = table.window.total
         for _ in range(samples):  # warm: back to the dashboard and in again (the view is re-read)
             app._driver.send_message(events.Key("d", "d"))  # type: ignore[union-attr]
-            while isinstance(app.screen, JobsScreen):
+            while isinstance(app.screen, JobsScreen):  # noqa: ASYNC110 - as above
                 await asyncio.sleep(0.001)
             await pilot.pause(0.05)
             open_jobs.append(await key_to_fresh_frame(app, "j"))
