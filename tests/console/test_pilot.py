@@ -219,3 +219,75 @@ async def test_a_read_only_token_over_tcp_makes_the_console_read_only(tmp_path: 
             assert isinstance(app.screen, DashboardScreen)
             await eventually(lambda: "READ-ONLY" in str(app.screen.query_one("#status-bar").render()))
         assert client.get("/v1/audit")["records"] == []
+
+
+@pytest.mark.asyncio
+async def test_search_sort_and_pool_controls(engine: EngineProcess, client: Client) -> None:
+    client.post("/v1/pools/default/pause", {"reason": "hold for the test"})
+    client.post("/v1/jobs", {"jobs": [{"kind": "noop", "priority": p % 10} for p in range(40)]})
+    client.post("/v1/jobs", {"kind": "noop", "payload": {"note": "needle-42"}})
+    client.post("/v1/pools/default/resume", {})
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        # pools: pause with a reason, resume, drain (confirmed) on the pool under the cursor
+        await eventually(lambda: app.screen.query_one("#pools").row_count >= 1)
+        await pilot.press("p")
+        await eventually(lambda: isinstance(app.screen, AskReason))
+        await type_text(pilot, "maintenance")
+        await pilot.press("enter")
+        await eventually(lambda: client.get("/v1/pools")["pools"][0]["state"] == "paused")
+        assert client.get("/v1/pools")["pools"][0]["reason"] == "maintenance"
+        await eventually(lambda: "pool:default" in app.screen.query_one("#attention").rows, what="attention")
+        await pilot.press("u")
+        await eventually(lambda: client.get("/v1/pools")["pools"][0]["state"] == "active")
+        await pilot.press("D")
+        await eventually(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await eventually(lambda: client.get("/v1/pools")["pools"][0]["state"] in ("draining", "drained"))
+        # jobs: text search, then sort by priority
+        await pilot.press("j")
+        jobs = await eventually(lambda: isinstance(app.screen, JobsScreen) and app.screen)
+        await pilot.press("slash")
+        await type_text(pilot, "needle-42")
+        await pilot.press("enter")
+        await eventually(lambda: jobs.table.window.counted and jobs.table.window.total == 1, what="search")
+        assert jobs.table.current is not None and jobs.table.current.payload == {"note": "needle-42"}
+        await pilot.press("x", "o", "o")  # clear the filter; newest → oldest → priority
+        await eventually(lambda: jobs.query_state.sort == "-priority" and jobs.table.window.counted
+                         and jobs.table.current is not None)
+        assert jobs.table.window.total == 41 and jobs.table.current.priority == 9
+
+
+@pytest.mark.asyncio
+async def test_freeze_stops_live_updates_until_released(engine: EngineProcess, client: Client) -> None:
+    client.post("/v1/pools/default/pause", {"reason": "hold"})
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j")
+        jobs = await eventually(lambda: isinstance(app.screen, JobsScreen) and app.screen)
+        await eventually(lambda: jobs.table.window.counted)
+        await pilot.press("f")
+        assert "FROZEN" in str(app.screen.query_one("#status-bar").render())
+        client.post("/v1/jobs", {"jobs": [{"kind": "noop"}] * 5})
+        await eventually(lambda: app.last_seq == client.get("/v1/status")["last_seq"], what="events still arrive")
+        await pilot.pause(0.5)
+        assert jobs.table.window.total == 0  # …but the view holds still
+        await pilot.press("f")
+        await eventually(lambda: jobs.table.window.counted and jobs.table.window.total == 5, what="caught up")
+
+
+@pytest.mark.asyncio
+async def test_the_palette_offers_the_screen_actions_and_hides_mutations_when_read_only(
+        engine: EngineProcess) -> None:
+    from console.commands import ActionCommands
+
+    for read_only in (False, True):
+        app = app_for(engine, read_only=read_only)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("j")
+            await eventually(lambda: isinstance(app.screen, JobsScreen))
+            provider = ActionCommands(app.screen)
+            titles = {a.title for a in provider._available()}
+            assert {"Jobs", "Dashboard", "Search", "Sort", "Help"} <= titles
+            assert ({"E-STOP", "Retry", "Bulk cancel", "Trigger"} <= titles) is not read_only
+            assert not ({"E-STOP", "Retry", "Bulk cancel", "Trigger"} & titles) or not read_only
