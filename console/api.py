@@ -163,13 +163,12 @@ class EngineApi:
 
     # --- the event stream -------------------------------------------------------------------
 
-    async def events(self, since: int | None) -> AsyncIterator[Event]:
-        """Every event after ``since`` (None: from now), then live ones, until the connection
-        drops (:class:`Unreachable`). Includes ``stream.reset`` and ``stream.heartbeat``."""
+    async def events(self, since: int) -> AsyncIterator[Event]:
+        """Every event after ``since``, then live ones, until the connection drops
+        (:class:`Unreachable`). Includes ``stream.reset`` and ``stream.heartbeat``."""
         timeout = httpx.Timeout(10.0, read=STREAM_SILENCE_S)
-        params = {} if since is None else {"since": str(since)}
         try:
-            async with self._http.stream("GET", "/v1/events", params=params, timeout=timeout) as resp:
+            async with self._http.stream("GET", "/v1/events", params={"since": str(since)}, timeout=timeout) as resp:
                 if resp.status_code >= 400:
                     await resp.aread()
                     _raise_for(resp)

@@ -56,20 +56,11 @@ class ShiftbossApp(LiveFeed):
         self.link_detail = ""
         self.api = EngineApi(target, actor=actor, transport=transport)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
+        """Nothing here waits on the network: the feed attaches in the background."""
         if self.keymap:
             self.set_keymap(self.keymap)
-        since = None
-        try:
-            status = await self.api.status()
-        except ConsoleError as exc:
-            self.connected, self.link_detail = False, str(exc)
-        else:
-            since = status.last_seq
-            if status.access == "read-only":
-                self.read_only = True
-            self.snapshot = Snapshot(status, status.pools, [], [], 0.0)
-        self.start_feed(since)
+        self.start_feed()
         self.refresh_bar()
         gc.freeze()  # the long-lived objects of start-up: keep them out of every later GC pass
 
@@ -83,6 +74,9 @@ class ShiftbossApp(LiveFeed):
 
     def on_snapshot(self, message: Snapshot) -> None:
         self.snapshot = message
+        if message.status.access == "read-only" and not self.read_only:
+            self.read_only = True  # a read-only token: hide every mutating action from now on
+            self.refresh_bindings()
         self.refresh_bar()
         if (screen := self._screen()) is not None:
             screen.show_snapshot(message)

@@ -38,9 +38,8 @@ class LiveFeed(App[None]):
     connected: bool
     last_seq: int | None
 
-    def start_feed(self, since: int | None) -> None:
-        """Follow events after ``since`` (None: the engine was not reached yet; start from now
-        and have every view re-read once connected)."""
+    def start_feed(self, since: int | None = None) -> None:
+        """Follow events after ``since`` (None: from the engine's present, once it answers)."""
         self.last_seq = since
         self.events_received = 0
         self.gaps = 0
@@ -59,10 +58,10 @@ class LiveFeed(App[None]):
         delay = 0.25
         while True:
             try:
+                if self.last_seq is None:  # not attached yet: start from the engine's present
+                    self.last_seq = (await self.api.status()).last_seq
+                    self.post_message(Resync())
                 async for event in self.api.events(self.last_seq):
-                    if self.last_seq is None:
-                        self.last_seq = event.seq - 1
-                        self.post_message(Resync())
                     if not self.connected:
                         self.connected = True
                         delay = 0.25
@@ -73,7 +72,7 @@ class LiveFeed(App[None]):
                     if event.type == "stream.reset":
                         self.post_message(Resync())
                         continue
-                    if self.last_seq is not None and event.seq != self.last_seq + 1:
+                    if event.seq != self.last_seq + 1:
                         self.gaps += 1  # the engine's seqs have no gaps: something was lost, re-read
                         self.post_message(Resync())
                     self.last_seq = event.seq

@@ -41,6 +41,7 @@ class DashboardScreen(LiveScreen):
         self._attention_jobs: dict[str, tuple[str, str, Text]] = {}
         self._status: Status | None = None
         self._workers: list[Worker] = []
+        self._last_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_bar()
@@ -74,7 +75,7 @@ class DashboardScreen(LiveScreen):
         self._workers = snapshot.workers
         for pool in snapshot.pools:
             self.depth.setdefault(pool.name, deque(maxlen=HISTORY))
-            if not self.depth[pool.name] or snapshot.at != getattr(self, "_last_at", None):
+            if snapshot.at != self._last_at:  # a new read, not the same one shown again
                 self.depth[pool.name].append(pool.queued + pool.waiting + pool.retrying)
         self._last_at = snapshot.at
         sync_rows(self.query_one("#pools", DataTable), {p.name: self._pool_row(p) for p in snapshot.pools})
@@ -107,20 +108,21 @@ class DashboardScreen(LiveScreen):
 
     @work(exclusive=True, group="poll-attention")
     async def fetch_attention(self) -> None:
-        api = self.shiftboss.api
-        try:
-            retrying, failed, waiting, running = await asyncio.gather(
-                api.jobs(JobQuery(state=("retrying",), sort="-updated"), limit=20, count=False),
-                api.jobs(JobQuery(state=("failed",), sort="-updated"), limit=20, count=False),
-                api.jobs(JobQuery(state=("waiting",), sort="created"), limit=50, count=False),
-                api.jobs(JobQuery(state=("running", "queued"), sort="-priority"), limit=200, count=False),
-            )
-        except ConsoleError:
-            pass
-        else:
-            self._attention_jobs = attention_jobs(retrying.jobs + failed.jobs + waiting.jobs + running.jobs,
-                                                  format.clock())
-            self._render_attention()
+        if not self.shiftboss.frozen:
+            api = self.shiftboss.api
+            try:
+                retrying, failed, waiting, running = await asyncio.gather(
+                    api.jobs(JobQuery(state=("retrying",), sort="-updated"), limit=20, count=False),
+                    api.jobs(JobQuery(state=("failed",), sort="-updated"), limit=20, count=False),
+                    api.jobs(JobQuery(state=("waiting",), sort="created"), limit=50, count=False),
+                    api.jobs(JobQuery(state=("running", "queued"), sort="-priority"), limit=200, count=False),
+                )
+            except ConsoleError:
+                pass  # the status bar shows the connection; the next round tries again
+            else:
+                self._attention_jobs = attention_jobs(retrying.jobs + failed.jobs + waiting.jobs + running.jobs,
+                                                      format.clock())
+                self._render_attention()
         if self.is_current:
             self.set_timer(ATTENTION_S, self.fetch_attention)
 

@@ -285,7 +285,7 @@ async def test_the_palette_offers_the_screen_actions_and_hides_mutations_when_re
         app = app_for(engine, read_only=read_only)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("j")
-            await eventually(lambda: isinstance(app.screen, JobsScreen))
+            await eventually(lambda app=app: isinstance(app.screen, JobsScreen))  # type: ignore[misc]
             provider = ActionCommands(app.screen)
             titles = {a.title for a in provider._available()}
             assert {"Jobs", "Dashboard", "Search", "Sort", "Help"} <= titles
