@@ -1,5 +1,6 @@
-"""Demo load: a steady trickle of noop, sleep and demo.flaky jobs (some retry, some fail), so a
-new operator sees life in ``shiftboss status``, ``jobs list`` and the console."""
+"""Demo load: a steady trickle of noop, sleep and demo.flaky jobs (some retry, some fail) and
+now and then a Hashcash stamp for the PoW threads, so a new operator sees life in
+``shiftboss status``, ``jobs list`` and the console."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ MIX: list[tuple[int, str, dict[str, object], int]] = [
     (2, "demo.flaky", {"fail_times": 2, "seconds": 1}, 6),
     (1, "demo.flaky", {"fail_times": 9, "seconds": 0.5}, 4),  # exhausts its attempts: fails
     (1, "demo.flaky", {"fail_times": 1, "permanent": True}, 7),  # non-retryable: fails at once
+    (1, "pow.hashcash", {"resource": "demo@shiftboss", "bits": 28}, 5),  # ~2^28 SHA-1s: the PoW threads hash
 ]
 
 
