@@ -6,11 +6,12 @@ import socket
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import DataTable, Input, Select
 
 from console import make_app
 from console.api import Target
 from console.errors import ConsoleError
+from console.screens.audit import AuditScreen
 from console.screens.dashboard import DashboardScreen
 from console.screens.detail import JobDetailScreen
 from console.screens.dialogs import AskReason, Confirm
@@ -130,6 +131,13 @@ async def test_estop_asks_reason_and_confirmation_then_resume(engine: EngineProc
         await eventually(lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         await eventually(lambda: not client.get("/v1/status")["estop"]["active"])
+        await pilot.press("a")  # the audit view shows both, with who and why
+        audit = await eventually(lambda: isinstance(app.screen, AuditScreen) and app.screen)
+        table = audit.query_one("#audit", DataTable)
+        await eventually(lambda: table.row_count >= 2, what="audit rows")
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert [r[3] for r in rows[:2]] == ["resume", "estop"]
+        assert rows[1][2] == "pilot" and rows[1][5] == "bad payout"
 
 
 @pytest.mark.asyncio
