@@ -8,7 +8,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_TOOLS := redis-server tmux
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: help venv system demo test lint bench clean
+NODE_TOOLS := node_modules/.installed
+
+.PHONY: help venv system node contracts demo test lint bench clean
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,10 +32,20 @@ system: ## install redis-server, tmux and OpenSSL headers (bench baseline) from 
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+node: $(NODE_TOOLS) ## install anvil (local EVM devnet) and solc-js into ./node_modules
+
+$(NODE_TOOLS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "installing: nodejs npm"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+contracts: $(NODE_TOOLS) ## compile contracts/*.sol with the pinned solc-js into engine/chains/evm/artifacts/
+	node contracts/compile.js
+
 demo: venv ## start an engine with demo load (detached) and follow it live
 	$(BIN)/shiftboss up
 
-test: venv ## lint, then run the whole test suite (slow tests included)
+test: venv $(NODE_TOOLS) ## lint, then run the whole test suite (slow tests included)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest
@@ -49,4 +61,4 @@ bench: venv ## every benchmark, each beside its baseline
 	$(BIN)/shiftboss bench console
 
 clean: ## remove the venv and caches (not your data dir)
-	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .mypy_cache *.egg-info
+	rm -rf $(VENV) node_modules .cache .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -13,7 +13,13 @@
      ├── RequestError           a client request the API refuses (status, code, details)
      ├── JobFailure             raised by a job handler: the attempt failed
      │    └── PermanentFailure  …and retrying cannot help
-     └── WaitForChain           raised by a job handler: not yet — wait until a chain reaches a height
+     ├── WaitForChain           raised by a job handler: not yet — wait until a chain reaches a height
+     └── ChainError             talking to a chain
+          ├── RpcUnavailable    no endpoint answered (after failover and retries)
+          ├── BadAnswer         an endpoint answered something malformed or inconsistent
+          ├── RpcError          the node answered with a JSON-RPC error (code, message, data)
+          │    └── Reverted     a call or estimate reverted (decoded reason in ``reason``)
+          └── WrongChain        the endpoint serves another chain id than configured
 
 Third-party errors are translated where they cross into engine code, with ``raise … from``.
 """
@@ -103,3 +109,36 @@ class WaitForChain(EngineError):
     def __init__(self, chain: str, height: int, start: int, info: dict[str, Any]) -> None:
         self.chain, self.height, self.start, self.info = chain, height, start, info
         super().__init__(f"waiting for {chain} to reach height {height}")
+
+
+class ChainError(EngineError):
+    """Talking to a chain failed."""
+
+
+class RpcUnavailable(ChainError):
+    """No endpoint of the chain answered, after failover and retries."""
+
+
+class BadAnswer(ChainError):
+    """An endpoint answered with something malformed or inconsistent (a lying node)."""
+
+
+class RpcError(ChainError):
+    """The node answered a request with a JSON-RPC error."""
+
+    def __init__(self, message: str, *, code: int = 0, data: Any = None, method: str = "") -> None:
+        super().__init__(message)
+        self.code, self.data, self.method = code, data, method
+
+
+class Reverted(RpcError):
+    """A call, estimate or transaction reverted; ``reason`` is the decoded revert reason."""
+
+    def __init__(self, reason: str, *, code: int = 3, data: Any = None, method: str = "") -> None:
+        super().__init__(f"execution reverted: {reason}" if reason else "execution reverted", code=code,
+                         data=data, method=method)
+        self.reason = reason
+
+
+class WrongChain(ChainError):
+    """The endpoint serves a different chain id than the one configured."""

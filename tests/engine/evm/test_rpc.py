@@ -1,0 +1,115 @@
+"""JSON-RPC against a real anvil: failover, retries, malformed answers, reverts, chain id."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import trio
+
+from engine.chains.evm import Anvil, EvmRpc, free_port
+from engine.errors import BadAnswer, Reverted, RpcError, RpcUnavailable, WrongChain
+
+
+class Flaky(httpx.AsyncBaseTransport):
+    """The real transport, except for the first ``faults`` requests, which get ``fault``."""
+
+    def __init__(self, fault: str, faults: int) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.fault, self.faults, self.seen = fault, faults, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen += 1
+        if self.seen <= self.faults:
+            if self.fault == "429":
+                return httpx.Response(429, text="slow down")
+            if self.fault == "502":
+                return httpx.Response(502, text="bad gateway")
+            if self.fault == "garbage":
+                return httpx.Response(200, text="<html>oops</html>")
+            if self.fault == "wrong-id":
+                return httpx.Response(200, json={"jsonrpc": "2.0", "id": 999_999, "result": "0x1"})
+            raise httpx.ConnectError("connection refused")
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+@pytest.mark.trio
+async def test_a_dead_first_endpoint_fails_over_and_is_avoided(anvil: Anvil) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    with trio.fail_after(20):
+        async with EvmRpc([dead, anvil.url], backoff=0.01) as rpc:
+            assert await rpc.check_chain() == 31337
+            first, second = rpc.endpoints
+            assert first.failures == 1 and "ConnectError" in first.last_error
+            for _ in range(5):
+                await rpc.block_number()
+            assert first.requests == 1  # marked down: not asked again while the other answers
+            assert second.requests == 6 and second.latency_ms is not None
+            stats = rpc.stats()
+            assert stats[0]["failures"] == 1 and stats[1]["healthy"]
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("fault", ["429", "502", "garbage", "wrong-id", "refused"])
+async def test_transient_faults_and_lying_answers_are_retried(anvil: Anvil, fault: str) -> None:
+    transport = Flaky(fault, faults=2)
+    with trio.fail_after(20):
+        async with EvmRpc([anvil.url], backoff=0.01, transport=transport) as rpc:
+            assert await rpc.block_number() >= 0
+            assert transport.seen == 3 and rpc.endpoints[0].failures == 2
+
+
+@pytest.mark.trio
+async def test_when_nothing_answers_the_error_says_why(anvil: Anvil) -> None:
+    with trio.fail_after(20):
+        async with EvmRpc([anvil.url], retries=1, backoff=0.01, transport=Flaky("502", faults=10)) as rpc:
+            with pytest.raises(RpcUnavailable, match=r"no RPC endpoint answered .*HTTP 502"):
+                await rpc.block_number()
+
+
+@pytest.mark.trio
+async def test_rpc_errors_are_answers_not_failures(anvil: Anvil) -> None:
+    with trio.fail_after(20):
+        async with EvmRpc([anvil.url]) as rpc:
+            with pytest.raises(RpcError, match="eth_noSuchMethod") as err:
+                await rpc.request("eth_noSuchMethod")
+            assert err.value.code != 0 and rpc.endpoints[0].failures == 0
+            # a revert with a reason, decoded: deploy `revert("nope")` as init code and eth_call it
+            init = "0x" + _revert_init_code("nope")
+            with pytest.raises(Reverted) as rev:
+                await rpc.call({"data": init})
+            assert rev.value.reason == "nope"
+            with pytest.raises(BadAnswer):
+                await rpc.get_block(10**9)  # past the head: null, not a block
+
+
+@pytest.mark.trio
+async def test_a_wrong_chain_id_is_refused(anvil: Anvil) -> None:
+    with trio.fail_after(20):
+        async with EvmRpc([anvil.url], chain_id=1) as rpc:
+            with pytest.raises(WrongChain, match="serves chain id 31337, but chain id 1 is configured"):
+                await rpc.check_chain()
+
+
+@pytest.mark.trio
+async def test_batches_keep_their_order(anvil: Anvil) -> None:
+    with trio.fail_after(20):
+        async with EvmRpc([anvil.url]) as rpc:
+            chain, number, block = await rpc.batch([("eth_chainId", []), ("eth_blockNumber", []),
+                                                   ("eth_getBlockByNumber", ["0x0", False])])
+            assert int(chain, 16) == 31337 and int(number, 16) >= 0 and block["number"] == "0x0"
+
+
+def _revert_init_code(reason: str) -> str:
+    """Init code that reverts with Error(reason): store the ABI-encoded error in memory, revert."""
+    from eth_abi import encode
+
+    payload = bytes.fromhex("08c379a0") + encode(["string"], [reason])
+    code = b""
+    for i in range(0, len(payload), 32):
+        word = payload[i:i + 32].ljust(32, b"\0")
+        code += b"\x7f" + word + b"\x60" + bytes([i]) + b"\x52"  # PUSH32 word, PUSH1 i, MSTORE
+    code += b"\x60" + bytes([len(payload)]) + b"\x60\x00\xfd"  # PUSH1 len, PUSH1 0, REVERT
+    return code.hex()
