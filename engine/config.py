@@ -124,6 +124,56 @@ class DemoSettings(_Section):
     """Seconds between demo submissions."""
 
 
+class EvmChainSettings(_Section):
+    kind: Literal["evm"] = "evm"
+    """The chain family (only ``evm`` for now)."""
+
+    rpc: list[str] = Field(min_length=1)
+    """JSON-RPC endpoints, in order of preference; the next takes over when one fails."""
+
+    chain_id: int | None = Field(None, ge=1)
+    """The chain id the endpoints must serve (checked at start). Empty: whatever they serve."""
+
+    state_file: Path | None = None
+    """The devnet state file (written by ``shiftboss devnet``): contract addresses of the
+    workflow executor. Relative paths are relative to the working directory."""
+
+    key_file: Path | None = None
+    """The signer's key: an encrypted keystore (needs ``password_file`` or ``password_env``) or a
+    key file of mode 0600. Without it the chain is watched but nothing is sent."""
+
+    password_file: Path | None = None
+    """File holding the keystore password."""
+
+    password_env: str | None = None
+    """Environment variable holding the keystore password."""
+
+    confirmations: int = Field(1, ge=1, le=1000)
+    """Blocks on top of a receipt before a transaction counts as done."""
+
+    receipt_timeout: float = Field(120.0, gt=0)
+    """Seconds to wait for a receipt before the attempt fails (and is retried; the transaction
+    keeps being tracked)."""
+
+    bump_after: float = Field(30.0, gt=0)
+    """Seconds a transaction may stay unmined before it is replaced with higher fees."""
+
+    max_fee_gwei: float = Field(200.0, gt=0)
+    """Cap on maxFeePerGas; fee bumps never go above it."""
+
+    max_priority_fee_gwei: float = Field(5.0, ge=0)
+    """Cap on maxPriorityFeePerGas."""
+
+    poll_interval: float = Field(1.0, gt=0)
+    """Seconds between head polls."""
+
+    scan_every_blocks: int = Field(5, ge=1)
+    """``evm.workflow.scan`` runs every this many blocks (when a state file is set)."""
+
+    min_balance_eth: float = Field(0.1, ge=0)
+    """The signer's balance below which the dashboard raises an alert."""
+
+
 class ConsoleSettings(_Section):
     keymap: dict[str, str] = {}
     """Keys for console actions by action id, e.g. ``estop = "ctrl+e"`` or ``jobs = "j,f2"``.
@@ -146,6 +196,7 @@ class Settings(_Section):
     }
     demo: DemoSettings = DemoSettings()
     console: ConsoleSettings = ConsoleSettings()
+    chains: dict[str, EvmChainSettings] = {}
 
     # Derived paths -----------------------------------------------------------------------
     @property

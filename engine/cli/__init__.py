@@ -7,6 +7,7 @@ import click
 from engine.cli._bench import bench
 from engine.cli._console import console, up
 from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop
+from engine.cli._evm import devnet, evm, keys
 from engine.cli._jobs import jobs
 
 
@@ -21,6 +22,7 @@ def cli() -> None:
     Watch:    shiftboss console [--attach PATH|URL] [--read-only] · status · jobs list · jobs watch · audit
     Steer:    jobs submit|retry|cancel · pools pause|resume|drain · estop --reason · resume
               chains set-height (manual height source for pow.structs)
+    Chains:   shiftboss devnet (local anvil + workflow contracts) · keys new|show|import · evm grant-role
     Config:   shiftboss config check · reload (or SIGHUP)
     Measure:  shiftboss bench queue · bench pow
 
@@ -29,7 +31,8 @@ def cli() -> None:
     """
 
 
-for command in (run, stop, up, console, status, estop, resume, pools, jobs, chains, audit, config, reload, bench):
+for command in (run, stop, up, console, status, estop, resume, pools, jobs, chains, audit, config, reload, bench,
+                devnet, keys, evm):
     cli.add_command(command)
 
 

@@ -49,7 +49,8 @@ class Anvil:
     """``anvil --port P`` (plus ``args``); ``start()`` returns once it answers JSON-RPC."""
 
     def __init__(self, *, port: int | None = None, args: list[str] | None = None, log: Path | None = None,
-                 binary: Path | None = None) -> None:
+                 binary: Path | None = None, detached: bool = False) -> None:
+        self.detached = detached  # its own session: outlives this process and its terminal
         self.binary = binary or find_anvil()
         if self.binary is None:
             raise ChainError("anvil not found: run `make node` (installs it into ./node_modules) or set SHIFTBOSS_ANVIL")
@@ -64,7 +65,8 @@ class Anvil:
         try:
             self.proc = subprocess.Popen(
                 [str(self.binary), "--port", str(self.port), "--host", "127.0.0.1", *self.args],
-                stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=self.detached)
         finally:
             if out is not None:
                 out.close()
