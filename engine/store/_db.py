@@ -97,6 +97,40 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN gate TEXT;
     """,
+    # v5: EVM transactions, persisted signed *before* broadcast. One row per intent (never a
+    # second transaction for one), one stable id across fee-bump replacements (every hash kept),
+    # and each signer's nonce ledger.
+    """
+    CREATE TABLE evm_txs (
+        id            TEXT PRIMARY KEY,
+        chain         TEXT NOT NULL,
+        signer        TEXT NOT NULL,
+        intent        TEXT NOT NULL UNIQUE,
+        job_id        TEXT,
+        nonce         INTEGER NOT NULL,
+        to_addr       TEXT,
+        value         TEXT NOT NULL,
+        data          TEXT NOT NULL,
+        gas           INTEGER NOT NULL,
+        max_fee       TEXT NOT NULL,
+        priority_fee  TEXT NOT NULL,
+        raw           TEXT NOT NULL,
+        hashes        TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        receipt       TEXT,
+        error         TEXT,
+        created_at    REAL NOT NULL,
+        updated_at    REAL NOT NULL,
+        sent_at       REAL
+    );
+    CREATE INDEX evm_txs_open ON evm_txs (chain, signer, state);
+    CREATE TABLE evm_nonces (
+        chain       TEXT NOT NULL,
+        signer      TEXT NOT NULL,
+        next_nonce  INTEGER NOT NULL,
+        PRIMARY KEY (chain, signer)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,334 @@
+"""One transaction manager per signer: never two transactions for one intent, nothing lost.
+
+How a transaction goes (``send``):
+1. Its *intent* (e.g. ``job:<id>``, ``workflow:<chain>:<id>@<next run>``) is looked up first: if
+   it already has a transaction — from an earlier attempt, or before a crash — that one is
+   followed, and nothing new is signed.
+2. ``eth_call`` simulates it (a revert fails here, with the decoded reason, before any gas is
+   spent); ``eth_estimateGas`` + 20 %; EIP-1559 fees from ``eth_feeHistory`` under the caps.
+3. The nonce is the larger of the ledger's next nonce and the chain's pending nonce (external
+   transactions from the same key move the ledger forward). Signed with eth-account, then
+   **persisted with the ledger update in one commit before it is broadcast**.
+4. The tracker (:meth:`run`) follows every open transaction: receipts for *every* hash it ever
+   had, confirmations, a reverted receipt → ``failed`` with the reason, unmined for
+   ``bump_after`` → the same nonce re-signed with fees +12.5 % (at least) under the cap, one
+   stable id across replacements; a nonce taken by a transaction that is not ours → re-signed
+   with a new nonce; dropped from the mempool → broadcast again.
+5. During an e-stop nothing is broadcast for the first time, but transactions already sent are
+   still followed to their receipts (and bumped).
+
+Resource handling: the manager holds no connection of its own (the store and the RPC client are
+lent). Error handling: RPC failures in the tracker are logged and retried on the next tick; in
+``send`` they propagate (the job attempt fails and is retried).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import trio
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from engine.chains.evm import _ledger as ledger
+from engine.chains.evm._ledger import TxRecord
+from engine.chains.evm._rpc import EvmRpc, to_int
+from engine.errors import ChainError, JobFailure, PermanentFailure, Reverted, RpcError
+from engine.ids import job_id as new_id
+from engine.store import Store
+
+log = logging.getLogger("shiftboss.evm")
+GWEI = 10**9
+GAS_MARGIN = 1.2
+BUMP = 1.125  # replacements must pay at least 10 % more (geth); we add 12.5 %
+CANCELLED = "cancelled by a same-nonce self-send"
+
+
+@dataclass
+class FeePolicy:
+    max_fee: int  # cap on maxFeePerGas (wei)
+    max_priority_fee: int  # cap on maxPriorityFeePerGas (wei)
+    bump_after: float  # seconds unmined before a replacement
+    confirmations: int
+    receipt_timeout: float
+
+
+class EstopActive(JobFailure):
+    """The emergency stop is engaged: nothing new is broadcast."""
+
+
+class TxManager:
+    def __init__(self, chain: str, chain_id: int, rpc: EvmRpc, store: Store, account: LocalAccount,
+                 policy: FeePolicy, *, estop: Callable[[], bool] = lambda: False,
+                 head: Callable[[], int | None] = lambda: None) -> None:
+        self.chain, self.chain_id, self.rpc, self.store = chain, chain_id, rpc, store
+        self.account = account
+        self.address = account.address
+        self.policy = policy
+        self.estop = estop
+        self.head = head
+        self._lock = trio.Lock()  # nonce allocation: one signing at a time
+        self._changed = trio.Event()
+        self.last_seen: dict[str, Any] = {}  # chain vs ledger, for /v1/chains
+
+    # --- sending ------------------------------------------------------------------------------
+
+    async def send(self, intent: str, *, to: str | None, data: bytes = b"", value: int = 0,
+                   job_id: str | None = None, gas: int | None = None) -> TxRecord:
+        """The transaction for ``intent``: the existing one, or a new one signed, persisted and
+        broadcast. Raises :class:`Reverted` (wrapped as PermanentFailure) if it would revert."""
+        existing = await self.store.read(ledger.by_intent, intent)
+        if existing is not None:
+            return existing
+        if self.estop():
+            raise EstopActive("the emergency stop is engaged: nothing new is broadcast", code="estop")
+        call: dict[str, Any] = {"from": self.address, "data": "0x" + data.hex(), "value": hex(value)}
+        if to is not None:
+            call["to"] = to_checksum_address(to)
+        try:
+            await self.rpc.call(call)
+            estimate = gas or int(await self.rpc.estimate_gas(call) * GAS_MARGIN)
+        except Reverted as exc:
+            raise PermanentFailure(f"the transaction would revert: {exc.reason or 'no reason given'}",
+                                   code="reverted", details={"reason": exc.reason}) from None
+        max_fee, tip = await self.fees()
+        async with self._lock:
+            existing = await self.store.read(ledger.by_intent, intent)  # a concurrent send for it
+            if existing is not None:
+                return existing
+            pending = await self.rpc.nonce(self.address, "pending")
+            booked = await self.store.read(ledger.ledger_next, self.chain, self.address)
+            nonce = max(pending, booked or 0)
+            raw, tx_hash = self._sign(nonce, call.get("to"), data, value, estimate, max_fee, tip)
+            record = TxRecord(id=new_id("evm.tx"), chain=self.chain, signer=self.address, intent=intent,
+                              nonce=nonce, to=call.get("to"), value=value, data=data, gas=estimate, max_fee=max_fee,
+                              priority_fee=tip, raw=raw, hashes=[tx_hash], job_id=job_id)
+            record = await self.store.write(ledger.insert_signed, record)
+        if record.state == "signed" and not self.estop():
+            await self._broadcast(record)
+        return record
+
+    def _sign(self, nonce: int, to: str | None, data: bytes, value: int, gas: int, max_fee: int,
+              tip: int) -> tuple[bytes, str]:
+        tx: dict[str, Any] = {"type": 2, "chainId": self.chain_id, "nonce": nonce, "value": value, "data": data,
+                              "gas": gas, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
+        if to is not None:
+            tx["to"] = to
+        signed = self.account.sign_transaction(tx)
+        return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+
+    async def fees(self) -> tuple[int, int]:
+        """(maxFeePerGas, maxPriorityFeePerGas): twice the next base fee plus the median tip of
+        recent blocks, under the caps."""
+        history = await self.rpc.fee_history(5, [50.0])
+        base = to_int(history["baseFeePerGas"][-1])
+        tips = [to_int(r[0]) for r in history.get("reward") or [] if r]
+        tip = min(max(int(statistics.median(tips)) if tips else GWEI, GWEI // 10), self.policy.max_priority_fee)
+        max_fee = min(2 * base + tip, self.policy.max_fee)
+        return max_fee, min(tip, max_fee)
+
+    async def _broadcast(self, record: TxRecord) -> None:
+        try:
+            await self.rpc.send_raw(record.raw)
+        except RpcError as exc:
+            text = str(exc).lower()
+            if "already known" in text or "known transaction" in text or "nonce too low" in text:
+                pass  # it is out there (or its nonce is used: the tracker finds out by whom)
+            elif "underpriced" in text:
+                log.warning("%s: %s underpriced; the tracker will bump it", self.chain, record.id)
+            else:
+                await self.store.write(ledger.update, record, error=str(exc))
+                raise JobFailure(f"broadcast of {record.id} refused: {exc}", code="broadcast") from None
+        except ChainError as exc:  # nobody answered: it stays signed; the tracker broadcasts it later
+            await self.store.write(ledger.update, record, error=str(exc))
+            raise JobFailure(f"broadcast of {record.id} failed ({exc}); it is persisted and will be sent",
+                             code="broadcast") from None
+        if record.state == "signed":
+            await self.store.write(ledger.update, record, state="sent", sent_at=time.time(), error=None)
+        self._poke()
+
+    # --- waiting ------------------------------------------------------------------------------
+
+    async def wait(self, tx_id: str, within: float | None = None) -> TxRecord:
+        """Until the transaction is confirmed (returned) or failed (:class:`PermanentFailure`
+        with the revert reason). Not within ``within`` seconds (default: the receipt timeout):
+        a retryable failure — the transaction stays tracked."""
+        within = within or self.policy.receipt_timeout
+        with trio.move_on_after(within):
+            while True:
+                record = await self.store.read(ledger.by_id, tx_id)
+                if record is None:
+                    raise ChainError(f"no transaction {tx_id}")
+                if record.state == "confirmed":
+                    return record
+                if record.state == "cancelled":
+                    raise PermanentFailure(f"transaction {record.id} was cancelled", code="cancelled")
+                if record.state == "failed":
+                    raise PermanentFailure(f"transaction {record.hash} reverted: {record.error or 'no reason given'}",
+                                           code="reverted", details={"tx": record.public()})
+                event = self._changed
+                with trio.move_on_after(1.0):
+                    await event.wait()
+        raise JobFailure(f"no confirmed receipt for {tx_id} within {within:g} s; "
+                         "it is still tracked", code="receipt_timeout")
+
+    def _poke(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    # --- tracking -----------------------------------------------------------------------------
+
+    async def run(self, *, interval: float = 1.0,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        await self.reconcile()
+        task_status.started()
+        while True:
+            try:
+                await self.track()
+                await self.reconcile()
+            except ChainError as exc:
+                log.warning("%s: tracking %s: %s", self.chain, self.address, exc)
+            await trio.sleep(interval)
+
+    async def reconcile(self) -> dict[str, Any]:
+        """Chain nonces (latest, pending) beside the ledger; external transactions from this key
+        move the ledger forward."""
+        latest, pending = await self.rpc.batch([("eth_getTransactionCount", [self.address, "latest"]),
+                                                ("eth_getTransactionCount", [self.address, "pending"])])
+        latest, pending = to_int(latest), to_int(pending)
+        booked = await self.store.read(ledger.ledger_next, self.chain, self.address)
+        open_txs = await self.store.read(ledger.open_txs, self.chain, self.address)
+        ours_pending = {t.nonce for t in open_txs}
+        if booked is None or pending > booked:
+            if booked is not None and not ours_pending & set(range(booked, pending)):
+                log.info("%s: %d transaction(s) from %s not sent by us; ledger %d → %d", self.chain,
+                         pending - booked, self.address, booked, pending)
+            await self.store.write(ledger.advance_ledger, self.chain, self.address, pending)
+            booked = pending
+        self.last_seen = {"address": self.address, "chain_latest_nonce": latest, "chain_pending_nonce": pending,
+                          "ledger_next_nonce": booked, "drift": booked - pending, "open": len(open_txs)}
+        return self.last_seen
+
+    async def track(self) -> None:
+        open_txs = await self.store.read(ledger.open_txs, self.chain, self.address)
+        if not open_txs:
+            return
+        latest_nonce = await self.rpc.nonce(self.address, "latest")
+        head = self.head() or await self.rpc.block_number()
+        changed = False
+        for record in open_txs:
+            changed |= await self._track_one(record, latest_nonce, head)
+        if changed:
+            self._poke()
+
+    async def _track_one(self, record: TxRecord, latest_nonce: int, head: int) -> bool:
+        if record.state == "signed":
+            if self.estop():
+                return False
+            try:
+                await self._broadcast(record)
+            except JobFailure as exc:
+                log.warning("%s: %s", self.chain, exc)
+                return False
+        receipt = await self._find_receipt(record)
+        if receipt is not None:
+            return await self._mined(record, receipt, head)
+        if record.state == "mined":  # its receipt vanished: a reorg — send it again
+            await self.store.write(ledger.update, record, state="sent", receipt=None)
+            await self._rebroadcast(record)
+            return True
+        if latest_nonce > record.nonce:
+            # the nonce is used, and none of our hashes has a receipt: not by us — sign again
+            return await self._renonce(record)
+        if record.sent_at is not None and time.time() - record.sent_at > self.policy.bump_after:
+            return await self._bump(record)
+        if await self.rpc.transaction(record.hash) is None:
+            await self._rebroadcast(record)  # the node forgot it (restart, eviction)
+        return False
+
+    async def _find_receipt(self, record: TxRecord) -> dict[str, Any] | None:
+        results = await self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in reversed(record.hashes)])
+        return next((r for r in results if r), None)
+
+    async def _mined(self, record: TxRecord, receipt: dict[str, Any], head: int) -> bool:
+        block = to_int(receipt["blockNumber"])
+        if receipt.get("status") != "0x1":
+            reason = await self._revert_reason(record, block)
+            await self.store.write(ledger.update, record, state="failed", receipt=receipt, error=reason)
+            return True
+        head = max(head, block)  # a receipt proves its block exists, whatever the head we read before
+        state = "confirmed" if head - block + 1 >= self.policy.confirmations else "mined"
+        if state == "confirmed" and record.error == CANCELLED:
+            state = "cancelled"
+        if state != record.state or record.receipt != receipt:
+            await self.store.write(ledger.update, record, state=state, receipt=receipt, error=None)
+            return True
+        return False
+
+    async def _revert_reason(self, record: TxRecord, block: int) -> str:
+        call = {"from": self.address, "to": record.to, "data": "0x" + record.data.hex(), "value": hex(record.value),
+                "gas": hex(record.gas)}
+        try:
+            await self.rpc.call(call, hex(max(block - 1, 0)))
+        except Reverted as exc:
+            return exc.reason or "reverted"
+        except RpcError as exc:
+            return str(exc)
+        return "reverted (out of gas, or state changed in its block)"
+
+    async def _bump(self, record: TxRecord) -> bool:
+        market_fee, market_tip = await self.fees()
+        tip = min(max(int(record.priority_fee * BUMP) + 1, market_tip), self.policy.max_priority_fee)
+        max_fee = min(max(int(record.max_fee * BUMP) + 1, market_fee, tip), self.policy.max_fee)
+        if max_fee < record.max_fee * 1.1 or tip < record.priority_fee * 1.1:
+            log.warning("%s: %s is stuck at the fee cap (%d wei); waiting", self.chain, record.id, record.max_fee)
+            await self.store.write(ledger.update, record, sent_at=time.time())  # next try after bump_after
+            return False
+        raw, tx_hash = self._sign(record.nonce, record.to, record.data, record.value, record.gas, max_fee, tip)
+        await self.store.write(ledger.update, record, raw=raw, hashes=[*record.hashes, tx_hash], max_fee=max_fee,
+                               priority_fee=tip, sent_at=time.time())
+        log.info("%s: %s bumped to %.2f gwei (replacement %d)", self.chain, record.id, max_fee / GWEI,
+                 len(record.hashes) - 1)
+        await self._rebroadcast(record)
+        return True
+
+    async def _renonce(self, record: TxRecord) -> bool:
+        async with self._lock:
+            pending = await self.rpc.nonce(self.address, "pending")
+            booked = await self.store.read(ledger.ledger_next, self.chain, self.address)
+            nonce = max(pending, booked or 0)
+            raw, tx_hash = self._sign(nonce, record.to, record.data, record.value, record.gas, record.max_fee,
+                                      record.priority_fee)
+            log.info("%s: nonce %d of %s was taken by another transaction; re-signed with nonce %d", self.chain,
+                     record.nonce, record.id, nonce)
+            await self.store.write(ledger.update, record, nonce=nonce, raw=raw, hashes=[*record.hashes, tx_hash],
+                                   sent_at=time.time())
+        await self._rebroadcast(record)
+        return True
+
+    async def _rebroadcast(self, record: TxRecord) -> None:
+        try:
+            await self.rpc.send_raw(record.raw)
+        except RpcError as exc:
+            log.info("%s: rebroadcast of %s: %s", self.chain, record.id, exc)
+
+    async def cancel(self, tx_id: str) -> TxRecord:
+        """Replace an unmined transaction with a zero-value send to ourselves at the same nonce
+        (fees bumped, so it takes the replacement's place)."""
+        record = await self.store.read(ledger.by_id, tx_id)
+        if record is None or record.state not in ("signed", "sent"):
+            raise ChainError(f"{tx_id} cannot be cancelled ({record.state if record else 'unknown'})")
+        market_fee, market_tip = await self.fees()
+        tip = min(max(int(record.priority_fee * BUMP) + 1, market_tip), self.policy.max_priority_fee)
+        max_fee = min(max(int(record.max_fee * BUMP) + 1, market_fee, tip), self.policy.max_fee)
+        raw, tx_hash = self._sign(record.nonce, self.address, b"", 0, 21_000, max_fee, tip)
+        await self.store.write(ledger.update, record, raw=raw, hashes=[*record.hashes, tx_hash], max_fee=max_fee,
+                               priority_fee=tip, to=self.address, data=b"", value=0, gas=21_000,
+                               sent_at=time.time(), error=CANCELLED)
+        await self._rebroadcast(record)
+        return record
