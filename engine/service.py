@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import trio
 
 from engine.chains import Heights
+from engine.chains.evm import EvmChain
 from engine.config import Settings, check_kinds, load_settings
 from engine.errors import ConfigError, EngineLocked, RequestError
 from engine.events import Broker
@@ -58,6 +60,9 @@ class EngineServices:
 
     pow: dict[str, PowRuntime] = field(default_factory=dict)
     heights: Heights | None = None
+    evm: dict[str, EvmChain] = field(default_factory=dict)
+    #: submit jobs as the engine: ``await submit([JobSubmit…], actor)`` (a scan queues executes)
+    submit: Callable[[list[JobSubmit], str], Awaitable[SubmitResponse]] | None = None
 
 
 class DataDirLock:
@@ -113,6 +118,12 @@ class Engine:
         self.scheduler = Scheduler(store, self.registry, settings, self.stats, self.services)
         for pool in self._pow_pools():
             self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels)
+        self.services.submit = lambda specs, actor: self.submit(specs, actor, batch=True)
+        for name, chain in settings.chains.items():
+            self.services.evm[name] = EvmChain(
+                name, chain, store, estop=lambda: self.scheduler.estop.active,
+                submit=lambda jobs, name=name: self.submit(jobs, f"chain:{name}", batch=False),  # type: ignore[misc]
+                emit=lambda type_, **data: self.store.write(ops.emit_only, type_, **data))
         self.started_at = time.time()
         self.binds: list[str] = []
         self.shutting_down = False
@@ -137,6 +148,8 @@ class Engine:
                 async with trio.open_nursery() as services:
                     for runtime in self.services.pow.values():
                         await services.start(runtime.run)
+                    for chain in self.services.evm.values():
+                        await services.start(chain.run)
                     await services.start(self.scheduler.run)
                     self.binds = await services.start(serve_api, self)
                     if self.settings.demo.enabled:
@@ -153,6 +166,9 @@ class Engine:
                     if interrupted:
                         log.info("interrupted %d jobs; they are back in the queue", interrupted)
                     services.cancel_scope.cancel()
+                for chain in self.services.evm.values():
+                    with trio.CancelScope(shield=True):
+                        await chain.aclose()
                 outer.cancel_scope.cancel()
         log.info("engine stopped")
 

@@ -253,7 +253,8 @@ def build_app(engine: Engine) -> Starlette:
     @route("/v1/chains", ["GET"])
     async def chains(request: Request) -> Response:
         heights = engine.services.heights
-        return JSON(ChainList(chains=heights.chains() if heights is not None else []))
+        manual = heights.chains() if heights is not None else []
+        return JSON(ChainList(chains=manual + [await c.status() for c in engine.services.evm.values()]))
 
     @route("/v1/chains/{name}/height", ["POST"])
     async def set_height(request: Request) -> Response:

@@ -458,3 +458,8 @@ def set_control(tx: Tx, key: str, value: dict[str, Any], event: str, actor: str,
 
 def audit_only(tx: Tx, actor: str, action: str, target: str, reason: str = "", details: dict[str, Any] | None = None) -> int:
     return tx.audit(actor, action, target, reason, details)
+
+
+def emit_only(tx: Tx, type_: str, job_id: str | None = None, pool: str | None = None, **data: Any) -> None:
+    """An event that changes no table (e.g. ``chain.reorg``)."""
+    tx.emit(type_, job_id, pool, **data)

@@ -210,7 +210,8 @@ async def test_metrics_openapi_and_kinds(tmp_path: Path) -> None:
             assert path in spec["paths"]
         assert "JobSubmit" in spec["components"]["schemas"]
         kinds = {k["name"]: k for k in (await client.get("/v1/kinds")).json()["kinds"]}
-        assert set(kinds) == {"noop", "sleep", "demo.flaky", "pow.kale", "pow.structs", "pow.hashcash"}
+        assert set(kinds) == {"noop", "sleep", "demo.flaky", "pow.kale", "pow.structs", "pow.hashcash", "evm.tx",
+                              "evm.workflow.scan", "evm.workflow.execute"}
         assert kinds["pow.kale"]["pool"] == "pow"
         sleep_schema = kinds["sleep"]["payload_schema"]
         assert "seconds" in json.dumps(sleep_schema)

@@ -317,6 +317,18 @@ class TxManager:
         except RpcError as exc:
             log.info("%s: rebroadcast of %s: %s", self.chain, record.id, exc)
 
+    async def recheck(self, from_block: int) -> int:
+        """After a reorg back to ``from_block``: every transaction mined there or later is
+        followed again (its receipt may be gone, or in another block). Returns how many."""
+        records = await self.store.read(ledger.recent_txs, self.chain, self.address, from_block)
+        for record in records:
+            await self.store.write(ledger.update, record, state="mined")
+        if records:
+            log.warning("%s: %d transaction(s) mined at or after block %d are re-checked", self.chain, len(records),
+                        from_block)
+            self._poke()
+        return len(records)
+
     async def cancel(self, tx_id: str) -> TxRecord:
         """Replace an unmined transaction with a zero-value send to ourselves at the same nonce
         (fees bumped, so it takes the replacement's place)."""

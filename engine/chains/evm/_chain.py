@@ -1,0 +1,199 @@
+"""One configured EVM chain in the engine: RPC with failover, the head watcher, the signer's
+transaction manager and balance monitor, and the workflow contracts of a devnet state file.
+
+The head watcher polls the latest block, walks every block it skipped so parents can be
+checked, and when a new block's parent hash is not the hash it knew at that height it walks
+back to the fork point: a **reorg**, reported with its depth (``chain.reorg`` event), after which
+the transactions mined at or after the fork are re-checked. Every ``scan_every_blocks`` blocks it
+submits an ``evm.workflow.scan`` job (one per block window, by idempotency key).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
+
+import trio
+
+from engine.chains.evm import _keys
+from engine.chains.evm import _ledger as ledger
+from engine.chains.evm._devnet import DevnetState
+from engine.chains.evm._rpc import EvmRpc, to_int
+from engine.chains.evm._txmanager import GWEI, FeePolicy, TxManager
+from engine.config import EvmChainSettings
+from engine.errors import ChainError, WrongChain
+from engine.schema import Chain, JobSubmit
+from engine.store import Store
+
+log = logging.getLogger("shiftboss.evm")
+WINDOW = 128  # block hashes kept for reorg detection
+ETH = 10**18
+
+
+class EvmChain:
+    def __init__(self, name: str, settings: EvmChainSettings, store: Store, *,
+                 estop: Callable[[], bool] = lambda: False,
+                 submit: Callable[[list[JobSubmit]], Awaitable[Any]] | None = None,
+                 emit: Callable[..., Awaitable[Any]] | None = None) -> None:
+        self.name, self.settings, self.store = name, settings, store
+        self.estop, self._submit, self._emit = estop, submit, emit
+        self.rpc = EvmRpc(settings.rpc, chain_id=settings.chain_id)
+        self.account = None
+        if settings.key_file is not None:
+            password = None
+            if settings.password_file or settings.password_env:
+                password = _keys.password_from(settings.password_file, settings.password_env)
+            self.account = _keys.load(settings.key_file, password)
+        self.devnet = DevnetState.read(settings.state_file) if settings.state_file else None
+        self.tx: TxManager | None = None
+        self.head: int | None = None
+        self.head_hash: str | None = None
+        self.head_time: float | None = None
+        self.hashes: dict[int, str] = {}
+        self.reorgs: list[dict[str, Any]] = []
+        self.balance: int | None = None
+        self.error = ""
+        self._new_head = trio.Event()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        """Ready once the chain id is checked (a wrong one stops the engine's start with a clear
+        error; an unreachable RPC does not: the chain shows the error and keeps trying)."""
+        chain_id = None
+        try:
+            chain_id = await self.rpc.check_chain()
+        except WrongChain:
+            raise
+        except ChainError as exc:
+            self.error = str(exc)
+            log.warning("chain %s: %s (retrying)", self.name, exc)
+        task_status.started()
+        while chain_id is None:
+            await trio.sleep(self.settings.poll_interval)
+            try:
+                chain_id = await self.rpc.check_chain()
+                self.error = ""
+            except WrongChain:
+                raise
+            except ChainError as exc:
+                self.error = str(exc)
+        async with trio.open_nursery() as nursery:
+            if self.account is not None:
+                s = self.settings
+                policy = FeePolicy(max_fee=int(s.max_fee_gwei * GWEI), max_priority_fee=int(s.max_priority_fee_gwei * GWEI),
+                                   bump_after=s.bump_after, confirmations=s.confirmations,
+                                   receipt_timeout=s.receipt_timeout)
+                self.tx = TxManager(self.name, chain_id, self.rpc, self.store, self.account, policy, estop=self.estop,
+                                    head=lambda: self.head)
+                await nursery.start(self.tx.run)
+                nursery.start_soon(self._watch_balance)
+            nursery.start_soon(self._watch_heads)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        await self.rpc.aclose()
+
+    # --- heads ------------------------------------------------------------------------------
+
+    async def _watch_heads(self) -> NoReturn:
+        while True:
+            try:
+                await self.poll_head()
+                self.error = ""
+            except ChainError as exc:
+                self.error = str(exc)
+                log.warning("chain %s: head watcher: %s", self.name, exc)
+            await trio.sleep(self.settings.poll_interval)
+
+    async def poll_head(self) -> None:
+        latest = await self.rpc.get_block("latest")
+        number = to_int(latest["number"])
+        if self.head is not None and number == self.head and latest["hash"] == self.head_hash:
+            return
+        first = number if self.head is None else max(min(self.head + 1, number), number - WINDOW + 1)
+        blocks = [latest] if first == number else [*[await self.rpc.get_block(n) for n in range(first, number)], latest]
+        for block in blocks:
+            await self._accept(block)
+        self._new_head.set()
+        self._new_head = trio.Event()
+
+    async def _accept(self, block: dict[str, Any]) -> None:
+        number = to_int(block["number"])
+        known_parent = self.hashes.get(number - 1)
+        known_here = self.hashes.get(number)
+        if (known_parent is not None and known_parent != block["parentHash"]) or (
+                known_here is not None and known_here != block["hash"]):
+            await self._reorg(number)
+        self.hashes[number] = block["hash"]
+        for old in [n for n in self.hashes if n <= number - WINDOW]:
+            del self.hashes[old]
+        for stale in [n for n in self.hashes if n > number]:
+            del self.hashes[stale]  # the chain got shorter
+        before = self.head
+        self.head, self.head_hash, self.head_time = number, block["hash"], float(to_int(block["timestamp"]))
+        every = self.settings.scan_every_blocks
+        if self.devnet is not None and self._submit is not None and (before is None or number // every > before // every):
+            window = number - number % every
+            await self._submit([JobSubmit(kind="evm.workflow.scan", payload={"chain": self.name},
+                                          idempotency_key=f"scan:{self.name}:{window}", priority=6)])
+
+    async def _reorg(self, number: int) -> None:
+        """The block at ``number`` does not extend what we knew: find the fork point."""
+        fork = number
+        while fork - 1 in self.hashes:
+            canonical = await self.rpc.get_block(fork - 1)
+            if canonical["hash"] == self.hashes[fork - 1]:
+                break
+            fork -= 1
+        depth = (self.head or number) - fork + 1
+        record = {"fork_block": fork, "depth": depth, "at": time.time(), "head": self.head}
+        self.reorgs = [*self.reorgs[-9:], record]
+        log.warning("chain %s: reorg of depth %d (fork at block %d)", self.name, depth, fork)
+        for n in [n for n in self.hashes if n >= fork]:
+            del self.hashes[n]
+        if self._emit is not None:
+            await self._emit("chain.reorg", chain=self.name, depth=depth, fork_block=fork)
+        if self.tx is not None:
+            await self.tx.recheck(fork)
+
+    async def wait_block(self) -> None:
+        await self._new_head.wait()
+
+    # --- balance ----------------------------------------------------------------------------
+
+    async def _watch_balance(self) -> NoReturn:
+        assert self.account is not None
+        while True:
+            try:
+                self.balance = await self.rpc.balance(self.account.address)
+            except ChainError as exc:
+                log.warning("chain %s: balance: %s", self.name, exc)
+            await trio.sleep(max(5.0, self.settings.poll_interval))
+
+    @property
+    def low_balance(self) -> bool:
+        return self.balance is not None and self.balance < self.settings.min_balance_eth * ETH
+
+    # --- the API's view ---------------------------------------------------------------------
+
+    async def status(self) -> Chain:
+        detail: dict[str, Any] = {"chain_id": self.rpc.chain_id, "endpoints": self.rpc.stats(),
+                                  "reorgs": self.reorgs, "error": self.error}
+        if self.account is not None:
+            signer: dict[str, Any] = {"address": self.account.address,
+                                      "balance_eth": None if self.balance is None else self.balance / ETH,
+                                      "low_balance": self.low_balance,
+                                      "min_balance_eth": self.settings.min_balance_eth}
+            if self.tx is not None:
+                signer.update(self.tx.last_seen)
+                signer["txs"] = await self.store.read(ledger.counts, self.name, self.account.address)
+            detail["signer"] = signer
+        if self.devnet is not None:
+            detail["contracts"] = {"registry": self.devnet.registry, "executor": self.devnet.executor,
+                                   "escrow": self.devnet.escrow}
+        return Chain(name=self.name, kind="evm", head=self.head, head_hash=self.head_hash,
+                     lag_s=None if self.head_time is None else round(max(0.0, time.time() - self.head_time), 1),
+                     detail=detail)

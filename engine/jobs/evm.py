@@ -1,0 +1,155 @@
+"""EVM job kinds: a generic operator transaction, and the workflow executor of seed 001 — a scan
+that finds due workflows and one execute job per due run (idempotency key: workflow id and next
+run, so a run seen twice is executed once), sent through the chain's transaction manager."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from eth_utils import to_checksum_address
+from msgspec import Meta
+
+from engine.chains.evm import EvmChain, to_int
+from engine.chains.evm import _ledger as ledger
+from engine.chains.evm._contracts import load
+from engine.chains.evm._txmanager import TxManager
+from engine.errors import ChainError, JobFailure, PermanentFailure
+from engine.jobs._registry import Kind
+from engine.scheduler import JobContext
+from engine.schema import JobSubmit
+
+Address = Annotated[str, Meta(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x-prefixed 20-byte address")]
+HexData = Annotated[str, Meta(pattern=r"^0x([0-9a-fA-F]{2})*$", description="0x-prefixed calldata")]
+ChainName = Annotated[str, Meta(min_length=1, max_length=64, description="a [chains.<name>] of config.toml")]
+
+
+class TxPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """Send one transaction (to, value, data) from the chain's signer, and wait for it."""
+
+    chain: ChainName
+    to: Address
+    value: Annotated[int, Meta(ge=0, description="wei")] = 0
+    data: HexData = "0x"
+
+
+class ScanPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """Find the due workflows of the chain's registry and queue one execute job per due run."""
+
+    chain: ChainName
+
+
+class ExecutePayload(msgspec.Struct, forbid_unknown_fields=True):
+    """Execute one due run of a workflow through the ActionExecutor."""
+
+    chain: ChainName
+    workflow_id: Annotated[int, Meta(ge=1)]
+    next_run: Annotated[int, Meta(ge=0, description="the run's due time (unix seconds), as scanned")]
+
+
+def _chain(ctx: JobContext, name: str) -> EvmChain:
+    chains: dict[str, EvmChain] = getattr(ctx.services, "evm", None) or {}
+    if name not in chains:
+        raise PermanentFailure(f"no chain {name!r} is configured (chains: {', '.join(sorted(chains)) or 'none'})",
+                               code="unknown_chain")
+    return chains[name]
+
+
+def _signer(chain: EvmChain) -> TxManager:
+    if chain.account is None:
+        raise PermanentFailure(f"chain {chain.name!r} has no signer: set chains.{chain.name}.key_file",
+                               code="no_signer")
+    if chain.tx is None:
+        raise JobFailure(f"chain {chain.name!r} is not connected yet ({chain.error or 'starting'})", code="chain_down")
+    return chain.tx
+
+
+async def _call(chain: EvmChain, contract: str, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
+    f = load(contract).fn(fn)
+    return f.decode(await chain.rpc.call({"to": address, "data": "0x" + f.encode(*args).hex()}))
+
+
+def _done(record: Any) -> dict[str, Any]:
+    receipt = record.receipt or {}
+    return {"tx": record.id, "hash": receipt.get("transactionHash", record.hash), "nonce": record.nonce,
+            "block": to_int(receipt["blockNumber"]) if receipt else None,
+            "gas_used": to_int(receipt["gasUsed"]) if receipt.get("gasUsed") else None,
+            "replacements": len(record.hashes) - 1}
+
+
+async def _send_and_wait(ctx: JobContext, tx: TxManager, intent: str, to: str, data: bytes,
+                         value: int = 0) -> dict[str, Any]:
+    record = await tx.send(intent, to=to, data=data, value=value, job_id=ctx.job_id)
+    ctx.progress(tx=record.id, hash=record.hash, nonce=record.nonce, state=record.state)
+    return _done(await tx.wait(record.id))
+
+
+async def evm_tx(ctx: JobContext, p: TxPayload) -> dict[str, Any]:
+    chain = _chain(ctx, p.chain)
+    return await _send_and_wait(ctx, _signer(chain), f"job:{ctx.job_id}", to_checksum_address(p.to),
+                                bytes.fromhex(p.data[2:]), p.value)
+
+
+async def workflow_scan(ctx: JobContext, p: ScanPayload) -> dict[str, Any]:
+    chain = _chain(ctx, p.chain)
+    if chain.devnet is None:
+        raise PermanentFailure(f"chain {p.chain!r} has no workflow contracts: set chains.{p.chain}.state_file",
+                               code="no_contracts")
+    registry = chain.devnet.registry
+    try:
+        (count,) = await _call(chain, "WorkflowRegistry", registry, "workflowCount")
+        now = to_int((await chain.rpc.get_block("latest"))["timestamp"])
+        ids, next_runs = await _call(chain, "WorkflowRegistry", registry, "dueWorkflows", 1, count, now)
+    except ChainError as exc:
+        raise JobFailure(f"scan of {p.chain}: {exc}", code="rpc") from None
+    jobs = [JobSubmit(kind="evm.workflow.execute", priority=7,
+                      payload={"chain": p.chain, "workflow_id": wid, "next_run": run},
+                      idempotency_key=f"wf:{p.chain}:{registry.lower()}:{wid}@{run}")
+            for wid, run in zip(ids, next_runs, strict=True)]
+    created = 0
+    if jobs:
+        response = await ctx.services.submit(jobs, f"chain:{p.chain}")
+        created = sum(1 for r in response.jobs if r.created)
+    return {"workflows": count, "due": len(jobs), "enqueued": created, "block_time": now}
+
+
+async def workflow_execute(ctx: JobContext, p: ExecutePayload) -> dict[str, Any]:
+    chain = _chain(ctx, p.chain)
+    tx = _signer(chain)
+    if chain.devnet is None:
+        raise PermanentFailure(f"chain {p.chain!r} has no workflow contracts", code="no_contracts")
+    devnet = chain.devnet
+    intent = f"workflow:{p.chain}:{devnet.registry.lower()}:{p.workflow_id}@{p.next_run}"
+    existing = await tx.store.read(ledger.by_intent, intent)
+    if existing is not None:  # an earlier attempt (or the engine before a crash) sent it: follow that one
+        ctx.progress(tx=existing.id, hash=existing.hash, nonce=existing.nonce, state=existing.state)
+        return {**_done(await tx.wait(existing.id)), "workflow_id": p.workflow_id}
+    try:
+        ((user, action, interval, next_run, budget, active),) = await _call(
+            chain, "WorkflowRegistry", devnet.registry, "getWorkflow", p.workflow_id)
+        now = to_int((await chain.rpc.get_block("latest"))["timestamp"])
+        base_fee = to_int((await chain.rpc.fee_history(1))["baseFeePerGas"][-1])
+    except ChainError as exc:
+        raise JobFailure(f"reading workflow {p.workflow_id}: {exc}", code="rpc") from None
+    if not active:
+        raise PermanentFailure(f"workflow {p.workflow_id} is not active", code="inactive")
+    if next_run > p.next_run:
+        return {"workflow_id": p.workflow_id, "skipped": f"this run was already executed (next run now {next_run})"}
+    if now < next_run:
+        raise JobFailure(f"workflow {p.workflow_id} is due at {next_run}, the chain is at {now}", code="not_due")
+    charge = min(budget, 100_000 * base_fee)
+    data = load("ActionExecutor").fn("executeWorkflow").encode(p.workflow_id, action, p.next_run + interval, user,
+                                                               charge)
+    result = await _send_and_wait(ctx, tx, intent, devnet.executor, data)
+    return {**result, "workflow_id": p.workflow_id, "next_run": p.next_run + interval, "charged_wei": charge}
+
+
+KINDS = [
+    Kind("evm.tx", TxPayload, evm_tx, "Send a transaction (to, value, data) from a chain's signer and wait for it.",
+         max_attempts=5, timeout=600, backoff_base=2.0),
+    Kind("evm.workflow.scan", ScanPayload, workflow_scan, "Find due workflows and queue one execute job per due run.",
+         max_attempts=3, timeout=60, backoff_base=1.0),
+    Kind("evm.workflow.execute", ExecutePayload, workflow_execute,
+         "Execute one due workflow run through the ActionExecutor (simulate, sign, persist, send, wait).",
+         max_attempts=5, timeout=600, backoff_base=2.0),
+]
