@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from engine.cli._bench_console import bench_console
+from engine.cli._bench_evm import bench_evm
 from engine.cli._bench_pow import bench_pow
 from engine.cli._output import emit_json, fail, percentiles
 from engine.spawn import EngineProcess
@@ -44,6 +45,7 @@ def bench() -> None:
 
 bench.add_command(bench_pow)
 bench.add_command(bench_console)
+bench.add_command(bench_evm)
 
 
 @bench.command("queue")

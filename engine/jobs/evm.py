@@ -127,8 +127,9 @@ async def workflow_execute(ctx: JobContext, p: ExecutePayload) -> dict[str, Any]
     try:
         ((user, action, interval, next_run, budget, active),) = await _call(
             chain, "WorkflowRegistry", devnet.registry, "getWorkflow", p.workflow_id)
-        now = to_int((await chain.rpc.get_block("latest"))["timestamp"])
-        base_fee = to_int((await chain.rpc.fee_history(1))["baseFeePerGas"][-1])
+        now = int(chain.head_time) if chain.head_time else to_int((await chain.rpc.get_block("latest"))["timestamp"])
+        max_fee, tip = await tx.fees()  # cached per block
+        base_fee = max(0, (max_fee - tip) // 2)
     except ChainError as exc:
         raise JobFailure(f"reading workflow {p.workflow_id}: {exc}", code="rpc") from None
     if not active:

@@ -41,3 +41,17 @@ def test_bench_console_times_keys_to_fresh_frames_with_jobs_streaming() -> None:
     assert 20 < result["rss_mb"] < 2000
     assert result["events_per_s"] > 0 and result["events_received"] > 0  # the console followed a live stream
     assert result["targets"] == {"p99_ms": 100.0, "rss_mb": 200.0}
+
+
+@pytest.mark.slow
+def test_bench_evm_runs_both_sides_on_anvil() -> None:
+    from tests.engine.evm.conftest import require_anvil
+
+    require_anvil()
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "evm", "--workflows", "10", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["workflows"] == 10 and result["target_speedup"] == 3.0
+    assert result["engine"]["per_s"] > 0 and result["baseline"]["per_s"] > 0
+    assert result["speedup"] == round(result["engine"]["per_s"] / result["baseline"]["per_s"], 2)

@@ -10,6 +10,7 @@ submits an ``evm.workflow.scan`` job (one per block window, by idempotency key).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -88,7 +89,7 @@ class EvmChain:
                                    receipt_timeout=s.receipt_timeout)
                 self.tx = TxManager(self.name, chain_id, self.rpc, self.store, self.account, policy, estop=self.estop,
                                     head=lambda: self.head)
-                await nursery.start(self.tx.run)
+                await nursery.start(functools.partial(self.tx.run, interval=self.settings.poll_interval))
                 nursery.start_soon(self._watch_balance)
             nursery.start_soon(self._watch_heads)
         raise AssertionError("unreachable")  # pragma: no cover

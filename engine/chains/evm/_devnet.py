@@ -95,8 +95,10 @@ class Rpc:
         return int(self("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
 
 
-def deploy(url: str, signer: str, *, workflows: int = 3, interval: int = 30, fund_eth: int = 100) -> DevnetState:
-    """Deploy and set up everything; returns what the state file records."""
+def deploy(url: str, signer: str, *, workflows: int = 3, interval: int = 30, fund_eth: int = 100,
+           first_run: int | None = None) -> DevnetState:
+    """Deploy and set up everything; returns what the state file records. Workflows first run
+    one second apart from now, or all at ``first_run``."""
     rpc = Rpc(url)
     registry = rpc.deploy("WorkflowRegistry")
     escrow = rpc.deploy("FeeEscrow")
@@ -112,7 +114,8 @@ def deploy(url: str, signer: str, *, workflows: int = 3, interval: int = 30, fun
     poke = action_data(target, load("DemoTarget").fn("poke").encode())
     now = rpc.timestamp()
     for i in range(workflows):
-        state.workflows.append(create_workflow(rpc, registry, poke, interval=interval, first_run=now + i))
+        start = now + i if first_run is None else first_run
+        state.workflows.append(create_workflow(rpc, registry, poke, interval=interval, first_run=start))
     return state
 
 

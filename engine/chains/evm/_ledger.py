@@ -149,6 +149,12 @@ def update(tx: Tx, record: TxRecord, **changes: Any) -> TxRecord:
     return record
 
 
+def update_many(tx: Tx, updates: list[tuple[TxRecord, dict[str, Any]]]) -> None:
+    """Several updates in one commit (the tracker's receipts of one tick)."""
+    for record, changes in updates:
+        update(tx, record, **changes)
+
+
 def advance_ledger(tx: Tx, chain: str, signer: str, next_nonce: int) -> None:
     _advance_ledger(tx, chain, signer, next_nonce)
 

@@ -75,6 +75,8 @@ class TxManager:
         self._lock = trio.Lock()  # nonce allocation: one signing at a time
         self._changed = trio.Event()
         self.last_seen: dict[str, Any] = {}  # chain vs ledger, for /v1/chains
+        self._fees: tuple[tuple[int | None, int], tuple[int, int]] | None = None
+        self._updates: list[tuple[TxRecord, dict[str, Any]]] = []
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -101,9 +103,10 @@ class TxManager:
             existing = await self.store.read(ledger.by_intent, intent)  # a concurrent send for it
             if existing is not None:
                 return existing
-            pending = await self.rpc.nonce(self.address, "pending")
             booked = await self.store.read(ledger.ledger_next, self.chain, self.address)
-            nonce = max(pending, booked or 0)
+            # the ledger is reconciled with the chain every tick (external transactions move it);
+            # ask the chain only when there is no ledger yet
+            nonce = booked if booked is not None else await self.rpc.nonce(self.address, "pending")
             raw, tx_hash = self._sign(nonce, call.get("to"), data, value, estimate, max_fee, tip)
             record = TxRecord(id=new_id("evm.tx"), chain=self.chain, signer=self.address, intent=intent,
                               nonce=nonce, to=call.get("to"), value=value, data=data, gas=estimate, max_fee=max_fee,
@@ -124,7 +127,15 @@ class TxManager:
 
     async def fees(self) -> tuple[int, int]:
         """(maxFeePerGas, maxPriorityFeePerGas): twice the next base fee plus the median tip of
-        recent blocks, under the caps."""
+        recent blocks, under the caps. Read at most once per block (and per second)."""
+        key = (self.head(), int(time.monotonic()))
+        if self._fees is not None and self._fees[0] == key:
+            return self._fees[1]
+        fees = await self._fetch_fees()
+        self._fees = (key, fees)
+        return fees
+
+    async def _fetch_fees(self) -> tuple[int, int]:
         history = await self.rpc.fee_history(5, [50.0])
         base = to_int(history["baseFeePerGas"][-1])
         tips = [to_int(r[0]) for r in history.get("reward") or [] if r]
@@ -220,13 +231,24 @@ class TxManager:
             return
         latest_nonce = await self.rpc.nonce(self.address, "latest")
         head = self.head() or await self.rpc.block_number()
+        hashes = [h for r in open_txs if r.state != "signed" for h in r.hashes]
+        found: dict[str, Any] = {}
+        for i in range(0, len(hashes), 200):  # every receipt in a few batched requests
+            chunk = hashes[i:i + 200]
+            found.update(zip(chunk, await self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in chunk]),
+                             strict=True))
+        self._updates = []
         changed = False
         for record in open_txs:
-            changed |= await self._track_one(record, latest_nonce, head)
+            receipt = next((found[h] for h in reversed(record.hashes) if found.get(h)), None)
+            changed |= await self._track_one(record, latest_nonce, head, receipt)
+        if self._updates:  # receipts and confirmations: one commit for all of them
+            await self.store.write(ledger.update_many, self._updates)
         if changed:
             self._poke()
 
-    async def _track_one(self, record: TxRecord, latest_nonce: int, head: int) -> bool:
+    async def _track_one(self, record: TxRecord, latest_nonce: int, head: int,
+                         receipt: dict[str, Any] | None) -> bool:
         if record.state == "signed":
             if self.estop():
                 return False
@@ -235,7 +257,7 @@ class TxManager:
             except JobFailure as exc:
                 log.warning("%s: %s", self.chain, exc)
                 return False
-        receipt = await self._find_receipt(record)
+            receipt = await self._find_receipt(record)
         if receipt is not None:
             return await self._mined(record, receipt, head)
         if record.state == "mined":  # its receipt vanished: a reorg — send it again
@@ -266,7 +288,7 @@ class TxManager:
         if state == "confirmed" and record.error == CANCELLED:
             state = "cancelled"
         if state != record.state or record.receipt != receipt:
-            await self.store.write(ledger.update, record, state=state, receipt=receipt, error=None)
+            self._updates.append((record, {"state": state, "receipt": receipt, "error": None}))
             return True
         return False
 
@@ -282,7 +304,7 @@ class TxManager:
         return "reverted (out of gas, or state changed in its block)"
 
     async def _bump(self, record: TxRecord) -> bool:
-        market_fee, market_tip = await self.fees()
+        market_fee, market_tip = await self._fetch_fees()
         tip = min(max(int(record.priority_fee * BUMP) + 1, market_tip), self.policy.max_priority_fee)
         max_fee = min(max(int(record.max_fee * BUMP) + 1, market_fee, tip), self.policy.max_fee)
         if max_fee < record.max_fee * 1.1 or tip < record.priority_fee * 1.1:

@@ -1,0 +1,146 @@
+"""``shiftboss bench evm``: workflow executions per second end to end on anvil — scan, one execute
+job per due run, simulate, estimate, sign, persist, send, confirm — beside a plain sequential
+web3.py loop (build, estimate, sign, send, wait for the receipt per transaction), same run, same
+contracts, same number of due workflows."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from eth_account import Account
+
+from engine.chains.evm import DEV_KEYS, Anvil
+from engine.chains.evm._contracts import WORKER_ROLE, load
+from engine.chains.evm._devnet import Rpc, deploy
+from engine.chains.evm._keys import write_private
+from engine.cli._output import emit_json, fail
+from engine.errors import ChainError
+from engine.spawn import EngineProcess
+
+TARGET = 3.0
+
+
+@click.command("evm")
+@click.option("--workflows", "n", type=click.IntRange(5, 5000), default=200, show_default=True,
+              help="Due workflows each side executes.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with both figures.")
+def bench_evm(n: int, as_json: bool) -> None:
+    """Workflow executions/s: the engine (nonces pipelined) beside a sequential web3.py loop."""
+    say = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
+    try:
+        import web3  # noqa: F401 - the baseline
+    except ImportError:
+        fail("the baseline needs web3.py: pip install web3 (make venv installs it)")
+    with tempfile.TemporaryDirectory(prefix="shiftboss-bench-evm-") as tmp_name:
+        tmp = Path(tmp_name)
+        try:
+            with Anvil(log=tmp / "anvil.log") as anvil:
+                say(f"baseline: web3.py, {n} workflows one after another …")
+                baseline = _web3_loop(anvil, tmp, n)
+                say(f"engine: {n} workflows through scan → execute jobs …")
+                ours = _engine(anvil, tmp, n)
+        except ChainError as exc:
+            fail(str(exc))
+    result = {"workflows": n, "engine": ours, "baseline": baseline,
+              "speedup": round(ours["per_s"] / baseline["per_s"], 2), "target_speedup": TARGET}
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"\nworkflow executions on anvil ({n} due workflows each, executeWorkflow via ActionExecutor)")
+    click.echo(f"  engine (scan → execute jobs, pipelined nonces)  {ours['per_s']:8.1f}/s   ({ours['seconds']:.2f} s,"
+               f" p50 job {ours['job_p50_s']:.2f} s)")
+    click.echo(f"  web3.py sequential loop (baseline, same run)    {baseline['per_s']:8.1f}/s   "
+               f"({baseline['seconds']:.2f} s)")
+    ok = "ok" if result["speedup"] >= TARGET else "MISSED"
+    click.echo(f"  speedup {result['speedup']:.2f}×   target ≥ {TARGET:g}× {ok}")
+
+
+def _setup(anvil: Anvil, signer: str, n: int) -> Any:
+    """Fresh contracts with ``n`` workflows due now, each to run once."""
+    return deploy(anvil.url, signer, workflows=n, interval=10**12, first_run=0)  # due now, then never again
+
+
+def _web3_loop(anvil: Anvil, tmp: Path, n: int) -> dict[str, Any]:
+    from web3 import Web3
+
+    account = Account.from_key(DEV_KEYS[4])
+    state = _setup(anvil, account.address, n)
+    w3 = Web3(Web3.HTTPProvider(anvil.url))
+    executor = w3.eth.contract(address=state.executor, abi=load("ActionExecutor").abi)
+    registry = w3.eth.contract(address=state.registry, abi=load("WorkflowRegistry").abi)
+    began = time.perf_counter()
+    for wid in state.workflows:
+        user, action, interval, next_run, budget, _active = registry.functions.getWorkflow(wid).call()
+        tx = executor.functions.executeWorkflow(wid, action, next_run + interval, user, 0).build_transaction(
+            {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address)})
+        tx["gas"] = int(w3.eth.estimate_gas(tx) * 1.2)
+        signed = account.sign_transaction(tx)
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise ChainError(f"baseline: workflow {wid} reverted")
+    seconds = time.perf_counter() - began
+    return {"seconds": round(seconds, 3), "per_s": round(n / seconds, 1)}
+
+
+def _engine(anvil: Anvil, tmp: Path, n: int) -> dict[str, Any]:
+    key = tmp / "signer.key"
+    write_private(key, DEV_KEYS[5])
+    signer = Account.from_key(DEV_KEYS[5]).address
+    state = _setup(anvil, signer, n)
+    state.write(tmp / "devnet.json")
+    rpc = Rpc(anvil.url)
+    config = f"""
+[engine]
+log_level = "warning"
+grace_period = 1
+[pools.default]
+concurrency = 256
+[chains.devnet]
+rpc = ["{anvil.url}"]
+chain_id = 31337
+state_file = "{tmp / 'devnet.json'}"
+key_file = "{key}"
+poll_interval = 0.1
+scan_every_blocks = 1
+"""
+    has_role = load("ActionExecutor").fn("hasRole")
+    assert has_role.decode(bytes.fromhex(rpc("eth_call", {"to": state.executor, "data": "0x" + has_role.encode(
+        WORKER_ROLE, signer).hex()}, "latest")[2:])) == (True,)
+    with EngineProcess(tmp / "engine", config) as engine, engine.client() as client:
+        deadline = time.monotonic() + 600
+        while True:
+            page = client.get("/v1/jobs", kind="evm.workflow.execute", state="completed", limit=1)
+            if page["total"] >= n:
+                break
+            failed = client.get("/v1/jobs", kind="evm.workflow.execute", state="failed", limit=1)
+            if failed["total"]:
+                fail(f"an execute job failed: {failed['jobs'][0]['error']}")
+            if time.monotonic() > deadline:
+                fail(f"only {page['total']} of {n} workflows executed within 600 s")
+            time.sleep(0.05)
+        jobs = _all(client, "evm.workflow.execute")
+        first_scan = min(j["created_at"] for j in _all(client, "evm.workflow.scan"))
+    # from the first scan (the engine is up and sees the chain) to the last confirmed execution
+    seconds = max(j["finished_at"] for j in jobs) - first_scan
+    durations = sorted(j["finished_at"] - j["created_at"] for j in jobs)
+    executed = rpc("eth_getLogs", {"address": state.executor, "fromBlock": "0x0", "toBlock": "latest",
+                                   "topics": ["0x" + load("ActionExecutor").event_topic("WorkflowExecuted").hex()]})
+    if len(executed) != n:
+        fail(f"{len(executed)} WorkflowExecuted events for {n} workflows")
+    return {"seconds": round(seconds, 3), "per_s": round(n / seconds, 1),
+            "job_p50_s": round(durations[len(durations) // 2], 3)}
+
+
+def _all(client: Any, kind: str) -> list[dict[str, Any]]:
+    jobs, cursor = [], None
+    while True:
+        page = client.get("/v1/jobs", kind=kind, limit=1000, **({"cursor": cursor} if cursor else {}))
+        jobs += page["jobs"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return jobs
