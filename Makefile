@@ -42,7 +42,7 @@ $(NODE_TOOLS): package.json package-lock.json
 contracts: $(NODE_TOOLS) ## compile contracts/*.sol with the pinned solc-js into engine/chains/evm/artifacts/
 	node contracts/compile.js
 
-demo: venv ## start an engine with demo load (detached) and follow it live
+demo: venv $(NODE_TOOLS) ## start a devnet and an engine with demo load (detached), open the console
 	$(BIN)/shiftboss up
 
 test: venv $(NODE_TOOLS) ## lint, then run the whole test suite (slow tests included)

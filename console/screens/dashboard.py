@@ -20,7 +20,7 @@ from console.messages import Snapshot
 from console.screens.base import LiveScreen
 from console.screens.dialogs import AskReason, Confirm
 from console.widgets.tables import sync_rows
-from engine.schema import Job, Pool, Status, Worker
+from engine.schema import Chain, Job, Pool, Status, Worker
 
 HISTORY = 40  # queue-depth samples kept per pool for its sparkline
 ATTENTION_S = 3.0
@@ -41,6 +41,7 @@ class DashboardScreen(LiveScreen):
         self._attention_jobs: dict[str, tuple[str, str, Text]] = {}
         self._status: Status | None = None
         self._workers: list[Worker] = []
+        self._chains: list[Chain] = []
         self._last_at: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -73,6 +74,7 @@ class DashboardScreen(LiveScreen):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self._status = snapshot.status
         self._workers = snapshot.workers
+        self._chains = snapshot.chains
         for pool in snapshot.pools:
             self.depth.setdefault(pool.name, deque(maxlen=HISTORY))
             if snapshot.at != self._last_at:  # a new read, not the same one shown again
@@ -143,6 +145,7 @@ class DashboardScreen(LiveScreen):
             if w.health != "ok":
                 rows[f"worker:{w.id}"] = ("‼" if w.health == "down" else "!", ago(w.heartbeat_at),
                                           Text(f"worker {w.id} {w.health}", "red"))
+        rows.update(chain_attention(self._chains, format.clock()))
         rows.update(self._attention_jobs)
         severity = {"‼": 0, "!": 1, "·": 2}
         ordered = dict(sorted(rows.items(), key=lambda kv: (severity.get(kv[1][0], 3), kv[0])))
@@ -233,6 +236,25 @@ def attention_jobs(jobs: list[Job], now: float) -> dict[str, tuple[str, str, Tex
                 and job.deadline - now < DEADLINE_SOON_S):
             out[key] = ("‼" if job.deadline < now + 30 else "!", span(job.deadline - now),
                         Text(f"{name} deadline close ({job.state})", "bold yellow"))
+    return out
+
+
+def chain_attention(chains: list[Chain], now: float) -> dict[str, tuple[str, str, Text]]:
+    """A chain that cannot be reached, a signer low on funds, a recent reorg."""
+    out: dict[str, tuple[str, str, Text]] = {}
+    for chain in chains:
+        detail = chain.detail or {}
+        if detail.get("error"):
+            out[f"chain:{chain.name}"] = ("‼", "", Text(f"chain {chain.name}: {detail['error']}", "bold red"))
+        signer = detail.get("signer") or {}
+        if signer.get("low_balance"):
+            out[f"balance:{chain.name}"] = ("‼", "", Text(
+                f"signer {signer.get('address')} on {chain.name}: {signer.get('balance_eth', 0):.4f} ETH, below "
+                f"{signer.get('min_balance_eth')} ETH", "bold red"))
+        for reorg in (detail.get("reorgs") or [])[-1:]:
+            if now - float(reorg.get("at", 0)) < 600:
+                out[f"reorg:{chain.name}"] = ("!", ago(reorg.get("at"), now), Text(
+                    f"reorg on {chain.name}: depth {reorg.get('depth')} at block {reorg.get('fork_block')}", "yellow"))
     return out
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -55,16 +57,22 @@ def console(config_path: Path | None, data_dir: str | None, attach: str | None, 
 @CONFIG_OPTION
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Engine data dir.")
 @click.option("--follow", "follow_only", is_flag=True, help="Print events instead of opening the console.")
-def up(config_path: Path | None, data_dir: str | None, follow_only: bool) -> None:
-    """Start an engine with demo load (if none is running) and open the console on it.
+@click.option("--no-devnet", is_flag=True, help="Do not start the local EVM devnet (anvil + workflow contracts).")
+def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_devnet: bool) -> None:
+    """Start a devnet and an engine with demo load (if not running) and open the console.
 
-    This is what `make demo` runs. Without a terminal (or with --follow) it prints events
-    instead. Either way the engine keeps running afterwards (`shiftboss stop` stops it).
+    This is what `make demo` runs: a local anvil chain with the workflow executor's contracts
+    (state in ./.demo, see `shiftboss devnet`), and an engine with demo jobs that also executes
+    the demo workflows on that chain. Without a terminal (or with --follow) it prints events
+    instead. The engine and the chain keep running afterwards (`shiftboss stop`; the chain's pid
+    is in .demo/anvil.pid).
     """
     overrides = {"engine.data_dir": data_dir} if data_dir else {}
     settings = load_or_exit(config_path, overrides)
+    devnet_state = None if no_devnet else _ensure_devnet(Path(".demo"))
     if not socket_accepts(settings.socket_path):
-        _detach(settings, config_path or default_config_path(), True, None)
+        _detach(settings, config_path or default_config_path(), True, None,
+                str(devnet_state) if devnet_state else None)
     else:
         click.echo(f"attached to the running engine at {settings.socket_path}")
     if not follow_only and sys.stdin.isatty() and sys.stdout.isatty():
@@ -80,6 +88,41 @@ def up(config_path: Path | None, data_dir: str | None, follow_only: bool) -> Non
         click.echo("\nstopped following; the engine is still running (`shiftboss status`, `shiftboss stop`)")
     finally:
         client.close()
+
+
+def _ensure_devnet(folder: Path) -> Path | None:
+    """The demo devnet's state file: the running one, or a new devnet started detached."""
+    from engine.chains.evm import find_anvil, free_port
+    from engine.chains.evm._devnet import DevnetState, Rpc
+    from engine.errors import ChainError
+
+    state_path = folder / "devnet.json"
+    if state_path.exists():
+        try:
+            state = DevnetState.read(state_path)
+            Rpc(state.rpc)("eth_chainId")
+            Rpc(state.rpc)("eth_getCode", state.executor, "latest")
+            click.echo(f"devnet running at {state.rpc}")
+            return state_path
+        except (ChainError, OSError):
+            state_path.unlink()
+    if find_anvil() is None:
+        click.echo("no anvil here (`make node` installs it): the demo runs without a chain")
+        return None
+    port = 8545 if _port_free(8545) else free_port()
+    result = subprocess.run([sys.executable, "-m", "engine", "devnet", "--detach", "--port", str(port),
+                             "--state", str(state_path), "--key-file", str(folder / "signer.key")],
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        click.echo(f"the devnet did not start ({result.stderr.strip()}); the demo runs without a chain")
+        return None
+    click.echo(result.stdout.strip())
+    return state_path
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def exec_console(settings: Settings, config_path: Path | None, *, attach: str | None, token_file: str | None,

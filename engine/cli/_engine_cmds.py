@@ -49,7 +49,10 @@ def load_or_exit(config_path: Path | None, overrides: dict[str, Any] | None = No
 @click.option("--detach", is_flag=True, help="Run in the background; write engine.pid and engine.log in the data dir.")
 @click.option("--demo", is_flag=True, help="Submit a steady trickle of demo jobs (some retry, some fail).")
 @click.option("--tcp", metavar="HOST:PORT", help="Also serve the API on TCP (needs a token; see api.token_file).")
-def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool, tcp: str | None) -> None:
+@click.option("--devnet", "devnet_state", type=click.Path(dir_okay=False, exists=True),
+              help="Add the chain `devnet` from a `shiftboss devnet` state file (RPC, contracts, signer key).")
+def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool, tcp: str | None,
+        devnet_state: str | None) -> None:
     """Run the engine (foreground unless --detach).
 
     SIGTERM or Ctrl-C stops it gracefully: nothing new is claimed, running jobs get
@@ -64,9 +67,11 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         overrides["demo.enabled"] = True
     if tcp:
         overrides["api.tcp"] = tcp
+    if devnet_state:
+        overrides.update(devnet_overrides(Path(devnet_state)))
     settings = load_or_exit(config_path, overrides)
     if detach:
-        _detach(settings, config_path or default_config_path(), demo, tcp)
+        _detach(settings, config_path or default_config_path(), demo, tcp, devnet_state)
         return
     from engine.service import run_engine
 
@@ -87,7 +92,25 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         fail(str(exc), EXIT_CONFIG)
 
 
-def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str | None) -> None:
+def devnet_overrides(state_path: Path) -> dict[str, Any]:
+    """Config overrides that add the chain ``devnet`` described by a devnet state file."""
+    from engine.chains.evm._devnet import DevnetState
+    from engine.errors import ChainError
+
+    try:
+        state = DevnetState.read(state_path)
+    except ChainError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    values: dict[str, Any] = {"chains.devnet.rpc": [state.rpc], "chains.devnet.chain_id": state.chain_id,
+                              "chains.devnet.state_file": str(state_path.resolve()),
+                              "chains.devnet.scan_every_blocks": 2, "chains.devnet.poll_interval": 0.5}
+    if state.key_file:
+        values["chains.devnet.key_file"] = str(Path(state.key_file).resolve())
+    return values
+
+
+def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str | None,
+            devnet_state: str | None = None) -> None:
     from engine.service import DataDirLock
     from engine.spawn import StartFailed, wait_until_answering
 
@@ -102,6 +125,8 @@ def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str |
         args.append("--demo")
     if tcp:
         args += ["--tcp", tcp]
+    if devnet_state:
+        args += ["--devnet", str(Path(devnet_state).resolve())]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True,

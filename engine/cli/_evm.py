@@ -163,6 +163,7 @@ def devnet(port: int, block_time: float, state_path: Path, key_file: Path, workf
         fail(f"{exc}; see {log}", EXIT_ERROR)
     try:
         state = deploy(node.url, signer, workflows=workflows, interval=interval)
+        state.key_file = str(key_file.resolve())
         state.write(state_path)
     except (ChainError, OSError) as exc:
         node.stop()

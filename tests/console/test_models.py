@@ -109,3 +109,18 @@ def test_one_action_table_feeds_bindings_with_ids_and_tooltips() -> None:
     assert {"estop", "resume_estop", "trigger", "retry", "cancel", "bulk", "pause_pool"} <= actions.MUTATING
     with pytest.raises(actions.ConsoleError):
         actions.check_keymap({"nope": "x"})
+
+
+def test_chain_trouble_reaches_the_attention_panel() -> None:
+    from console.screens.dashboard import chain_attention
+    from engine.schema import Chain
+
+    chains = [Chain(name="devnet", kind="evm", head=9, detail={
+        "error": "", "reorgs": [{"at": 990.0, "depth": 2, "fork_block": 7}],
+        "signer": {"address": "0xabc", "balance_eth": 0.05, "min_balance_eth": 0.1, "low_balance": True}}),
+        Chain(name="mainnet", kind="evm", detail={"error": "no RPC endpoint answered"})]
+    rows = chain_attention(chains, now=1000.0)
+    assert set(rows) == {"reorg:devnet", "balance:devnet", "chain:mainnet"}
+    assert "0.0500 ETH, below 0.1 ETH" in str(rows["balance:devnet"][2])
+    assert "depth 2 at block 7" in str(rows["reorg:devnet"][2]) and rows["reorg:devnet"][1] == "10s"
+    assert chain_attention(chains, now=5000.0).keys() == {"balance:devnet", "chain:mainnet"}  # old reorgs fade

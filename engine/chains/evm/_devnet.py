@@ -36,6 +36,7 @@ class DevnetState:
     signer: str
     user: str = USER
     workflows: list[int] = field(default_factory=list)
+    key_file: str = ""  # the signer's key file, for `shiftboss run --devnet`
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
