@@ -4,9 +4,11 @@ run, so a run seen twice is executed once), sent through the chain's transaction
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 import msgspec
+import trio
 from eth_utils import to_checksum_address
 from msgspec import Meta
 
@@ -19,6 +21,7 @@ from engine.jobs._registry import Kind
 from engine.scheduler import JobContext
 from engine.schema import JobSubmit
 
+log = logging.getLogger("shiftboss.evm")
 Address = Annotated[str, Meta(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x-prefixed 20-byte address")]
 HexData = Annotated[str, Meta(pattern=r"^0x([0-9a-fA-F]{2})*$", description="0x-prefixed calldata")]
 ChainName = Annotated[str, Meta(min_length=1, max_length=64, description="a [chains.<name>] of config.toml")]
@@ -81,7 +84,16 @@ async def _send_and_wait(ctx: JobContext, tx: TxManager, intent: str, to: str, d
                          value: int = 0) -> dict[str, Any]:
     record = await tx.send(intent, to=to, data=data, value=value, job_id=ctx.job_id)
     ctx.progress(tx=record.id, hash=record.hash, nonce=record.nonce, state=record.state)
-    return _done(await tx.wait(record.id))
+    try:
+        return _done(await tx.wait(record.id))
+    except trio.Cancelled:
+        if ctx.stop_reason == "cancel":  # the operator cancelled the job: cancel its transaction too
+            with trio.CancelScope(shield=True), trio.move_on_after(10):
+                try:
+                    await tx.cancel(record.id)
+                except ChainError as exc:  # mined already, or the chain is away: nothing to undo
+                    log.info("%s: not cancelled on chain: %s", record.id, exc)
+        raise
 
 
 async def evm_tx(ctx: JobContext, p: TxPayload) -> dict[str, Any]:

@@ -19,7 +19,7 @@ class JobContext:
     """
 
     __slots__ = ("job_id", "kind", "pool", "priority", "attempt", "max_attempts", "deadline", "lease_until",
-                 "services", "_stop", "_stopped", "_progress", "_dirty")
+                 "services", "_stop", "_stopped", "_progress", "_dirty", "stop_reason")
 
     def __init__(self, job_id: str, kind: str, pool: str, attempt: int, max_attempts: int,
                  deadline: float | None, lease_until: float, *, priority: int = 5, services: Any = None) -> None:
@@ -34,6 +34,7 @@ class JobContext:
         self.lease_until = lease_until
         self._stop: threading.Event | None = None  # made on first use: most handlers never need it
         self._stopped = False
+        self.stop_reason: str | None = None  # why the attempt is being stopped: cancel | estop | shutdown | …
         self._progress: dict[str, Any] = {}
         self._dirty = False
 

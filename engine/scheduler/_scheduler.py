@@ -47,6 +47,7 @@ class RunningJob:
     def stop(self, reason: str) -> None:
         if self.stop_reason is None or reason == "cancel":
             self.stop_reason = reason
+            self.ctx.stop_reason = reason
         self.ctx.request_stop()
         if self.scope is not None:
             self.scope.cancel()

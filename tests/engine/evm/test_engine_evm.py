@@ -187,3 +187,31 @@ async def test_estop_blocks_new_sends_but_tracks_the_sent_ones(anvil: Anvil, tmp
             await until_state(client, second, "completed", within=20)
             nonce = int(rpc("eth_getTransactionCount", WORKER.address, "latest"), 16)
             assert nonce == 2  # exactly two transactions from the signer
+
+
+@pytest.mark.trio
+async def test_cancelling_an_evm_tx_job_cancels_its_pending_transaction(anvil: Anvil, tmp_path: Path) -> None:
+    rpc = Rpc(anvil.url)
+    to = Account.from_key(DEV_KEYS[1]).address
+    settings = make_settings(tmp_path / "data", **chain_settings(tmp_path, anvil.url, None))
+    with trio.fail_after(60):
+        async with running_engine(settings) as (engine, client):
+            rpc("evm_setAutomine", False)
+            balance = int(rpc("eth_getBalance", to, "latest"), 16)
+            job_id = (await client.post("/v1/jobs", json={"kind": "evm.tx", "payload": {
+                "chain": "devnet", "to": to, "value": 10**18}})).json()["id"]
+
+            async def sent() -> Any:
+                return ((await client.get(f"/v1/jobs/{job_id}")).json()["job"].get("progress") or {}).get("tx")
+            tx_id = await wait_for(sent, within=20, interval=0.1)
+            assert (await client.post(f"/v1/jobs/{job_id}/cancel", json={"reason": "wrong amount"})).status_code == 200
+            await until_state(client, job_id, "cancelled", within=20)
+            record = await engine.store.read(ledger.by_id, tx_id)
+            assert len(record.hashes) == 2 and record.to == WORKER.address and record.value == 0
+            rpc("evm_mine")
+
+            async def settled() -> bool:
+                return (await engine.store.read(ledger.by_id, tx_id)).state == "cancelled"
+            await wait_for(settled, within=20, interval=0.2)
+            assert int(rpc("eth_getBalance", to, "latest"), 16) == balance  # the ether never moved
+            assert int(rpc("eth_getTransactionCount", WORKER.address, "latest"), 16) == 1  # the self-send
