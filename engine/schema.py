@@ -319,7 +319,9 @@ class Event(Struct, kw_only=True):
     """A change in the engine. ``seq`` grows by one per event and survives restarts.
 
     Types: ``job.submitted``, ``job.state`` (``data.from``/``data.to``), ``job.progress``,
-    ``pool.state``, ``estop``, ``audit``; on the stream also ``stream.reset`` (the requested
+    ``pool.state``, ``estop``, ``audit``, ``chain.head`` (``chain``, ``height``, ``hash``,
+    ``lag_s``), ``chain.reorg`` (``chain``, ``depth``, ``fork_block``), ``evm.tx`` (``id``,
+    ``state``, ``nonce``, ``hash``); on the stream also ``stream.reset`` (the requested
     ``since`` is older than what is retained: re-read state) and ``stream.heartbeat``.
     """
 

@@ -118,6 +118,9 @@ class EvmChain:
         blocks = [latest] if first == number else [*[await self.rpc.get_block(n) for n in range(first, number)], latest]
         for block in blocks:
             await self._accept(block)
+        if self._emit is not None:
+            await self._emit("chain.head", chain=self.name, height=number, hash=latest["hash"],
+                             lag_s=round(max(0.0, time.time() - (self.head_time or time.time())), 2))
         self._new_head.set()
         self._new_head = trio.Event()
 
