@@ -25,8 +25,8 @@ async def _send(rpc: EvmRpc, to: str, data: bytes, nonce: int) -> dict[str, obje
           "maxPriorityFeePerGas": 10**9, "type": 2}
     signed = Account.sign_transaction(tx, WORKER.key)
     tx_hash = await rpc.send_raw(bytes(signed.raw_transaction))
-    receipt = await rpc.receipt(tx_hash)
-    assert receipt is not None
+    while (receipt := await rpc.receipt(tx_hash)) is None:  # noqa: ASYNC110 - polling the node (automine: at once, normally)
+        await trio.sleep(0.05)
     return receipt
 
 

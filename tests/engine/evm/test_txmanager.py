@@ -56,6 +56,15 @@ async def manager(anvil: Anvil, tmp_path: Path, *, estop: list[bool] | None = No
         nursery.cancel_scope.cancel()
 
 
+async def settle(m: TxManager, tx_id: str, within: float = 10.0) -> None:
+    """Track until the transaction is done (confirmed, failed or cancelled): a receipt may take
+    a moment even with automine."""
+    with trio.fail_after(within):
+        while (await m.store.read(ledger.by_id, tx_id)).state not in ("confirmed", "failed", "cancelled"):
+            await m.track()
+            await trio.sleep(0.05)
+
+
 def _chain_nonce(anvil: Anvil) -> int:
     return int(Rpc(anvil.url)("eth_getTransactionCount", KEY.address, "latest"), 16)
 
@@ -67,7 +76,7 @@ async def test_one_intent_one_transaction_confirmed(anvil: Anvil, tmp_path: Path
             before = _chain_nonce(anvil)
             record = await m.send("job:a", to=OTHER, value=12345)
             assert record.state == "sent" and record.nonce == before
-            await m.track()
+            await settle(m, record.id)
             done = await m.wait(record.id)
             assert done.state == "confirmed" and done.receipt and done.receipt["status"] == "0x1"
             again = await m.send("job:a", to=OTHER, value=12345)
@@ -94,7 +103,7 @@ async def test_a_mined_revert_fails_the_wait_with_its_reason(anvil: Anvil, tmp_p
     with trio.fail_after(30):
         async with manager(anvil, tmp_path) as m:
             record = await m.send("job:oog", to=target, data=load("DemoTarget").fn("poke").encode(), gas=21_500)
-            await m.track()
+            await settle(m, record.id)
             with pytest.raises(PermanentFailure, match="reverted") as err:
                 await m.wait(record.id)
             assert err.value.code == "reverted"
@@ -115,7 +124,7 @@ async def test_a_stuck_transaction_is_replaced_with_higher_fees(anvil: Anvil, tm
             assert len(bumped.hashes) == 2 and bumped.max_fee > record.max_fee
             assert bumped.priority_fee > record.priority_fee and bumped.nonce == record.nonce
             rpc("evm_mine")
-            await m.track()
+            await settle(m, record.id)
             done = await m.wait(record.id)
             assert done.receipt["transactionHash"] == bumped.hashes[-1]  # the replacement was mined
             assert _chain_nonce(anvil) == before + 1  # …and only one transaction for the intent
@@ -128,7 +137,7 @@ async def test_external_transactions_from_the_key_are_reconciled(anvil: Anvil, t
         async with manager(anvil, tmp_path) as m:
             await m.reconcile()
             first = await m.send("job:1", to=OTHER, value=1)
-            await m.track()
+            await settle(m, first.id)
             await m.wait(first.id)
             _send_external(rpc, _chain_nonce(anvil))  # someone else uses the same key
             _send_external(rpc, _chain_nonce(anvil))
@@ -136,7 +145,7 @@ async def test_external_transactions_from_the_key_are_reconciled(anvil: Anvil, t
             assert seen["ledger_next_nonce"] == seen["chain_pending_nonce"] == first.nonce + 3
             second = await m.send("job:2", to=OTHER, value=2)
             assert second.nonce == first.nonce + 3
-            await m.track()
+            await settle(m, second.id)
             assert (await m.wait(second.id)).state == "confirmed"
             # an external transaction that takes our pending nonce: ours is signed again
             rpc("evm_setAutomine", False)
@@ -147,7 +156,7 @@ async def test_external_transactions_from_the_key_are_reconciled(anvil: Anvil, t
             moved = await m.store.read(ledger.by_id, third.id)
             assert moved.nonce == third.nonce + 1 and len(moved.hashes) == 2
             rpc("evm_mine")
-            await m.track()
+            await settle(m, third.id)
             assert (await m.wait(third.id)).state == "confirmed"
 
 
@@ -167,7 +176,7 @@ async def test_after_a_crash_between_persist_and_broadcast_no_second_transaction
             async with manager(anvil, tmp_path, store=store) as restarted:  # the engine comes back
                 again = await restarted.send("job:crash", to=OTHER, value=7)
                 assert again.id == persisted.id and again.hash == persisted.hash  # found, not re-signed
-                await restarted.track()  # broadcasts the persisted raw transaction
+                await settle(restarted, persisted.id)  # broadcasts the persisted raw transaction
                 done = await restarted.wait(persisted.id)
                 assert done.receipt["transactionHash"] == persisted.hash
             assert _chain_nonce(anvil) == before + 1
@@ -186,7 +195,7 @@ async def test_estop_blocks_new_broadcasts_but_tracks_sent_ones(anvil: Anvil, tm
             with pytest.raises(EstopActive):
                 await m.send("job:during", to=OTHER, value=1)
             rpc("evm_mine")
-            await m.track()
+            await settle(m, sent.id)
             assert (await m.wait(sent.id)).state == "confirmed"  # still followed to its receipt
             assert await m.store.read(ledger.by_intent, "job:during") is None
 
@@ -201,7 +210,7 @@ async def test_cancel_replaces_with_a_self_send(anvil: Anvil, tmp_path: Path) ->
             balance = int(rpc("eth_getBalance", OTHER, "latest"), 16)
             await m.cancel(record.id)
             rpc("evm_mine")
-            await m.track()
+            await settle(m, record.id)
             with pytest.raises(PermanentFailure, match="cancelled"):
                 await m.wait(record.id)
             assert int(rpc("eth_getBalance", OTHER, "latest"), 16) == balance  # the value never moved
