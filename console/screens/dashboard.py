@@ -65,7 +65,7 @@ class DashboardScreen(LiveScreen):
                                                         "DONE/s", "FAIL/s", "WHY")
         self.query_one("#workers", DataTable).add_columns("WORKER", "STATE", "HEALTH", "RUN", "JOB", "HASHRATE",
                                                           "BEAT")
-        self.query_one("#chains", DataTable).add_columns("CHAIN", "KIND", "HEAD", "LAG", "HASH")
+        self.query_one("#chains", DataTable).add_columns("CHAIN", "KIND", "HEAD", "LAG", "SIGNER", "NONCE", "TXS")
         self.query_one("#attention", DataTable).add_columns("!", "WHEN", "WHAT")
         self._show_chains(False)
 
@@ -82,9 +82,7 @@ class DashboardScreen(LiveScreen):
         self._last_at = snapshot.at
         sync_rows(self.query_one("#pools", DataTable), {p.name: self._pool_row(p) for p in snapshot.pools})
         sync_rows(self.query_one("#workers", DataTable), {w.id: _worker_row(w) for w in snapshot.workers})
-        chains = {c.name: [c.name, c.kind, "—" if c.head is None else f"{c.head:,}",
-                           "—" if c.lag_s is None else f"{c.lag_s:.1f}s", (c.head_hash or "")[:12]]
-                  for c in snapshot.chains}
+        chains = {c.name: _chain_row(c) for c in snapshot.chains}
         self._show_chains(bool(chains))
         sync_rows(self.query_one("#chains", DataTable), chains)
         self._render_attention()
@@ -198,6 +196,16 @@ class DashboardScreen(LiveScreen):
                                      "you resume the pool.", yes="Drain", danger=True), done)
 
 
+def _chain_row(c: Chain) -> list[str | Text]:
+    signer = (c.detail or {}).get("signer") or {}
+    balance = signer.get("balance_eth")
+    funds = "" if not signer else ("?" if balance is None else f"{balance:,.3f} ETH")
+    nonce = "" if not signer else f"{signer.get('chain_pending_nonce', '?')}/{signer.get('ledger_next_nonce', '?')}"
+    txs = " ".join(f"{n} {state}" for state, n in sorted((signer.get("txs") or {}).items()))
+    return [c.name, c.kind, "—" if c.head is None else f"{c.head:,}", "—" if c.lag_s is None else f"{c.lag_s:.1f}s",
+            Text(funds, "bold red" if signer.get("low_balance") else ""), nonce, txs]
+
+
 def _worker_row(w: Worker) -> list[str | Text]:
     rates = w.detail.get("hashrate")
     job = short_id(w.jobs[0]) if len(w.jobs) == 1 else (f"{len(w.jobs)} jobs" if w.jobs else "")
@@ -248,9 +256,10 @@ def chain_attention(chains: list[Chain], now: float) -> dict[str, tuple[str, str
             out[f"chain:{chain.name}"] = ("‼", "", Text(f"chain {chain.name}: {detail['error']}", "bold red"))
         signer = detail.get("signer") or {}
         if signer.get("low_balance"):
+            address = str(signer.get("address", ""))
             out[f"balance:{chain.name}"] = ("‼", "", Text(
-                f"signer {signer.get('address')} on {chain.name}: {signer.get('balance_eth', 0):.4f} ETH, below "
-                f"{signer.get('min_balance_eth')} ETH", "bold red"))
+                f"signer {address[:6]}…{address[-4:]} on {chain.name}: {signer.get('balance_eth', 0):.4f} ETH, "
+                f"below {signer.get('min_balance_eth')} ETH", "bold red"))
         for reorg in (detail.get("reorgs") or [])[-1:]:
             if now - float(reorg.get("at", 0)) < 600:
                 out[f"reorg:{chain.name}"] = ("!", ago(reorg.get("at"), now), Text(

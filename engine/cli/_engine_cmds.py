@@ -344,14 +344,28 @@ def chains() -> None:
 @chains.command("list")
 @client_options
 def chains_list(client: Client, as_json: bool) -> None:
-    """Chains with their head height."""
+    """Chains: head, lag, and for EVM chains the signer (balance, nonce: chain vs ledger, txs)."""
     data = client.get("/v1/chains")
     if as_json:
         emit_json(data)
         return
-    table(["chain", "source", "head", "updated"],
-          [[c["name"], c["kind"], c["head"], ago((c.get("detail") or {}).get("updated_at"))] for c in data["chains"]],
-          empty="no chains yet")
+    rows = []
+    for c in data["chains"]:
+        detail = c.get("detail") or {}
+        signer = detail.get("signer") or {}
+        note = detail.get("error") or ""
+        if signer:
+            balance = signer.get("balance_eth")
+            txs = ", ".join(f"{n} {state}" for state, n in sorted((signer.get("txs") or {}).items()))
+            note = (f"{signer['address']} {'?' if balance is None else f'{balance:.4f}'} ETH"
+                    f"{' LOW' if signer.get('low_balance') else ''} · nonce {signer.get('chain_pending_nonce')}"
+                    f" (ledger {signer.get('ledger_next_nonce')}) · {txs or 'no txs'}") + (f" · {note}" if note else "")
+        reorgs = detail.get("reorgs") or []
+        if reorgs:
+            note += f" · last reorg depth {reorgs[-1]['depth']} at {reorgs[-1]['fork_block']}"
+        lag = "" if c.get("lag_s") is None else f"{c['lag_s']:.1f}s"
+        rows.append([c["name"], c["kind"], c["head"], lag or ago(detail.get("updated_at")), note])
+    table(["chain", "source", "head", "lag/updated", "signer · notes"], rows, empty="no chains yet")
 
 
 @chains.command("set-height")

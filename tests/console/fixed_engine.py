@@ -110,7 +110,12 @@ def transport(*, estop: bool = False, access: str = "read-write") -> httpx.MockT
         st.access = access  # type: ignore[assignment]
         answers: dict[str, Any] = {
             "/v1/status": st, "/v1/workers": WorkerList(workers=WORKERS),
-            "/v1/chains": ChainList(chains=[Chain(name="structs", kind="manual", head=120)]),
+            "/v1/chains": ChainList(chains=[
+                Chain(name="devnet", kind="evm", head=18_204, lag_s=0.8, detail={"signer": {
+                    "address": "0x53456F6735F6781D000EE5524D80380357d8B882", "balance_eth": 0.0421,
+                    "min_balance_eth": 0.1, "low_balance": True, "chain_pending_nonce": 41, "ledger_next_nonce": 41,
+                    "txs": {"confirmed": 38, "sent": 2, "failed": 1}}}),
+                Chain(name="structs", kind="manual", head=120)]),
             "/v1/kinds": KindList(kinds=KINDS), "/v1/audit": AuditPage(records=AUDIT),
             f"/v1/jobs/{JOBS[1].id}": DETAIL,
         }

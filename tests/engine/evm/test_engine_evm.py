@@ -218,3 +218,22 @@ async def test_cancelling_an_evm_tx_job_cancels_its_pending_transaction(anvil: A
             await wait_for(settled, within=20, interval=0.2)
             assert int(rpc("eth_getBalance", to, "latest"), 16) == balance  # the ether never moved
             assert int(rpc("eth_getTransactionCount", WORKER.address, "latest"), 16) == 1  # the self-send
+
+
+@pytest.mark.trio
+async def test_the_engine_fails_over_from_a_dead_first_endpoint(anvil: Anvil, tmp_path: Path) -> None:
+    from engine.chains.evm import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = make_settings(tmp_path / "data", **{**chain_settings(tmp_path, anvil.url, None),
+                                                   "chains.devnet.rpc": [dead, anvil.url]})
+    with trio.fail_after(60):
+        async with running_engine(settings) as (_engine, client):
+            job_id = (await client.post("/v1/jobs", json={"kind": "evm.tx", "payload": {
+                "chain": "devnet", "to": Account.from_key(DEV_KEYS[1]).address, "value": 1}})).json()["id"]
+            done = await until_state(client, job_id, "completed", within=30)
+            assert done["result"]["block"] >= 1
+            (chain,) = (await client.get("/v1/chains")).json()["chains"]
+            first, second = chain["detail"]["endpoints"]
+            assert first["failures"] >= 1 and "ConnectError" in first["last_error"]
+            assert second["failures"] == 0 and second["requests"] > first["requests"]
