@@ -80,6 +80,12 @@ def by_id(conn: sqlite3.Connection, tx_id: str) -> TxRecord | None:
     return None if row is None else _row(row)
 
 
+def by_nonce(conn: sqlite3.Connection, chain: str, signer: str, nonce: int) -> TxRecord | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM evm_txs WHERE chain = ? AND signer = ? AND nonce = ? LIMIT 1",
+                       (chain, signer, nonce)).fetchone()
+    return None if row is None else _row(row)
+
+
 def open_txs(conn: sqlite3.Connection, chain: str, signer: str) -> list[TxRecord]:
     rows = conn.execute(f"SELECT {_COLUMNS} FROM evm_txs WHERE chain = ? AND signer = ? AND state IN (?, ?, ?)"
                         " ORDER BY nonce", (chain, signer, *OPEN_STATES)).fetchall()

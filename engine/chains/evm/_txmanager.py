@@ -76,6 +76,9 @@ class TxManager:
         self._changed = trio.Event()
         self.last_seen: dict[str, Any] = {}  # chain vs ledger, for /v1/chains
         self._fees: tuple[tuple[int | None, int], tuple[int, int]] | None = None
+        self._next: int | None = None  # next nonce to hand out (see _allocate)
+        self._intents: dict[str, trio.Lock] = {}
+        self._gaps: set[int] = set()  # nonces handed out whose transaction may never have been stored
         self._updates: list[tuple[TxRecord, dict[str, Any]]] = []
 
     # --- sending ------------------------------------------------------------------------------
@@ -99,22 +102,41 @@ class TxManager:
             raise PermanentFailure(f"the transaction would revert: {exc.reason or 'no reason given'}",
                                    code="reverted", details={"reason": exc.reason}) from None
         max_fee, tip = await self.fees()
-        async with self._lock:
-            existing = await self.store.read(ledger.by_intent, intent)  # a concurrent send for it
-            if existing is not None:
-                return existing
-            booked = await self.store.read(ledger.ledger_next, self.chain, self.address)
-            # the ledger is reconciled with the chain every tick (external transactions move it);
-            # ask the chain only when there is no ledger yet
-            nonce = booked if booked is not None else await self.rpc.nonce(self.address, "pending")
-            raw, tx_hash = self._sign(nonce, call.get("to"), data, value, estimate, max_fee, tip)
-            record = TxRecord(id=new_id("evm.tx"), chain=self.chain, signer=self.address, intent=intent,
-                              nonce=nonce, to=call.get("to"), value=value, data=data, gas=estimate, max_fee=max_fee,
-                              priority_fee=tip, raw=raw, hashes=[tx_hash], job_id=job_id)
-            record = await self.store.write(ledger.insert_signed, record)
+        guard = self._intents.setdefault(intent, trio.Lock())  # one send per intent at a time
+        async with guard:
+            try:
+                existing = await self.store.read(ledger.by_intent, intent)
+                if existing is not None:
+                    return existing
+                nonce = await self._allocate()
+                raw, tx_hash = self._sign(nonce, call.get("to"), data, value, estimate, max_fee, tip)
+                record = TxRecord(id=new_id("evm.tx"), chain=self.chain, signer=self.address, intent=intent,
+                                  nonce=nonce, to=call.get("to"), value=value, data=data, gas=estimate,
+                                  max_fee=max_fee, priority_fee=tip, raw=raw, hashes=[tx_hash], job_id=job_id)
+                # Outside the allocation lock: concurrent sends share one group commit.
+                try:
+                    record = await self.store.write(ledger.insert_signed, record)
+                except BaseException:
+                    self._gaps.add(nonce)  # maybe never persisted: the tracker checks, and fills it if so
+                    raise
+            finally:
+                if not guard.statistics().tasks_waiting:
+                    self._intents.pop(intent, None)
         if record.state == "signed" and not self.estop():
             await self._broadcast(record)
         return record
+
+    async def _allocate(self) -> int:
+        """The next nonce, from memory: the reconciled ledger (or the chain's pending nonce) at
+        first, then counted up. Allocation does no I/O once primed, so sends pipeline."""
+        async with self._lock:
+            if self._next is None:
+                booked = await self.store.read(ledger.ledger_next, self.chain, self.address)
+                pending = await self.rpc.nonce(self.address, "pending")
+                self._next = max(pending, booked or 0)
+            nonce = self._next
+            self._next += 1
+            return nonce
 
     def _sign(self, nonce: int, to: str | None, data: bytes, value: int, gas: int, max_fee: int,
               tip: int) -> tuple[bytes, str]:
@@ -221,11 +243,15 @@ class TxManager:
                          pending - booked, self.address, booked, pending)
             await self.store.write(ledger.advance_ledger, self.chain, self.address, pending)
             booked = pending
+        if self._next is not None and pending > self._next:
+            self._next = pending  # external transactions took nonces we had not handed out yet
         self.last_seen = {"address": self.address, "chain_latest_nonce": latest, "chain_pending_nonce": pending,
                           "ledger_next_nonce": booked, "drift": booked - pending, "open": len(open_txs)}
         return self.last_seen
 
     async def track(self) -> None:
+        if self._gaps and not self.estop():
+            await self._fill_gaps(await self.rpc.nonce(self.address, "latest"))
         open_txs = await self.store.read(ledger.open_txs, self.chain, self.address)
         if not open_txs:
             return
@@ -320,18 +346,37 @@ class TxManager:
         return True
 
     async def _renonce(self, record: TxRecord) -> bool:
+        pending = await self.rpc.nonce(self.address, "pending")
         async with self._lock:
-            pending = await self.rpc.nonce(self.address, "pending")
-            booked = await self.store.read(ledger.ledger_next, self.chain, self.address)
-            nonce = max(pending, booked or 0)
-            raw, tx_hash = self._sign(nonce, record.to, record.data, record.value, record.gas, record.max_fee,
-                                      record.priority_fee)
-            log.info("%s: nonce %d of %s was taken by another transaction; re-signed with nonce %d", self.chain,
-                     record.nonce, record.id, nonce)
-            await self.store.write(ledger.update, record, nonce=nonce, raw=raw, hashes=[*record.hashes, tx_hash],
-                                   sent_at=time.time())
+            self._next = max(self._next or 0, pending)
+        nonce = await self._allocate()
+        raw, tx_hash = self._sign(nonce, record.to, record.data, record.value, record.gas, record.max_fee,
+                                  record.priority_fee)
+        log.info("%s: nonce %d of %s was taken by another transaction; re-signed with nonce %d", self.chain,
+                 record.nonce, record.id, nonce)
+        await self.store.write(ledger.update, record, nonce=nonce, raw=raw, hashes=[*record.hashes, tx_hash],
+                               sent_at=time.time())
         await self._rebroadcast(record)
         return True
+
+    async def _fill_gaps(self, latest_nonce: int) -> None:
+        """A nonce handed out whose transaction was never stored (the send was interrupted at the
+        wrong moment) would hold back every later one: fill it with a zero-value self-send."""
+        for nonce in sorted(self._gaps):
+            stored = await self.store.read(ledger.by_nonce, self.chain, self.address, nonce)
+            if nonce < latest_nonce or stored is not None:
+                self._gaps.discard(nonce)  # used on chain, or stored after all
+                continue
+            max_fee, tip = await self._fetch_fees()
+            raw, tx_hash = self._sign(nonce, self.address, b"", 0, 21_000, max_fee, tip)
+            record = TxRecord(id=new_id("evm.tx"), chain=self.chain, signer=self.address,
+                              intent=f"gap:{self.chain}:{self.address}:{nonce}", nonce=nonce, to=self.address,
+                              value=0, data=b"", gas=21_000, max_fee=max_fee, priority_fee=tip, raw=raw,
+                              hashes=[tx_hash])
+            log.warning("%s: nonce %d was handed out but never stored; filling it with a self-send", self.chain,
+                        nonce)
+            await self.store.write(ledger.insert_signed, record)
+            self._gaps.discard(nonce)
 
     async def _rebroadcast(self, record: TxRecord) -> None:
         try:

@@ -220,3 +220,38 @@ def _send_external(rpc: Rpc, nonce: int, tip: int = GWEI) -> Any:
     tx = {"type": 2, "chainId": 31337, "nonce": nonce, "to": OTHER, "value": 5, "gas": 21_000,
           "maxFeePerGas": 100 * GWEI, "maxPriorityFeePerGas": tip}
     return rpc("eth_sendRawTransaction", "0x" + bytes(KEY.sign_transaction(tx).raw_transaction).hex())
+
+
+@pytest.mark.trio
+async def test_concurrent_sends_get_contiguous_nonces_and_share_commits(anvil: Anvil, tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        async with manager(anvil, tmp_path) as m:
+            before = _chain_nonce(anvil)
+            records: list[Any] = []
+
+            async def one(i: int) -> None:
+                records.append(await m.send(f"job:c{i}", to=OTHER, value=i + 1))
+            async with trio.open_nursery() as nursery:
+                for i in range(20):
+                    nursery.start_soon(one, i)
+                    nursery.start_soon(one, i)  # the same intent twice at once: still one transaction
+            assert len({r.id for r in records}) == 20
+            assert sorted(r.nonce for r in {r.id: r for r in records}.values()) == list(range(before, before + 20))
+            for r in records:
+                await settle(m, r.id)
+            assert _chain_nonce(anvil) == before + 20
+
+
+@pytest.mark.trio
+async def test_a_nonce_handed_out_but_never_stored_is_filled(anvil: Anvil, tmp_path: Path) -> None:
+    with trio.fail_after(30):
+        async with manager(anvil, tmp_path) as m:
+            before = _chain_nonce(anvil)
+            lost = await m._allocate()  # as if the send was interrupted before its row was stored
+            m._gaps.add(lost)
+            record = await m.send("job:after-gap", to=OTHER, value=1)
+            assert record.nonce == lost + 1  # held back on chain until the gap is filled
+            await settle(m, record.id)
+            filler = await m.store.read(ledger.by_nonce, "devnet", KEY.address, lost)
+            assert filler is not None and filler.to == KEY.address and filler.value == 0
+            assert _chain_nonce(anvil) == before + 2 and not m._gaps
