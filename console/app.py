@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import httpx
 from textual import events, work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import BindingType
 
 from console import actions
@@ -107,7 +107,12 @@ class ShiftbossApp(LiveFeed):
     # --- what the feed brings ---------------------------------------------------------------
 
     def _screen(self) -> LiveScreen | None:
-        return self.screen if isinstance(self.screen, LiveScreen) else None
+        """The live screen on top, if any (none while the app starts, stops or switches modes)."""
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return None
+        return screen if isinstance(screen, LiveScreen) else None
 
     def on_snapshot(self, message: Snapshot) -> None:
         self.snapshot = message
@@ -136,7 +141,11 @@ class ShiftbossApp(LiveFeed):
         state = BarState(where=str(self.target), status=self.snapshot.status if self.snapshot else None,
                          connected=self.connected, detail=self.link_detail, frozen=self.frozen,
                          read_only=self.read_only, last_seq=self.last_seq)
-        for bar in self.screen.query(StatusBar):
+        try:
+            bars = self.screen.query(StatusBar)
+        except ScreenStackError:
+            return  # no screen yet, or the app is closing
+        for bar in bars:
             bar.show(state)
 
     # --- actions ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import asyncio
 import time
 
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.screen import ModalScreen
 from textual.timer import Timer
 
@@ -100,6 +100,12 @@ class LiveFeed(App[None]):
 
     # --- the poll ---------------------------------------------------------------------------
 
+    def _under_modal(self) -> bool:
+        try:
+            return isinstance(self.screen, ModalScreen)
+        except ScreenStackError:
+            return True  # no screen to show it on: skip this round
+
     def poll_now(self) -> None:
         if self._poll_timer is not None:
             self._poll_timer.stop()
@@ -108,7 +114,7 @@ class LiveFeed(App[None]):
 
     @work(exclusive=True, group="poll-status")
     async def _poll(self) -> None:
-        if not (self.frozen or isinstance(self.screen, ModalScreen)):
+        if not (self.frozen or self._under_modal()):
             self._last_poll = time.monotonic()
             try:
                 status, workers, chains = await asyncio.gather(self.api.status(), self.api.workers(),

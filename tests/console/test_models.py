@@ -124,3 +124,17 @@ def test_chain_trouble_reaches_the_attention_panel() -> None:
     assert "0.0500 ETH, below 0.1 ETH" in str(rows["balance:devnet"][2])
     assert "depth 2 at block 7" in str(rows["reorg:devnet"][2]) and rows["reorg:devnet"][1] == "10s"
     assert chain_attention(chains, now=5000.0).keys() == {"balance:devnet", "chain:mainnet"}  # old reorgs fade
+
+
+def test_feed_messages_without_a_screen_are_ignored_not_fatal() -> None:
+    """Events and snapshots can arrive while the app starts, stops or switches modes (no screen
+    on the stack): the console must not crash on them (it once did, in the bench)."""
+    from console import Target, make_app
+    from console.messages import EventsArrived, Resync
+
+    app = make_app(Target("/nonexistent.sock"))
+    assert app._screen() is None
+    app.refresh_bar()
+    app.on_events_arrived(EventsArrived([Event(seq=1, ts=0.0, type="job.submitted", job_id="x")]))
+    app.on_resync(Resync())
+    assert app._under_modal()
