@@ -135,8 +135,9 @@ def _report_address(address: str, path: Path, as_json: bool) -> None:
 @click.option("--workflows", type=click.IntRange(0, 1000), default=3, show_default=True, help="Demo workflows.")
 @click.option("--interval", type=click.IntRange(1), default=30, show_default=True, help="Seconds between runs.")
 @click.option("--detach", is_flag=True, help="Leave anvil running in the background (pid in the state file's dir).")
+@click.option("--stop", is_flag=True, help="Stop a detached devnet (the anvil.pid beside --state) and exit.")
 def devnet(port: int, block_time: float, state_path: Path, key_file: Path, workflows: int, interval: int,
-           detach: bool) -> None:
+           detach: bool, stop: bool) -> None:
     """Start a local EVM chain (anvil) with the workflow executor's contracts.
 
     Deploys WorkflowRegistry, FeeEscrow, ActionExecutor and DemoTarget; grants WORKER_ROLE to
@@ -148,6 +149,9 @@ def devnet(port: int, block_time: float, state_path: Path, key_file: Path, workf
     from engine.chains.evm import Anvil, _keys
     from engine.chains.evm._devnet import deploy
 
+    if stop:
+        _stop_devnet(state_path)
+        return
     if not key_file.exists():
         _keys.save(Account.create(), key_file, None)
     try:
@@ -186,6 +190,25 @@ def devnet(port: int, block_time: float, state_path: Path, key_file: Path, workf
     except KeyboardInterrupt:
         node.proc.send_signal(signal.SIGTERM)
         node.stop()
+
+
+def _stop_devnet(state_path: Path) -> None:
+    pid_file = state_path.parent / "anvil.pid"
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        fail(f"no detached devnet here ({pid_file} is missing)", EXIT_ERROR)
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"anvil" not in f.read():
+                raise ProcessLookupError
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ProcessLookupError):
+        click.echo(f"the devnet (pid {pid}) was not running")
+    else:
+        click.echo(f"devnet stopped (anvil pid {pid})")
+    pid_file.unlink(missing_ok=True)
+    state_path.unlink(missing_ok=True)  # its addresses are gone with the chain
 
 
 # --- evm ----------------------------------------------------------------------------------------

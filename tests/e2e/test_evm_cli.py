@@ -67,5 +67,11 @@ def test_devnet_deploys_for_the_signer_and_grant_role_is_idempotent(tmp_path: Pa
         assert "already held" in shiftboss("evm", "grant-role", other, "--state", str(state_path)).stdout
         r = shiftboss("evm", "grant-role", "0x123", "--state", str(state_path))
         assert r.returncode == 2 and "not an address" in r.stderr
+        r = shiftboss("devnet", "--stop", "--state", str(state_path))
+        assert r.returncode == 0 and f"anvil pid {pid}" in r.stdout
+        assert not state_path.exists() and not (tmp_path / "anvil.pid").exists()
+        r = shiftboss("devnet", "--stop", "--state", str(state_path))
+        assert r.returncode == 1 and "no detached devnet" in r.stderr
     finally:
-        os.kill(pid, signal.SIGTERM)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGTERM)
