@@ -137,6 +137,9 @@ class JobsScreen(LiveScreen):
 
     # --- actions ----------------------------------------------------------------------------
 
+    def action_open_job(self) -> None:
+        self.table.action_open()
+
     def action_retry(self) -> None:
         job = self.table.current
         if job is not None:

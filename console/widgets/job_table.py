@@ -177,9 +177,6 @@ class JobTable(ScrollView, can_focus=True):
         if job is not None:
             self.post_message(self.Opened(job.id))
 
-    def key_enter(self) -> None:
-        self.action_open()
-
     # --- rows -------------------------------------------------------------------------------
 
     def set_query(self, query) -> None:  # type: ignore[no-untyped-def]

@@ -138,3 +138,17 @@ def test_feed_messages_without_a_screen_are_ignored_not_fatal() -> None:
     app.on_events_arrived(EventsArrived([Event(seq=1, ts=0.0, type="job.submitted", job_id="x")]))
     app.on_resync(Resync())
     assert app._under_modal()
+
+
+def test_every_action_in_the_table_has_a_handler_on_its_scope() -> None:
+    from console.app import ShiftbossApp
+    from console.screens.dashboard import DashboardScreen
+    from console.screens.detail import JobDetailScreen
+    from console.screens.jobs import JobsScreen
+
+    owners = {"app": ShiftbossApp, "dashboard": DashboardScreen, "jobs": JobsScreen, "detail": JobDetailScreen}
+    for a in actions.ACTIONS:
+        target, _, name = a.action.rpartition(".")
+        owner = ShiftbossApp if target == "app" or a.scope == "app" else owners[a.scope]
+        method = "action_" + name.split("(")[0]
+        assert hasattr(owner, method), f"{a.id}: {owner.__name__} has no {method}"
