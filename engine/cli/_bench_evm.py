@@ -14,8 +14,8 @@ import click
 from eth_account import Account
 
 from engine.chains.evm import DEV_KEYS, Anvil
-from engine.chains.evm._contracts import WORKER_ROLE, load
-from engine.chains.evm._devnet import Rpc, deploy
+from engine.chains.evm._contracts import load
+from engine.chains.evm._devnet import Rpc, deploy, has_worker_role
 from engine.chains.evm._keys import write_private
 from engine.cli._output import emit_json, fail
 from engine.errors import ChainError
@@ -108,9 +108,8 @@ key_file = "{key}"
 poll_interval = 0.1
 scan_every_blocks = 1
 """
-    has_role = load("ActionExecutor").fn("hasRole")
-    assert has_role.decode(bytes.fromhex(rpc("eth_call", {"to": state.executor, "data": "0x" + has_role.encode(
-        WORKER_ROLE, signer).hex()}, "latest")[2:])) == (True,)
+    if not has_worker_role(rpc, state.executor, signer):
+        fail(f"the devnet did not grant WORKER_ROLE to {signer}")
     with EngineProcess(tmp / "engine", config) as engine, engine.client() as client:
         deadline = time.monotonic() + 600
         while True:

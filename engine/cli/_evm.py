@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,17 +41,7 @@ def keys_new(path: Path, plain: bool, password_file: str | None, password_env: s
     """Create a new key at PATH (never overwrites) and print its address."""
     from eth_account import Account
 
-    from engine.chains.evm import _keys
-
-    try:
-        password = None if plain else _keys.password_from(password_file, password_env)
-        account = Account.create()
-        _keys.save(account, path, password)
-    except FileExistsError:
-        fail(f"{path} exists: a key is never overwritten", EXIT_ERROR)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_CONFIG)
-    _report_address(account.address, path, as_json)
+    _store_key(Account.create(), path, plain, password_file, password_env, as_json)
 
 
 @keys.command("import")
@@ -65,8 +56,6 @@ def keys_import(path: Path, key_env: str | None, key_stdin: bool, plain: bool, p
     """Store an existing private key at PATH (keystore, or --plain 0600 file)."""
     from eth_account import Account
 
-    from engine.chains.evm import _keys
-
     raw = os.environ.get(key_env, "") if key_env else (sys.stdin.readline() if key_stdin else "")
     if not raw.strip():
         fail("no key given: --key-env VAR or --key-stdin", EXIT_CONFIG)
@@ -74,13 +63,7 @@ def keys_import(path: Path, key_env: str | None, key_stdin: bool, plain: bool, p
         account = Account.from_key(raw.strip())
     except (ValueError, TypeError):
         fail("that is not a private key (64 hex digits)", EXIT_CONFIG)
-    try:
-        _keys.save(account, path, None if plain else _keys.password_from(password_file, password_env))
-    except FileExistsError:
-        fail(f"{path} exists: a key is never overwritten", EXIT_ERROR)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_CONFIG)
-    _report_address(account.address, path, as_json)
+    _store_key(account, path, plain, password_file, password_env, as_json)
 
 
 @keys.command("show")
@@ -115,11 +98,21 @@ def keys_show(path: Path, address_only: bool, reveal: bool, password_file: str |
             click.echo(f"key     0x{key.removeprefix('0x')}   (revealed on request)")
 
 
-def _report_address(address: str, path: Path, as_json: bool) -> None:
+def _store_key(account: Any, path: Path, plain: bool, password_file: str | None, password_env: str | None,
+               as_json: bool) -> None:
+    """Write ``account`` to PATH (keystore, or a 0600 file with --plain) and print its address."""
+    from engine.chains.evm import _keys
+
+    try:
+        _keys.save(account, path, None if plain else _keys.password_from(password_file, password_env))
+    except FileExistsError:
+        fail(f"{path} exists: a key is never overwritten", EXIT_ERROR)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
     if as_json:
-        emit_json({"address": address, "path": str(path)})
+        emit_json({"address": account.address, "path": str(path)})
     else:
-        click.echo(f"address {address}\nkey     {path} (mode 600)")
+        click.echo(f"address {account.address}\nkey     {path} (mode 600)")
 
 
 # --- devnet -------------------------------------------------------------------------------------

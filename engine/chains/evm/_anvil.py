@@ -6,14 +6,12 @@ Used by ``shiftboss devnet``, the EVM tests and ``shiftboss bench evm``.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 from engine.errors import ChainError
@@ -91,13 +89,9 @@ class Anvil:
 
     def rpc(self, method: str, *params: object) -> object:
         """A blocking JSON-RPC call (for set-up and tests; the engine uses :class:`EvmRpc`)."""
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-        req = urllib.request.Request(self.url, body, {"content-type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            answer = json.loads(resp.read())
-        if "error" in answer:
-            raise ChainError(f"{method}: {answer['error']}")
-        return answer["result"]
+        from engine.chains.evm._devnet import Rpc
+
+        return Rpc(self.url)(method, *params)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

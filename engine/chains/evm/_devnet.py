@@ -131,12 +131,15 @@ def create_workflow(rpc: Rpc, registry: str, action: bytes, *, interval: int, fi
     raise ChainError("createWorkflow emitted no WorkflowCreated event")
 
 
+def has_worker_role(rpc: Rpc, executor: str, account: str) -> bool:
+    has_role = load("ActionExecutor").fn("hasRole")
+    answer = rpc("eth_call", {"to": executor, "data": "0x" + has_role.encode(WORKER_ROLE, account).hex()}, "latest")
+    return bool(has_role.decode(bytes.fromhex(answer[2:]))[0])
+
+
 def grant_role(rpc: Rpc, executor: str, account: str, admin: str = DEPLOYER) -> bool:
     """Grant WORKER_ROLE (the seed's grant-worker-role script); False if it was held already."""
-    executor_abi = load("ActionExecutor")
-    held = executor_abi.fn("hasRole").decode(bytes.fromhex(rpc("eth_call", {
-        "to": executor, "data": "0x" + executor_abi.fn("hasRole").encode(WORKER_ROLE, account).hex()}, "latest")[2:]))
-    if held[0]:
+    if has_worker_role(rpc, executor, account):
         return False
-    rpc.send(admin, executor, executor_abi.fn("grantRole").encode(WORKER_ROLE, account))
+    rpc.send(admin, executor, load("ActionExecutor").fn("grantRole").encode(WORKER_ROLE, account))
     return True
