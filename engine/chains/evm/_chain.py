@@ -63,24 +63,13 @@ class EvmChain:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         """Ready once the chain id is checked (a wrong one stops the engine's start with a clear
         error; an unreachable RPC does not: the chain shows the error and keeps trying)."""
-        chain_id = None
-        try:
-            chain_id = await self.rpc.check_chain()
-        except WrongChain:
-            raise
-        except ChainError as exc:
-            self.error = str(exc)
-            log.warning("chain %s: %s (retrying)", self.name, exc)
+        chain_id = await self._connect()
+        if chain_id is None:
+            log.warning("chain %s: %s (retrying)", self.name, self.error)
         task_status.started()
         while chain_id is None:
             await trio.sleep(self.settings.poll_interval)
-            try:
-                chain_id = await self.rpc.check_chain()
-                self.error = ""
-            except WrongChain:
-                raise
-            except ChainError as exc:
-                self.error = str(exc)
+            chain_id = await self._connect()
         async with trio.open_nursery() as nursery:
             if self.account is not None:
                 s = self.settings
@@ -93,6 +82,19 @@ class EvmChain:
                 nursery.start_soon(self._watch_balance)
             nursery.start_soon(self._watch_heads)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _connect(self) -> int | None:
+        """The checked chain id, or None while no endpoint answers (why is in ``error``). A wrong
+        chain id raises :class:`WrongChain`."""
+        try:
+            chain_id = await self.rpc.check_chain()
+        except WrongChain:
+            raise
+        except ChainError as exc:
+            self.error = str(exc)
+            return None
+        self.error = ""
+        return chain_id
 
     async def aclose(self) -> None:
         await self.rpc.aclose()

@@ -329,10 +329,14 @@ class TxManager:
             return str(exc)
         return "reverted (out of gas, or state changed in its block)"
 
-    async def _bump(self, record: TxRecord) -> bool:
-        market_fee, market_tip = await self._fetch_fees()
+    def _bumped(self, record: TxRecord, market: tuple[int, int]) -> tuple[int, int]:
+        """(maxFeePerGas, tip) for a replacement of ``record``: +12.5 % or the market, under the caps."""
+        market_fee, market_tip = market
         tip = min(max(int(record.priority_fee * BUMP) + 1, market_tip), self.policy.max_priority_fee)
-        max_fee = min(max(int(record.max_fee * BUMP) + 1, market_fee, tip), self.policy.max_fee)
+        return min(max(int(record.max_fee * BUMP) + 1, market_fee, tip), self.policy.max_fee), tip
+
+    async def _bump(self, record: TxRecord) -> bool:
+        max_fee, tip = self._bumped(record, await self._fetch_fees())
         if max_fee < record.max_fee * 1.1 or tip < record.priority_fee * 1.1:
             log.warning("%s: %s is stuck at the fee cap (%d wei); waiting", self.chain, record.id, record.max_fee)
             await self.store.write(ledger.update, record, sent_at=time.time())  # next try after bump_after
@@ -402,9 +406,7 @@ class TxManager:
         record = await self.store.read(ledger.by_id, tx_id)
         if record is None or record.state not in ("signed", "sent"):
             raise ChainError(f"{tx_id} cannot be cancelled ({record.state if record else 'unknown'})")
-        market_fee, market_tip = await self.fees()
-        tip = min(max(int(record.priority_fee * BUMP) + 1, market_tip), self.policy.max_priority_fee)
-        max_fee = min(max(int(record.max_fee * BUMP) + 1, market_fee, tip), self.policy.max_fee)
+        max_fee, tip = self._bumped(record, await self.fees())
         raw, tx_hash = self._sign(record.nonce, self.address, b"", 0, 21_000, max_fee, tip)
         await self.store.write(ledger.update, record, raw=raw, hashes=[*record.hashes, tx_hash], max_fee=max_fee,
                                priority_fee=tip, to=self.address, data=b"", value=0, gas=21_000,
