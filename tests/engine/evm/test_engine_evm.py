@@ -33,6 +33,13 @@ def chain_settings(tmp_path: Path, url: str, state: Path | None, **extra: Any) -
     return {**values, **{f"chains.devnet.{k}": v for k, v in extra.items()}}
 
 
+async def sent_tx(client: Any, job_id: str) -> str:
+    """The id of the transaction an evm job reports in its progress, once it has one."""
+    async def tx() -> Any:
+        return ((await client.get(f"/v1/jobs/{job_id}")).json()["job"].get("progress") or {}).get("tx")
+    return await wait_for(tx, within=20, interval=0.1)  # type: ignore[no-any-return]
+
+
 def _logs(rpc: Rpc, address: str, topic: bytes) -> list[dict[str, Any]]:
     return rpc("eth_getLogs", {"address": address, "fromBlock": "0x0", "toBlock": "latest",  # type: ignore[no-any-return]
                                "topics": ["0x" + topic.hex()]})
@@ -163,11 +170,7 @@ async def test_estop_blocks_new_sends_but_tracks_the_sent_ones(anvil: Anvil, tmp
             rpc("evm_setAutomine", False)
             first = (await client.post("/v1/jobs", json={"kind": "evm.tx", "payload": {
                 "chain": "devnet", "to": to, "value": 1}})).json()["id"]
-
-            async def sent() -> Any:
-                job = (await client.get(f"/v1/jobs/{first}")).json()["job"]
-                return (job.get("progress") or {}).get("tx")
-            tx_id = await wait_for(sent, within=20, interval=0.1)
+            tx_id = await sent_tx(client, first)
             r = await client.post("/v1/estop", json={"reason": "gas spike"})
             assert r.status_code == 200
             second = (await client.post("/v1/jobs", json={"kind": "evm.tx", "payload": {
@@ -203,10 +206,7 @@ async def test_cancelling_an_evm_tx_job_cancels_its_pending_transaction(anvil: A
             balance = int(rpc("eth_getBalance", to, "latest"), 16)
             job_id = (await client.post("/v1/jobs", json={"kind": "evm.tx", "payload": {
                 "chain": "devnet", "to": to, "value": 10**18}})).json()["id"]
-
-            async def sent() -> Any:
-                return ((await client.get(f"/v1/jobs/{job_id}")).json()["job"].get("progress") or {}).get("tx")
-            tx_id = await wait_for(sent, within=20, interval=0.1)
+            tx_id = await sent_tx(client, job_id)
             assert (await client.post(f"/v1/jobs/{job_id}/cancel", json={"reason": "wrong amount"})).status_code == 200
             await until_state(client, job_id, "cancelled", within=20)
             record = await engine.store.read(ledger.by_id, tx_id)
