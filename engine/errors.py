@@ -4,13 +4,19 @@
 
     EngineError
      ├── ConfigError            invalid config.toml / env override (lists every key and reason)
-     ├── StoreError             the durable store
-     │    ├── DatabaseUnusable  corrupt, foreign or too-new database file
-     │    ├── EngineLocked      another engine holds the data dir
-     │    ├── JobNotFound       no job with that id                       (API: 404)
-     │    ├── InvalidTransition action not allowed in the job's state     (API: 409)
-     │    └── IdempotencyConflict key reused with a different job        (API: 409)
-     ├── RequestError           a client request the API refuses (status, code, details)
+     ├── EngineLocked           another engine holds the data dir
+     ├── StoreError             the durable store failed (disk, lock, I/O)
+     │    └── DatabaseUnusable  corrupt, foreign or too-new database file
+     ├── Rejected               a request the engine's rules refuse: code, message, details
+     │    ├── Invalid           a value breaks a rule (``details["field"]`` names it)
+     │    │    ├── UnknownKind
+     │    │    └── InvalidPayload
+     │    ├── NotFound          no such thing
+     │    │    ├── JobNotFound
+     │    │    └── PoolNotFound
+     │    └── Conflict          the thing exists but its state does not allow the request
+     │         ├── InvalidTransition
+     │         └── IdempotencyConflict
      ├── JobFailure             raised by a job handler: the attempt failed
      │    └── PermanentFailure  …and retrying cannot help
      ├── WaitForChain           raised by a job handler: not yet — wait until a chain reaches a height
@@ -21,7 +27,9 @@
           │    └── Reverted     a call or estimate reverted (decoded reason in ``reason``)
           └── WrongChain        the endpoint serves another chain id than configured
 
-Third-party errors are translated where they cross into engine code, with ``raise … from``.
+Domain errors carry no transport: the control API's one mapping table
+(:mod:`engine.api._errors`) turns them into HTTP statuses. Third-party errors are translated
+where they cross into engine code, with ``raise … from``.
 """
 
 from __future__ import annotations
@@ -43,47 +51,93 @@ class ConfigError(EngineError):
         super().__init__(f"invalid {source}:\n{lines}")
 
 
+class EngineLocked(EngineError):
+    """Another engine process already owns this data directory."""
+
+
 class StoreError(EngineError):
-    """The durable store refused or failed an operation."""
+    """The durable store failed an operation (disk full, locked, I/O error)."""
 
 
 class DatabaseUnusable(StoreError):
     """The database file cannot be used (corrupt, not ours, or from a newer version)."""
 
 
-class EngineLocked(StoreError):
-    """Another engine process already owns this data directory."""
+class Rejected(EngineError):
+    """A request the engine's rules refuse. ``code`` is stable and machine-readable, ``message``
+    names what is wrong for a person, ``details`` carries the specifics (``field``, ``id`` …)."""
+
+    code = "rejected"
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = details or {}
 
 
-class JobNotFound(StoreError):
+class Invalid(Rejected):
+    """A value in the request breaks a rule; ``details["field"]`` names it."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        extra = {} if field is None else {"field": field}
+        super().__init__(message, code=code, details={**extra, **(details or {})})
+
+
+class UnknownKind(Invalid):
+    code = "unknown_kind"
+
+
+class InvalidPayload(Invalid):
+    code = "invalid_payload"
+
+
+class NotFound(Rejected):
+    code = "not_found"
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
-        super().__init__(f"no job with id {job_id!r}")
+        super().__init__(f"no job with id {job_id!r}", details={"id": job_id})
 
 
-class InvalidTransition(StoreError):
+class PoolNotFound(NotFound):
+    code = "unknown_pool"
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"no pool named {name!r}; pools: {', '.join(known)}", details={"pool": name})
+
+
+class Conflict(Rejected):
+    """The target exists, but its state does not allow the request."""
+
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_state"
+
     def __init__(self, job_id: str, state: str, action: str) -> None:
         self.job_id, self.state, self.action = job_id, state, action
-        super().__init__(f"cannot {action} job {job_id}: it is {state}")
+        super().__init__(f"cannot {action} job {job_id}: it is {state}", details={"id": job_id, "state": state})
 
 
-class IdempotencyConflict(StoreError):
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
     def __init__(self, key: str, job_id: str) -> None:
         self.key, self.job_id = key, job_id
         super().__init__(
-            f"idempotency key {key!r} already belongs to job {job_id} with a different kind or payload"
+            f"idempotency key {key!r} already belongs to job {job_id} with a different kind or payload",
+            details={"id": job_id, "key": key},
         )
-
-
-class RequestError(EngineError):
-    """A request the API refuses; rendered as ``{"error": {code, message, details}}``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
-    ) -> None:
-        self.status, self.code, self.message = status, code, message
-        self.details = details or {}
-        super().__init__(message)
 
 
 class JobFailure(EngineError):

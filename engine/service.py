@@ -28,7 +28,7 @@ import trio
 from engine.chains import Heights
 from engine.chains.evm import EvmChain
 from engine.config import Settings, check_kinds, load_settings
-from engine.errors import ConfigError, EngineLocked, RequestError
+from engine.errors import ConfigError, EngineLocked, Invalid, Rejected
 from engine.events import Broker
 from engine.ids import job_id
 from engine.jobs import Registry, default_registry
@@ -196,7 +196,7 @@ class Engine:
                 log.info("received %s: reloading the configuration", name)
                 try:
                     await self.reload("SIGHUP", "")
-                except RequestError as exc:
+                except Rejected as exc:
                     log.error("%s", exc.message)
             elif self.shutting_down:
                 log.info("received %s again: interrupting running jobs now", name)
@@ -215,7 +215,7 @@ class Engine:
         except ConfigError as exc:
             problems = [{"key": k, "reason": r} for k, r in exc.problems]
             first = "; ".join(f"{p['key']}: {p['reason']}" for p in problems[:3])
-            raise RequestError(422, "invalid_config", f"configuration not reloaded: {first}", {"problems": problems}) from None
+            raise Invalid(f"configuration not reloaded: {first}", code="invalid_config", details={"problems": problems}) from None
         old_values = _flatten(self.settings.model_dump(mode="json"))
         new_values = _flatten(new.model_dump(mode="json"))
         changed = sorted(k for k in old_values.keys() | new_values.keys() if old_values.get(k) != new_values.get(k))
@@ -253,7 +253,7 @@ class Engine:
             not_before = _one_of(spec.not_before, spec.delay, now, f"{where}not_before", f"{where}delay")
             deadline = _one_of(spec.deadline, spec.ttl, now, f"{where}deadline", f"{where}ttl")
             if deadline is not None and deadline <= now:
-                raise RequestError(422, "invalid_request", f"{where}deadline: already passed", {"field": f"{where}deadline"})
+                raise Invalid(f"{where}deadline: already passed", field=f"{where}deadline")
             new.append(NewJob(
                 id=job_id(spec.kind), kind=spec.kind, pool=pool, priority=spec.priority, payload=canonical,
                 max_attempts=spec.max_attempts or kind.max_attempts or sched.default_max_attempts,
@@ -271,7 +271,7 @@ class Engine:
 
     async def retry(self, job_id_: str, actor: str, reason: str, deadline: float | None) -> str:
         if deadline is not None and deadline <= time.time():
-            raise RequestError(422, "invalid_request", "deadline: already passed", {"field": "deadline"})
+            raise Invalid("deadline: already passed", field="deadline")
         return await self.store.write(ops.retry, job_id_, actor, reason, deadline)
 
     async def bulk(self, action: str, flt: JobFilter, dry_run: bool, actor: str, reason: str) -> BulkResult:
@@ -337,7 +337,7 @@ def _lookup(data: dict[str, Any], key: str) -> Any:
 
 def _one_of(absolute: float | None, relative: float | None, now: float, abs_field: str, rel_field: str) -> float | None:
     if absolute is not None and relative is not None:
-        raise RequestError(422, "invalid_request", f"give {abs_field} or {rel_field}, not both", {"field": rel_field})
+        raise Invalid(f"give {abs_field} or {rel_field}, not both", field=rel_field)
     if relative is not None:
         return now + relative
     return absolute

@@ -18,16 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from engine.api._errors import BodyTooLarge, Malformed, UnknownRoute, status_of
 from engine.api._metrics import metrics_text
 from engine.api._openapi import openapi
-from engine.errors import (
-    EngineError,
-    IdempotencyConflict,
-    InvalidTransition,
-    JobNotFound,
-    RequestError,
-    StoreError,
-)
+from engine.errors import EngineError, Invalid, Rejected, StoreError
 from engine.events import stream
 from engine.schema import (
     JOB_SORTS,
@@ -92,10 +86,10 @@ async def body_as(request: Request, type_: type[T], *, optional: bool = False) -
     except msgspec.ValidationError as exc:
         raise _invalid(str(exc)) from None
     except msgspec.DecodeError as exc:
-        raise RequestError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+        raise Malformed(f"request body is not valid JSON: {exc}") from None
 
 
-def _invalid(message: str, prefix: str = "") -> RequestError:
+def _invalid(message: str, prefix: str = "") -> Invalid:
     at = _AT.search(message)
     field = prefix
     if at:
@@ -104,7 +98,7 @@ def _invalid(message: str, prefix: str = "") -> RequestError:
     missing = re.search(r"(?:missing required|unknown) field `([^`]+)`", message)
     if missing:
         field = (field + "." + missing.group(1)).strip(".")
-    return RequestError(422, "invalid_request", f"{field}: {message}" if field else message, {"field": field})
+    return Invalid(f"{field}: {message}" if field else message, field=field)
 
 
 def query_filter(request: Request) -> JobFilter:
@@ -112,8 +106,7 @@ def query_filter(request: Request) -> JobFilter:
     states: list[Any] = [s for part in q.getlist("state") for s in part.split(",") if s]
     bad = [s for s in states if s not in JOB_STATES]
     if bad:
-        raise RequestError(422, "invalid_request", f"state: unknown job state {bad[0]!r}; states: {', '.join(JOB_STATES)}",
-                           {"field": "state"})
+        raise Invalid(f"state: unknown job state {bad[0]!r}; states: {', '.join(JOB_STATES)}", field="state")
     return JobFilter(state=states or None, kind=q.get("kind") or None, pool=q.get("pool") or None,
                      text=q.get("text") or None)
 
@@ -125,9 +118,9 @@ def int_param(request: Request, name: str, default: int | None, lo: int = 0, hi:
     try:
         value = int(raw)
     except ValueError:
-        raise RequestError(422, "invalid_request", f"{name}: expected an integer, got {raw!r}", {"field": name}) from None
+        raise Invalid(f"{name}: expected an integer, got {raw!r}", field=name) from None
     if not lo <= value <= hi:
-        raise RequestError(422, "invalid_request", f"{name}: must be between {lo} and {hi}", {"field": name})
+        raise Invalid(f"{name}: must be between {lo} and {hi}", field=name)
     return value
 
 
@@ -157,11 +150,9 @@ def build_app(engine: Engine) -> Starlette:
         count = int_param(request, "count", 1, 0, 1)
         sort = request.query_params.get("sort") or "-created"
         if sort not in JOB_SORTS:
-            raise RequestError(422, "invalid_request", f"sort: unknown order {sort!r}; orders: {', '.join(JOB_SORTS)}",
-                               {"field": "sort"})
+            raise Invalid(f"sort: unknown order {sort!r}; orders: {', '.join(JOB_SORTS)}", field="sort")
         if cursor is not None and (sort != "-created" or offset):
-            raise RequestError(422, "invalid_request", "cursor: pages only sort=-created without offset; use offset",
-                               {"field": "cursor"})
+            raise Invalid("cursor: pages only sort=-created without offset; use offset", field="cursor")
         jobs, next_cursor, total = await engine.store.read(
             queries.list_jobs, flt, cursor, limit, count=bool(count), sort=sort, offset=offset)
         return JSON(JobPage(jobs=jobs, next_cursor=None if next_cursor is None else str(next_cursor), total=total))
@@ -171,14 +162,14 @@ def build_app(engine: Engine) -> Starlette:
         try:
             raw = msgspec.json.decode(await request.body())
         except msgspec.DecodeError as exc:
-            raise RequestError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+            raise Malformed(f"request body is not valid JSON: {exc}") from None
         batch = isinstance(raw, dict) and "jobs" in raw
         if batch:
             items = raw["jobs"]
             if not isinstance(items, list) or not items:
-                raise RequestError(422, "invalid_request", "jobs: expected a non-empty array", {"field": "jobs"})
+                raise Invalid("jobs: expected a non-empty array", field="jobs")
             if len(items) > 10_000:
-                raise RequestError(422, "invalid_request", "jobs: at most 10000 jobs per request", {"field": "jobs"})
+                raise Invalid("jobs: at most 10000 jobs per request", field="jobs")
         else:
             items = [raw]
         specs = []
@@ -241,7 +232,7 @@ def build_app(engine: Engine) -> Starlette:
     async def pool_action(request: Request) -> Response:
         action = request.path_params["action"]
         if action not in ("pause", "resume", "drain"):
-            raise RequestError(404, "not_found", f"unknown pool action {action!r}: use pause, resume or drain")
+            raise UnknownRoute(f"unknown pool action {action!r}: use pause, resume or drain")
         body = await body_as(request, ActionRequest, optional=True)
         pool = await engine.scheduler.pool_action(request.path_params["name"], action, actor_of(request), body.reason)
         return JSON(PoolResult(pool=pool))
@@ -345,19 +336,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _engine_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, RequestError):
-        close = {"connection": "close"} if exc.status == 413 else None
-        return error_response(exc.status, exc.code, exc.message, exc.details, headers=close)
-    if isinstance(exc, JobNotFound):
-        return error_response(404, "job_not_found", str(exc), {"id": exc.job_id})
-    if isinstance(exc, InvalidTransition):
-        return error_response(409, "invalid_state", str(exc), {"id": exc.job_id, "state": exc.state})
-    if isinstance(exc, IdempotencyConflict):
-        return error_response(409, "idempotency_conflict", str(exc), {"id": exc.job_id, "key": exc.key})
+    assert isinstance(exc, EngineError)
+    status = status_of(exc)
+    if isinstance(exc, Rejected):
+        close = {"connection": "close"} if isinstance(exc, BodyTooLarge) else None
+        return error_response(status, exc.code, exc.message, exc.details, headers=close)
     if isinstance(exc, StoreError):
         log.error("store error on %s %s: %s", request.method, request.url.path, exc)
-        return error_response(503, "store_unavailable", str(exc))
-    return error_response(500, "engine_error", str(exc))
+        return error_response(status, "store_unavailable", str(exc))
+    return error_response(status, "engine_error", str(exc))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

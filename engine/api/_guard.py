@@ -7,7 +7,7 @@ import hmac
 from typing import Any
 
 from engine.api._app import error_response
-from engine.errors import RequestError
+from engine.api._errors import BodyTooLarge
 
 Scope = dict[str, Any]
 
@@ -63,7 +63,7 @@ class Guard:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise RequestError(413, "body_too_large", f"request body over {limit} bytes", {"limit": limit})
+                    raise BodyTooLarge(limit)
             return message
 
         return wrapped

@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from engine.errors import RequestError
+from engine.errors import Invalid
 from engine.schema import Chain
 from engine.store import Store, ops
 
@@ -36,9 +36,9 @@ class Heights:
     async def set(self, chain: str, height: int, actor: str, reason: str = "") -> list[str]:
         """Record a new height; returns the ids of waiting jobs it queued."""
         if not chain or len(chain) > 64:
-            raise RequestError(422, "invalid_request", "chain: 1 to 64 characters", {"field": "chain"})
+            raise Invalid("chain: 1 to 64 characters", field="chain")
         if height < 0:
-            raise RequestError(422, "invalid_request", "height: must not be negative", {"field": "height"})
+            raise Invalid("height: must not be negative", field="height")
         value = {"chain": chain, "height": height, "since": time.time(), "source": "manual"}
         await self.store.write(ops.set_control, f"height:{chain}", value, "chain.head", actor, "set-height",
                                f"chain:{chain}", reason)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from engine.errors import RequestError
+from engine.errors import InvalidPayload, UnknownKind
 
 if TYPE_CHECKING:
     from engine.scheduler import JobContext
@@ -66,14 +66,12 @@ class Registry:
         try:
             return self._kinds[name]
         except KeyError:
-            raise RequestError(
-                422, "unknown_kind", f"unknown job kind {name!r}; known kinds: {', '.join(sorted(self._kinds))}",
-                {"field": field, "kind": name},
-            ) from None
+            raise UnknownKind(f"unknown job kind {name!r}; known kinds: {', '.join(sorted(self._kinds))}",
+                              field=field, details={"kind": name}) from None
 
     def validate(self, name: str, payload: dict[str, Any], *, field: str = "payload") -> tuple[Any, str]:
         """Check a payload against its kind; return the typed payload and its canonical JSON.
-        Errors are 422s that name the offending field (``payload.seconds``)."""
+        Errors are :class:`InvalidPayload` that name the offending field (``payload.seconds``)."""
         kind = self.get(name, field=field.rsplit(".", 1)[0] + ".kind" if "." in field else "kind")
         try:
             typed = msgspec.convert(payload, kind.payload, strict=False)
@@ -85,7 +83,7 @@ class Registry:
         return msgspec.convert(payload, self._kinds[name].payload, strict=False)
 
 
-def payload_error(kind: str, field: str, message: str) -> RequestError:
+def payload_error(kind: str, field: str, message: str) -> InvalidPayload:
     at = _AT.search(message)
     missing = _MISSING.search(message)
     where = field
@@ -96,4 +94,4 @@ def payload_error(kind: str, field: str, message: str) -> RequestError:
         where = f"{field}.{missing.group(1)}"
     elif named := _NAMED.match(message):  # a payload's own check: "farmer: checksum mismatch"
         where, message = f"{field}.{named.group(1)}", named.group(2)
-    return RequestError(422, "invalid_payload", f"{where}: {message} (kind {kind})", {"field": where, "kind": kind})
+    return InvalidPayload(f"{where}: {message} (kind {kind})", field=where, details={"kind": kind})

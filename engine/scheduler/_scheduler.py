@@ -24,7 +24,7 @@ import msgspec
 import trio
 
 from engine.config import Settings
-from engine.errors import JobFailure, RequestError, WaitForChain
+from engine.errors import Invalid, JobFailure, PoolNotFound, WaitForChain
 from engine.jobs import Registry
 from engine.scheduler._backoff import backoff
 from engine.scheduler._context import JobContext
@@ -125,15 +125,15 @@ class Scheduler:
         if requested is None:
             pool = self._kind_pool.get(kind)
             if pool is None:
-                raise RequestError(422, "no_pool", f"no pool serves job kind {kind!r}", {"field": field, "kind": kind})
+                raise Invalid(f"no pool serves job kind {kind!r}", field=field, code="no_pool", details={"kind": kind})
             return pool
         runtime = self.pools.get(requested)
         if runtime is None:
-            raise RequestError(422, "unknown_pool", f"unknown pool {requested!r}; pools: {', '.join(self.pools)}",
-                               {"field": field})
+            raise Invalid(f"unknown pool {requested!r}; pools: {', '.join(self.pools)}", field=field,
+                          code="unknown_pool")
         if kind not in runtime.kinds and "*" not in runtime.kinds:
-            raise RequestError(422, "pool_mismatch", f"pool {requested!r} does not serve job kind {kind!r}",
-                               {"field": field})
+            raise Invalid(f"pool {requested!r} does not serve job kind {kind!r}", field=field,
+                          code="pool_mismatch")
         return requested
 
     # --- service ----------------------------------------------------------------------------
@@ -386,7 +386,7 @@ class Scheduler:
     def _pool(self, name: str) -> PoolRuntime:
         pool = self.pools.get(name)
         if pool is None:
-            raise RequestError(404, "unknown_pool", f"no pool named {name!r}; pools: {', '.join(self.pools)}")
+            raise PoolNotFound(name, list(self.pools))
         return pool
 
     async def engage_estop(self, actor: str, reason: str, pool_name: str | None = None) -> int:
@@ -423,8 +423,8 @@ class Scheduler:
             await self._set_pool(pool, "active", actor, reason, action="resume")
         elif action == "drain":
             await self._set_pool(pool, "draining" if pool.running else "drained", actor, reason, action="drain")
-        else:  # pragma: no cover - routes only pass the three
-            raise RequestError(404, "unknown_action", f"unknown pool action {action!r}")
+        else:
+            raise Invalid(f"unknown pool action {action!r}: use pause, resume or drain", field="action")
         return self.pool_view(pool)
 
     async def _set_pool(self, pool: PoolRuntime, state: PoolState, actor: str, reason: str, *, action: str) -> None:
