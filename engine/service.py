@@ -18,8 +18,6 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from engine.config import Settings, check_kinds, load_settings
 from engine.errors import ConfigError, EngineLocked, Invalid, Rejected
 from engine.events import Broker
 from engine.ids import job_id
-from engine.jobs import Registry, default_registry
+from engine.jobs import Registry, Services, default_registry
 from engine.jobs.pow import warm_pow_kernels
 from engine.pow.runtime import PowRuntime
 from engine.scheduler import Scheduler
@@ -52,17 +50,6 @@ from engine.store import NewJob, Store, ops, queries
 
 log = logging.getLogger("shiftboss.engine")
 VERSION = "0.1.0"
-
-
-@dataclass
-class EngineServices:
-    """What the engine lends job handlers (``ctx.services``): the PoW runtime of each pool."""
-
-    pow: dict[str, PowRuntime] = field(default_factory=dict)
-    heights: Heights | None = None
-    evm: dict[str, EvmChain] = field(default_factory=dict)
-    #: submit jobs as the engine: ``await submit([JobSubmit…], actor)`` (a scan queues executes)
-    submit: Callable[[list[JobSubmit], str], Awaitable[SubmitResponse]] | None = None
 
 
 class DataDirLock:
@@ -114,11 +101,11 @@ class Engine:
         self.broker = Broker()
         store.writer.on_commit(self.stats.apply)
         store.writer.on_commit(self.broker.publish)
-        self.services = EngineServices(heights=Heights(store, store.read_now(queries.controls)))
+        self.services = Services(heights=Heights(store, store.read_now(queries.controls)),
+                                 submit=lambda specs, actor: self.submit(specs, actor, batch=True))
         self.scheduler = Scheduler(store, self.registry, settings, self.stats, self.services)
         for pool in self._pow_pools():
             self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels)
-        self.services.submit = lambda specs, actor: self.submit(specs, actor, batch=True)
         for name, chain in settings.chains.items():
             self.services.evm[name] = EvmChain(
                 name, chain, store, estop=lambda: self.scheduler.estop.active,

@@ -243,16 +243,13 @@ def build_app(engine: Engine) -> Starlette:
 
     @route("/v1/chains", ["GET"])
     async def chains(request: Request) -> Response:
-        heights = engine.services.heights
-        manual = heights.chains() if heights is not None else []
+        manual = engine.services.heights.chains()
         return JSON(ChainList(chains=manual + [await c.status() for c in engine.services.evm.values()]))
 
     @route("/v1/chains/{name}/height", ["POST"])
     async def set_height(request: Request) -> Response:
         body = await body_as(request, HeightRequest)
-        heights = engine.services.heights
-        assert heights is not None
-        queued = await heights.set(request.path_params["name"], body.height, actor_of(request), body.reason)
+        queued = await engine.services.heights.set(request.path_params["name"], body.height, actor_of(request), body.reason)
         return JSON({"chain": request.path_params["name"], "height": body.height, "queued": queued})
 
     @route("/v1/audit", ["GET"])

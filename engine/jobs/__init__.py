@@ -1,13 +1,19 @@
-"""Job kinds and their handlers."""
+"""The job contract and the kinds this engine ships.
 
+A kind is a payload schema (a msgspec Struct) plus an async handler that receives a
+:class:`JobContext` (identity, progress, the stop flag, typed :class:`Services`). The scheduler
+runs handlers; this package never imports the scheduler.
+"""
+
+from engine.jobs import builtin, evm, pow
+from engine.jobs._context import JobContext
 from engine.jobs._registry import Kind, Registry, payload_error
+from engine.jobs._services import Services, Submitter
 
 
 def default_registry() -> Registry:
     """Every kind this engine ships."""
-    from engine.jobs import builtin, evm, pow
-
     return Registry([*builtin.KINDS, *pow.KINDS, *evm.KINDS])
 
 
-__all__ = ["Kind", "Registry", "default_registry", "payload_error"]
+__all__ = ["JobContext", "Kind", "Registry", "Services", "Submitter", "default_registry", "payload_error"]

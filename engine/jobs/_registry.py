@@ -10,18 +10,16 @@ Any other exception counts as a retryable failure with code ``exception``.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from engine.errors import InvalidPayload, UnknownKind
+from engine.jobs._context import JobContext
 
-if TYPE_CHECKING:
-    from engine.scheduler import JobContext
-
-Handler = Callable[["JobContext", Any], Awaitable[Any]]
+Handler = Callable[[JobContext, Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +57,7 @@ class Registry:
     def names(self) -> set[str]:
         return set(self._kinds)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Kind]:
         return iter(self._kinds.values())
 
     def get(self, name: str, *, field: str = "kind") -> Kind:

@@ -9,8 +9,8 @@ import trio
 from msgspec import Meta
 
 from engine.errors import JobFailure, PermanentFailure
+from engine.jobs._context import JobContext
 from engine.jobs._registry import Kind
-from engine.scheduler import JobContext
 
 
 class NoopPayload(msgspec.Struct, forbid_unknown_fields=True):

@@ -17,8 +17,8 @@ from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._contracts import load
 from engine.chains.evm._txmanager import TxManager
 from engine.errors import ChainError, JobFailure, PermanentFailure
+from engine.jobs._context import JobContext
 from engine.jobs._registry import Kind
-from engine.scheduler import JobContext
 from engine.schema import JobSubmit
 
 log = logging.getLogger("shiftboss.evm")
@@ -48,14 +48,6 @@ class ExecutePayload(msgspec.Struct, forbid_unknown_fields=True):
     chain: ChainName
     workflow_id: Annotated[int, Meta(ge=1)]
     next_run: Annotated[int, Meta(ge=0, description="the run's due time (unix seconds), as scanned")]
-
-
-def _chain(ctx: JobContext, name: str) -> EvmChain:
-    chains: dict[str, EvmChain] = getattr(ctx.services, "evm", None) or {}
-    if name not in chains:
-        raise PermanentFailure(f"no chain {name!r} is configured (chains: {', '.join(sorted(chains)) or 'none'})",
-                               code="unknown_chain")
-    return chains[name]
 
 
 def _signer(chain: EvmChain) -> TxManager:
@@ -97,13 +89,13 @@ async def _send_and_wait(ctx: JobContext, tx: TxManager, intent: str, to: str, d
 
 
 async def evm_tx(ctx: JobContext, p: TxPayload) -> dict[str, Any]:
-    chain = _chain(ctx, p.chain)
+    chain = ctx.services.evm_chain(p.chain)
     return await _send_and_wait(ctx, _signer(chain), f"job:{ctx.job_id}", to_checksum_address(p.to),
                                 bytes.fromhex(p.data[2:]), p.value)
 
 
 async def workflow_scan(ctx: JobContext, p: ScanPayload) -> dict[str, Any]:
-    chain = _chain(ctx, p.chain)
+    chain = ctx.services.evm_chain(p.chain)
     if chain.devnet is None:
         raise PermanentFailure(f"chain {p.chain!r} has no workflow contracts: set chains.{p.chain}.state_file",
                                code="no_contracts")
@@ -126,7 +118,7 @@ async def workflow_scan(ctx: JobContext, p: ScanPayload) -> dict[str, Any]:
 
 
 async def workflow_execute(ctx: JobContext, p: ExecutePayload) -> dict[str, Any]:
-    chain = _chain(ctx, p.chain)
+    chain = ctx.services.evm_chain(p.chain)
     tx = _signer(chain)
     if chain.devnet is None:
         raise PermanentFailure(f"chain {p.chain!r} has no workflow contracts", code="no_contracts")

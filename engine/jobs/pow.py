@@ -16,12 +16,12 @@ import trio
 from msgspec import Meta
 
 from engine.errors import PermanentFailure, WaitForChain
+from engine.jobs._context import JobContext
 from engine.jobs._registry import Kind
 from engine.pow.hashcash import HashcashWork, stamp_prefix
 from engine.pow.kale import KaleWork, VerificationError, parse_entropy, parse_farmer
-from engine.pow.runtime import PowJob, PowRuntime
+from engine.pow.runtime import PowJob
 from engine.pow.structs import StructsWork, difficulty, message_prefix
-from engine.scheduler import JobContext
 
 
 class KalePayload(msgspec.Struct, forbid_unknown_fields=True):
@@ -48,13 +48,6 @@ class KalePayload(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError("seconds: best mode needs a time budget")
 
 
-def _runtime(ctx: JobContext) -> PowRuntime:
-    runtime = (ctx.services.pow if ctx.services is not None else {}).get(ctx.pool)
-    if runtime is None:
-        raise PermanentFailure(f"pool {ctx.pool} has no hashing threads", code="no_pow_threads")
-    return runtime  # type: ignore[no-any-return]
-
-
 async def kale(ctx: JobContext, p: KalePayload) -> dict[str, Any]:
     work = KaleWork(p.index, parse_entropy(p.entropy), parse_farmer(p.farmer))
     start = p.start_nonce if p.start_nonce is not None else secrets.randbelow(2**63)
@@ -64,7 +57,7 @@ async def kale(ctx: JobContext, p: KalePayload) -> dict[str, Any]:
     began = time.monotonic()
     budget = p.seconds if p.mode == "best" and p.seconds is not None else math.inf
     with trio.move_on_after(budget):
-        await _runtime(ctx).solve(job, on_progress=lambda progress: ctx.progress(**progress))
+        await ctx.services.pow_runtime(ctx.pool).solve(job, on_progress=lambda progress: ctx.progress(**progress))
     seconds = round(time.monotonic() - began, 3)
     if job.best_nonce is None or job.best_zeros < p.min_zeros:
         raise PermanentFailure(
@@ -97,15 +90,8 @@ class StructsPayload(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError("start_nonce: must be below 2**64")
 
 
-def _heights(ctx: JobContext) -> Any:
-    heights = getattr(ctx.services, "heights", None)
-    if heights is None:
-        raise PermanentFailure("this engine has no height source", code="no_heights")
-    return heights
-
-
 async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
-    heights = _heights(ctx)
+    heights = ctx.services.heights
     ready_at = p.block_start + p.target_age
     height = heights.get(p.chain)
     if height is None or height < ready_at:
@@ -124,7 +110,10 @@ async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
         nonlocal height, zeros_needed
         while True:
             await heights.wait_change()
-            height = heights.get(p.chain)
+            new = heights.get(p.chain)
+            if new is None or new == height:
+                continue
+            height = new
             zeros_needed = difficulty(height - p.block_start, p.difficulty_range)
             job.target, job.expected = zeros_needed, 16.0**zeros_needed
             ctx.progress(height=height, difficulty=zeros_needed)
@@ -134,7 +123,7 @@ async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
     began = time.monotonic()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(follow_blocks)
-        await _runtime(ctx).solve(job, on_progress=lambda progress: ctx.progress(**progress))
+        await ctx.services.pow_runtime(ctx.pool).solve(job, on_progress=lambda progress: ctx.progress(**progress))
         nursery.cancel_scope.cancel()
     if job.best_nonce is None or job.best_zeros < zeros_needed:
         raise PermanentFailure("the nonce space ran out before a proof qualified", code="exhausted")
@@ -167,7 +156,7 @@ async def hashcash(ctx: JobContext, p: HashcashPayload) -> dict[str, Any]:
     job = PowJob(ctx.job_id, ctx.priority, work.search, target=p.bits, start=0, expected=2.0**p.bits,
                  stop=ctx.stop_requested)
     began = time.monotonic()
-    await _runtime(ctx).solve(job, on_progress=lambda progress: ctx.progress(**progress))
+    await ctx.services.pow_runtime(ctx.pool).solve(job, on_progress=lambda progress: ctx.progress(**progress))
     if job.best_nonce is None or job.best_zeros < p.bits:
         raise PermanentFailure("the counter space ran out before a stamp qualified", code="exhausted")
     try:

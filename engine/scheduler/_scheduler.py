@@ -25,9 +25,8 @@ import trio
 
 from engine.config import Settings
 from engine.errors import Invalid, JobFailure, PoolNotFound, WaitForChain
-from engine.jobs import Registry
+from engine.jobs import JobContext, Registry, Services
 from engine.scheduler._backoff import backoff
-from engine.scheduler._context import JobContext
 from engine.schema import Estop, Event, JobError, Pool, PoolState, Worker
 from engine.stats import Stats
 from engine.store import Claimed, Store, ops, queries
@@ -78,8 +77,7 @@ class PoolRuntime:
 
 
 class Scheduler:
-    def __init__(self, store: Store, registry: Registry, settings: Settings, stats: Stats,
-                 services: Any = None) -> None:
+    def __init__(self, store: Store, registry: Registry, settings: Settings, stats: Stats, services: Services) -> None:
         self.store = store
         self.services = services
         self.registry = registry
@@ -329,8 +327,7 @@ class Scheduler:
         while True:
             self._timer_kick = trio.Event()
             next_due = await self.store.write(ops.tick)
-            heights = getattr(self.services, "heights", None)
-            for chain, height in (heights.current() if heights is not None else {}).items():
+            for chain, height in self.services.heights.current().items():
                 await self.store.write(ops.advance_gates, chain, height)  # a gate met while being set
             now = time.time()
             if now - last_prune > 60:

@@ -11,8 +11,7 @@ import msgspec
 import pytest
 import trio
 
-from engine.jobs import Kind, Registry, default_registry
-from engine.scheduler import JobContext
+from engine.jobs import JobContext, Kind, Registry, default_registry
 from tests.conftest import job, make_settings, running_engine, until_state, wait_for
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from engine.jobs._services import Services
+
 
 class JobContext:
     """Handed to every handler call.
@@ -16,16 +18,18 @@ class JobContext:
       (PoW kernels) must check this flag between batches.
     * ``lease_until`` is when the job's lease ends unless renewed; the scheduler renews the
       leases of all live jobs every third of ``store.lease_ttl``.
+    * ``services`` is what the engine lends handlers (:class:`Services`): typed fields, one per
+      service — PoW runtimes by pool, the heights book, chains by name, job submission.
     """
 
     __slots__ = ("job_id", "kind", "pool", "priority", "attempt", "max_attempts", "deadline", "lease_until",
                  "services", "_stop", "_stopped", "_progress", "_dirty", "stop_reason")
 
     def __init__(self, job_id: str, kind: str, pool: str, attempt: int, max_attempts: int,
-                 deadline: float | None, lease_until: float, *, priority: int = 5, services: Any = None) -> None:
+                 deadline: float | None, lease_until: float, *, services: Services, priority: int = 5) -> None:
         self.job_id = job_id
         self.priority = priority
-        self.services = services  # engine services a kind may use (e.g. services.pow[pool])
+        self.services = services
         self.kind = kind
         self.pool = pool
         self.attempt = attempt

@@ -1,0 +1,53 @@
+"""What the engine lends job handlers: one typed field per service.
+
+A new chain kind adds one field here (``soroban``, ``solana``, ``cometbft`` …) and its adapters
+are put in it by the supervisor; handlers read the field, never look a service up by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from engine.chains import Heights
+from engine.chains.evm import EvmChain
+from engine.errors import PermanentFailure
+from engine.pow.runtime import PowRuntime
+from engine.schema import JobSubmit, SubmitResponse
+
+
+class Submitter(Protocol):
+    """Submit jobs as the engine (``actor`` names who, e.g. ``chain:devnet``): what a scan uses to
+    queue the work it found. Validation and idempotency are those of the API's submit."""
+
+    def __call__(self, specs: list[JobSubmit], actor: str, /) -> Awaitable[SubmitResponse]: ...
+
+
+@dataclass(slots=True)
+class Services:
+    """Handed to every handler as ``ctx.services``."""
+
+    #: the one heights book: every chain's head, fed by the chain adapters' watchers (and by hand)
+    heights: Heights
+    #: queue more jobs (idempotency keys make a repeated scan harmless)
+    submit: Submitter
+    #: hashing threads of each PoW pool, by pool name
+    pow: dict[str, PowRuntime] = field(default_factory=dict)
+    #: EVM chain adapters by their ``[chains.<name>]``
+    evm: dict[str, EvmChain] = field(default_factory=dict)
+
+    def pow_runtime(self, pool: str) -> PowRuntime:
+        """The hashing threads of ``pool``; a pool without them fails the job for good."""
+        runtime = self.pow.get(pool)
+        if runtime is None:
+            raise PermanentFailure(f"pool {pool} has no hashing threads", code="no_pow_threads")
+        return runtime
+
+    def evm_chain(self, name: str) -> EvmChain:
+        """The EVM chain ``name``; an unknown one fails the job for good."""
+        chain = self.evm.get(name)
+        if chain is None:
+            raise PermanentFailure(f"no chain {name!r} is configured (chains: {', '.join(sorted(self.evm)) or 'none'})",
+                                   code="unknown_chain")
+        return chain
