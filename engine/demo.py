@@ -5,14 +5,12 @@ now and then a Hashcash stamp for the PoW threads, so a new operator sees life i
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import trio
 
 from engine.schema import JobSubmit
-
-if TYPE_CHECKING:
-    from engine.service import Engine
+from engine.service import Service
 
 #: (weight, kind, payload, priority)
 MIX: list[tuple[int, str, dict[str, object], int]] = [
@@ -26,11 +24,11 @@ MIX: list[tuple[int, str, dict[str, object], int]] = [
 ]
 
 
-async def feed(engine: Engine, rng: random.Random | None = None) -> NoReturn:
+async def feed(service: Service, rng: random.Random | None = None) -> NoReturn:
     rng = rng or random.Random()
     weights = [w for w, *_ in MIX]
     while True:
         _w, kind, payload, priority = rng.choices(MIX, weights)[0]
-        if not engine.scheduler.estop.active:
-            await engine.submit([JobSubmit(kind=kind, payload=dict(payload), priority=priority)], "demo", batch=False)
-        await trio.sleep(engine.settings.demo.interval * rng.uniform(0.5, 1.5))
+        if not service.estop_active:
+            await service.submit([JobSubmit(kind=kind, payload=dict(payload), priority=priority)], "demo", batch=False)
+        await trio.sleep(service.settings.demo.interval * rng.uniform(0.5, 1.5))

@@ -1,45 +1,44 @@
-"""The engine supervisor: wires store, scheduler, API and demo load into one Trio process, and
-the operations the API exposes.
+"""The one operations facade: everything the control API, ``/metrics`` and the CLI can ask of a
+running engine — jobs, e-stop, pools, chains, workers, audit, events, reload, shutdown.
 
-Start-up order: data-dir lock → database check and migration → Trio: writer, scheduler
-(recovers jobs a previous process left running), API listeners. Nothing is served until every
-service reported ready through ``task_status.started()``; an invalid config or unusable
-database stops the engine before anything starts.
-
-Shutdown (SIGTERM, SIGINT, ``POST /v1/shutdown``): stop claiming, give running jobs
-``engine.grace_period`` seconds, interrupt the rest back into the queue, stop the API, flush
-the writer, release the lock, remove the socket, exit 0.
+Nothing above this module reaches past it into the store, the scheduler or the chain adapters;
+it holds them (the supervisor builds and runs them) and answers with :mod:`engine.schema` types.
+Refusals are domain errors (:class:`~engine.errors.Rejected` and its family); the API maps them
+to statuses.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-import signal
 import time
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from engine.chains import Heights
-from engine.chains.evm import EvmChain
+from engine.chains import ChainAdapter
 from engine.config import Settings, check_kinds, load_settings
-from engine.errors import ConfigError, EngineLocked, Invalid, Rejected
-from engine.events import Broker
+from engine.errors import ConfigError, Invalid
+from engine.events import Broker, stream
 from engine.ids import job_id
-from engine.jobs import Registry, Services, default_registry
-from engine.jobs.pow import warm_pow_kernels
-from engine.pow.runtime import PowRuntime
+from engine.jobs import Registry, Services
 from engine.scheduler import Scheduler
 from engine.schema import (
     API_VERSION,
     AuditPage,
     BulkResult,
+    Chain,
+    EstopResult,
+    Event,
+    JobDetail,
     JobFilter,
+    JobPage,
     JobSubmit,
     KindInfo,
+    Pool,
     ReloadResult,
     Status,
     SubmitResponse,
@@ -52,145 +51,180 @@ log = logging.getLogger("shiftboss.engine")
 VERSION = "0.1.0"
 
 
-class DataDirLock:
-    """An exclusive ``flock`` on ``engine.pid`` for the engine's lifetime; the file holds the pid.
+@dataclass(frozen=True, slots=True)
+class StoreCounters:
+    """The writer's totals since start, for ``/metrics``."""
 
-    hypercorn deletes an existing socket file before binding, so without this a second engine
-    would silently steal the first one's socket.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> DataDirLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.read(fd, 32).decode().strip() or "?"
-            os.close(fd)
-            raise EngineLocked(f"another engine (pid {other}) is already running on {self.path.parent}") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        if self._fd is not None:
-            try:
-                self.path.unlink(missing_ok=True)
-            finally:
-                os.close(self._fd)
-                self._fd = None
+    commits: int
+    ops: int
+    last_seq: int
 
 
-class Engine:
-    """One engine process. Construct with an opened :class:`Store`, then ``await run()``."""
+class Service:
+    """Operations on one running engine. Built by :class:`engine.supervisor.Supervisor`."""
 
-    def __init__(self, settings: Settings, store: Store, registry: Registry | None = None, *,
+    def __init__(self, settings: Settings, store: Store, registry: Registry, scheduler: Scheduler,
+                 services: Services, stats: Stats, broker: Broker, chains: Sequence[ChainAdapter], *,
                  config_path: Path | None = None, overrides: dict[str, Any] | None = None) -> None:
         self.settings = settings
         self.config_path = config_path
         self.overrides = dict(overrides or {})
-        self.store = store
-        self.registry = registry or default_registry()
-        check_kinds(settings, self.registry.names())
-        self.stats = Stats(store.read_now(queries.state_counts))
-        self.broker = Broker()
-        store.writer.on_commit(self.stats.apply)
-        store.writer.on_commit(self.broker.publish)
-        self.services = Services(heights=Heights(store, store.read_now(queries.controls)),
-                                 submit=lambda specs, actor: self.submit(specs, actor, batch=True))
-        self.scheduler = Scheduler(store, self.registry, settings, self.stats, self.services)
-        for pool in self._pow_pools():
-            self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels)
-        for name, chain in settings.chains.items():
-            self.services.evm[name] = EvmChain(
-                name, chain, store, estop=lambda: self.scheduler.estop.active,
-                submit=lambda jobs, name=name: self.submit(jobs, f"chain:{name}", batch=False),  # type: ignore[misc]
-                emit=lambda type_, **data: self.store.write(ops.emit_only, type_, **data))
+        self._store = store
+        self._registry = registry
+        self._scheduler = scheduler
+        self._services = services
+        self._stats = stats
+        self._broker = broker
+        self._chains = list(chains)
         self.started_at = time.time()
-        self.binds: list[str] = []
-        self.shutting_down = False
-        self.early_signals: list[int] = []  # SIGTERM/SIGINT seen before the receiver was open
         self._shutdown = trio.Event()
 
-    # --- lifecycle --------------------------------------------------------------------------
+    # --- jobs -------------------------------------------------------------------------------
 
-    async def run(self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve until shutdown is requested, then stop gracefully (see module docstring)."""
-        from engine.api import serve_api  # the API imports this module's types
+    async def submit(self, specs: list[JobSubmit], actor: str, *, batch: bool) -> SubmitResponse:
+        """Validate every spec (kind, payload, pool, times), then insert them in one commit.
+        Any invalid spec rejects the whole request and changes nothing."""
+        now = time.time()
+        sched = self.settings.scheduler
+        new: list[NewJob] = []
+        for i, spec in enumerate(specs):
+            if i % 500 == 499:
+                await trio.lowlevel.checkpoint()  # a 10,000-job batch must not stall the event loop
+            where = f"jobs[{i}]." if batch else ""
+            kind = self._registry.get(spec.kind, field=f"{where}kind")
+            _typed, canonical = self._registry.validate(spec.kind, spec.payload, field=f"{where}payload")
+            pool = self._scheduler.pool_for(spec.kind, spec.pool, field=f"{where}pool")
+            not_before = _one_of(spec.not_before, spec.delay, now, f"{where}not_before", f"{where}delay")
+            deadline = _one_of(spec.deadline, spec.ttl, now, f"{where}deadline", f"{where}ttl")
+            if deadline is not None and deadline <= now:
+                raise Invalid(f"{where}deadline: already passed", field=f"{where}deadline")
+            new.append(NewJob(
+                id=job_id(spec.kind), kind=spec.kind, pool=pool, priority=spec.priority, payload=canonical,
+                max_attempts=spec.max_attempts or kind.max_attempts or sched.default_max_attempts,
+                timeout=spec.timeout or kind.timeout or sched.default_timeout,
+                not_before=not_before, deadline=deadline, idempotency_key=spec.idempotency_key, backoff=spec.backoff,
+            ))
+        results = await self._store.write(ops.submit, new, actor)
+        return SubmitResponse(jobs=results)
 
-        # The signal receiver lives as long as the engine: a second SIGTERM/Ctrl-C during the
-        # shutdown must hurry it along, not kill the process before the store is flushed.
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
-            async with trio.open_nursery() as outer:
-                await outer.start(self.store.run)
-                outer.start_soon(self._signals, signals)
-                if self.early_signals:
-                    log.info("a stop signal arrived during start-up")
-                    self.request_shutdown()
-                async with trio.open_nursery() as services:
-                    for runtime in self.services.pow.values():
-                        await services.start(runtime.run)
-                    for chain in self.services.evm.values():
-                        await services.start(chain.run)
-                    await services.start(self.scheduler.run)
-                    self.binds = await services.start(serve_api, self)
-                    if self.settings.demo.enabled:
-                        from engine.demo import feed
+    async def list_jobs(self, flt: JobFilter, cursor: int | None, limit: int, *, count: bool, sort: str,
+                        offset: int) -> JobPage:
+        jobs, next_cursor, total = await self._store.read(
+            queries.list_jobs, flt, cursor, limit, count=count, sort=sort, offset=offset)
+        return JobPage(jobs=jobs, next_cursor=None if next_cursor is None else str(next_cursor), total=total)
 
-                        services.start_soon(feed, self)
-                    log.info("engine ready: %s", ", ".join(self.binds))
-                    task_status.started(self.binds)
-                    await self._shutdown.wait()
-                    self.shutting_down = True
-                    grace = self.settings.engine.grace_period
-                    log.info("shutting down: running jobs get %.1f s (signal again to interrupt them now)", grace)
-                    interrupted = await self.scheduler.shutdown(grace)
-                    if interrupted:
-                        log.info("interrupted %d jobs; they are back in the queue", interrupted)
-                    services.cancel_scope.cancel()
-                for chain in self.services.evm.values():
-                    with trio.CancelScope(shield=True):
-                        await chain.aclose()
-                outer.cancel_scope.cancel()
-        log.info("engine stopped")
+    async def job_detail(self, job_id_: str) -> JobDetail:
+        job = await self._store.read(queries.get_job, job_id_)
+        audit = await self._store.read(queries.job_audit, job_id_)
+        return JobDetail(job=job, audit=audit)
 
-    def _pow_pools(self) -> set[str]:
-        """Pools that run PoW jobs: where pow.* kinds are routed, and any that names one."""
-        kinds = [k for k in self.registry.names() if k.startswith("pow.")]
-        pools = {self.scheduler.pool_for(k, None) for k in kinds}
-        pools |= {name for name, p in self.settings.pools.items() if any(k.startswith("pow.") for k in p.kinds)}
-        return pools
+    async def cancel(self, job_id_: str, actor: str, reason: str) -> str:
+        state = await self._store.write(ops.cancel, job_id_, actor, reason)
+        if state == "cancelling":
+            self._scheduler.signal_cancel(job_id_)
+        return state
+
+    async def retry(self, job_id_: str, actor: str, reason: str, deadline: float | None) -> str:
+        if deadline is not None and deadline <= time.time():
+            raise Invalid("deadline: already passed", field="deadline")
+        return await self._store.write(ops.retry, job_id_, actor, reason, deadline)
+
+    async def bulk(self, action: str, flt: JobFilter, dry_run: bool, actor: str, reason: str) -> BulkResult:
+        matched, changed, signal_ids = await self._store.write(ops.bulk, action, flt, dry_run, actor, reason)
+        for job in signal_ids:
+            self._scheduler.signal_cancel(job)
+        return BulkResult(action=action, matched=matched, changed=changed, dry_run=dry_run)
+
+    def kinds(self) -> list[KindInfo]:
+        sched = self.settings.scheduler
+        return [
+            KindInfo(
+                name=k.name, pool=self._scheduler.pool_for(k.name, None), description=k.description,
+                max_attempts=k.max_attempts or sched.default_max_attempts, timeout=k.timeout or sched.default_timeout,
+                payload_schema=k.payload_schema(),
+            )
+            for k in sorted(self._registry, key=lambda k: k.name)
+        ]
+
+    # --- e-stop and pools -------------------------------------------------------------------
+
+    @property
+    def estop_active(self) -> bool:
+        return self._scheduler.estop.active
+
+    async def estop(self, actor: str, reason: str, pool: str | None = None) -> EstopResult:
+        interrupted = await self._scheduler.engage_estop(actor, reason, pool)
+        return EstopResult(estop=self._scheduler.estop, pools=self.pools(), interrupted=interrupted)
+
+    async def resume(self, actor: str, reason: str, pool: str | None = None) -> EstopResult:
+        await self._scheduler.release_estop(actor, reason, pool)
+        return EstopResult(estop=self._scheduler.estop, pools=self.pools())
+
+    def pools(self) -> list[Pool]:
+        return self._scheduler.pool_views()
+
+    async def pool_action(self, name: str, action: str, actor: str, reason: str) -> Pool:
+        return await self._scheduler.pool_action(name, action, actor, reason)
 
     def workers(self) -> list[Worker]:
-        threads = [w for rt in self.services.pow.values() for w in rt.workers()]
+        """Pool dispatchers, then every PoW thread (idle threads of a stopped pool show stopped)."""
+        threads = [w for rt in self._services.pow.values() for w in rt.workers()]
         for w in threads:
-            if w.state == "idle" and (self.scheduler.estop.active or self.scheduler.pools[w.pool].state == "stopped"):
+            if w.state == "idle" and (self._scheduler.estop.active or self._scheduler.pools[w.pool].state == "stopped"):
                 w.state = "stopped"
-        return self.scheduler.workers() + threads
+        return self._scheduler.workers() + threads
 
-    def request_shutdown(self) -> None:
-        self._shutdown.set()
+    # --- chains -----------------------------------------------------------------------------
 
-    async def _signals(self, signals: Any) -> None:
-        async for signum in signals:
-            name = signal.Signals(signum).name
-            if signum == signal.SIGHUP:
-                log.info("received %s: reloading the configuration", name)
-                try:
-                    await self.reload("SIGHUP", "")
-                except Rejected as exc:
-                    log.error("%s", exc.message)
-            elif self.shutting_down:
-                log.info("received %s again: interrupting running jobs now", name)
-                self.scheduler.hurry()
-            else:
-                log.info("received %s", name)
-                self.request_shutdown()
+    async def chains(self) -> list[Chain]:
+        """Every chain adapter's view, in config order (hand-set heights first)."""
+        return [view for adapter in self._chains for view in await adapter.status()]
+
+    async def set_height(self, chain: str, height: int, actor: str, reason: str) -> list[str]:
+        """The manual height source: record ``chain`` at ``height``; returns the jobs it queued."""
+        return await self._services.heights.set(chain, height, actor, reason)
+
+    # --- audit and events -------------------------------------------------------------------
+
+    async def audit(self, cursor: int | None, limit: int) -> AuditPage:
+        records, next_cursor = await self._store.read(queries.audit_page, cursor, limit)
+        return AuditPage(records=records, next_cursor=None if next_cursor is None else str(next_cursor))
+
+    async def record(self, actor: str, action: str, target: str, reason: str = "",
+                     details: dict[str, Any] | None = None) -> None:
+        await self._store.write(ops.audit_only, actor, action, target, reason, details)
+
+    @property
+    def last_seq(self) -> int:
+        return self._store.last_seq
+
+    def events(self, since: int | None, job: str | None = None) -> AsyncGenerator[Event, None]:
+        """Every event after ``since`` (default: from now on), then live ones; see
+        :func:`engine.events.stream`. Close it (``aclosing``) when done."""
+        return stream(self._store, self._broker, self._store.last_seq if since is None else since, job=job)
+
+    # --- status and metrics -----------------------------------------------------------------
+
+    def status(self) -> Status:
+        return Status(
+            api_version=API_VERSION, version=VERSION, pid=os.getpid(), started_at=self.started_at,
+            data_dir=str(self.settings.data_dir), database=str(self._store.path),
+            synchronous=self._store.synchronous, estop=self._scheduler.estop, pools=self.pools(),
+            counts=self._stats.by_state(), last_seq=self._store.last_seq, shutting_down=self.shutting_down,
+        )
+
+    def pool_count(self, pool: str, state: str) -> int:
+        return self._stats.pool_count(pool, state)
+
+    def store_counters(self) -> StoreCounters:
+        writer = self._store.writer
+        return StoreCounters(commits=writer.batches, ops=writer.ops, last_seq=self._store.last_seq)
+
+    @property
+    def event_subscribers(self) -> int:
+        return len(self._broker)
+
+    # --- configuration and lifecycle --------------------------------------------------------
 
     async def reload(self, actor: str, reason: str) -> ReloadResult:
         """Re-read the configuration (same file, env and flags as at start). Keys that can change
@@ -198,11 +232,12 @@ class Engine:
         nothing."""
         try:
             new = load_settings(self.config_path, overrides=self.overrides)
-            check_kinds(new, self.registry.names())
+            check_kinds(new, self._registry.names())
         except ConfigError as exc:
             problems = [{"key": k, "reason": r} for k, r in exc.problems]
             first = "; ".join(f"{p['key']}: {p['reason']}" for p in problems[:3])
-            raise Invalid(f"configuration not reloaded: {first}", code="invalid_config", details={"problems": problems}) from None
+            raise Invalid(f"configuration not reloaded: {first}", code="invalid_config",
+                          details={"problems": problems}) from None
         old_values = _flatten(self.settings.model_dump(mode="json"))
         new_values = _flatten(new.model_dump(mode="json"))
         changed = sorted(k for k in old_values.keys() | new_values.keys() if old_values.get(k) != new_values.get(k))
@@ -216,82 +251,24 @@ class Engine:
                 node = node[part]
             node[leaf] = _lookup(new.model_dump(), key)
         settings = Settings.model_validate(merged)
-        await self.store.write(ops.audit_only, actor, "config-reload", "engine", reason,
-                               {"applied": applied, "restart_needed": restart})
+        await self._store.write(ops.audit_only, actor, "config-reload", "engine", reason,
+                                {"applied": applied, "restart_needed": restart})
         self.settings = settings
-        self.scheduler.apply_settings(settings)
+        self._scheduler.apply_settings(settings)
         logging.getLogger("shiftboss").setLevel(settings.engine.log_level.upper())
         log.info("configuration reloaded: applied %s; needs a restart: %s", applied or "nothing", restart or "nothing")
         return ReloadResult(applied=applied, restart_needed=restart)
 
-    # --- operations the API exposes ---------------------------------------------------------
+    def request_shutdown(self) -> None:
+        """Ask the supervisor to stop the engine gracefully."""
+        self._shutdown.set()
 
-    async def submit(self, specs: list[JobSubmit], actor: str, *, batch: bool) -> SubmitResponse:
-        now = time.time()
-        sched = self.settings.scheduler
-        new: list[NewJob] = []
-        for i, spec in enumerate(specs):
-            if i % 500 == 499:
-                await trio.lowlevel.checkpoint()  # a 10,000-job batch must not stall the event loop
-            where = f"jobs[{i}]." if batch else ""
-            kind = self.registry.get(spec.kind, field=f"{where}kind")
-            _typed, canonical = self.registry.validate(spec.kind, spec.payload, field=f"{where}payload")
-            pool = self.scheduler.pool_for(spec.kind, spec.pool, field=f"{where}pool")
-            not_before = _one_of(spec.not_before, spec.delay, now, f"{where}not_before", f"{where}delay")
-            deadline = _one_of(spec.deadline, spec.ttl, now, f"{where}deadline", f"{where}ttl")
-            if deadline is not None and deadline <= now:
-                raise Invalid(f"{where}deadline: already passed", field=f"{where}deadline")
-            new.append(NewJob(
-                id=job_id(spec.kind), kind=spec.kind, pool=pool, priority=spec.priority, payload=canonical,
-                max_attempts=spec.max_attempts or kind.max_attempts or sched.default_max_attempts,
-                timeout=spec.timeout or kind.timeout or sched.default_timeout,
-                not_before=not_before, deadline=deadline, idempotency_key=spec.idempotency_key, backoff=spec.backoff,
-            ))
-        results = await self.store.write(ops.submit, new, actor)
-        return SubmitResponse(jobs=results)
+    async def wait_shutdown(self) -> None:
+        await self._shutdown.wait()
 
-    async def cancel(self, job_id_: str, actor: str, reason: str) -> str:
-        state = await self.store.write(ops.cancel, job_id_, actor, reason)
-        if state == "cancelling":
-            self.scheduler.signal_cancel(job_id_)
-        return state
-
-    async def retry(self, job_id_: str, actor: str, reason: str, deadline: float | None) -> str:
-        if deadline is not None and deadline <= time.time():
-            raise Invalid("deadline: already passed", field="deadline")
-        return await self.store.write(ops.retry, job_id_, actor, reason, deadline)
-
-    async def bulk(self, action: str, flt: JobFilter, dry_run: bool, actor: str, reason: str) -> BulkResult:
-        matched, changed, signal_ids = await self.store.write(ops.bulk, action, flt, dry_run, actor, reason)
-        for job in signal_ids:
-            self.scheduler.signal_cancel(job)
-        return BulkResult(action=action, matched=matched, changed=changed, dry_run=dry_run)
-
-    async def audit(self, cursor: int | None, limit: int) -> AuditPage:
-        records, next_cursor = await self.store.read(queries.audit_page, cursor, limit)
-        return AuditPage(records=records, next_cursor=None if next_cursor is None else str(next_cursor))
-
-    async def record(self, actor: str, action: str, target: str, reason: str = "", details: dict[str, Any] | None = None) -> None:
-        await self.store.write(ops.audit_only, actor, action, target, reason, details)
-
-    def status(self) -> Status:
-        return Status(
-            api_version=API_VERSION, version=VERSION, pid=os.getpid(), started_at=self.started_at,
-            data_dir=str(self.settings.data_dir), database=str(self.store.path), synchronous=self.store.synchronous,
-            estop=self.scheduler.estop, pools=self.scheduler.pool_views(), counts=self.stats.by_state(),
-            last_seq=self.store.last_seq, shutting_down=self.shutting_down,
-        )
-
-    def kinds(self) -> list[KindInfo]:
-        sched = self.settings.scheduler
-        return [
-            KindInfo(
-                name=k.name, pool=self.scheduler.pool_for(k.name, None), description=k.description,
-                max_attempts=k.max_attempts or sched.default_max_attempts, timeout=k.timeout or sched.default_timeout,
-                payload_schema=k.payload_schema(),
-            )
-            for k in sorted(self.registry, key=lambda k: k.name)
-        ]
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutdown.is_set()
 
 
 _LIVE = ("engine.grace_period", "engine.log_level", "scheduler.", "demo.interval")
@@ -328,27 +305,3 @@ def _one_of(absolute: float | None, relative: float | None, now: float, abs_fiel
     if relative is not None:
         return now + relative
     return absolute
-
-
-def run_engine(settings: Settings, config_path: Path | None = None, overrides: dict[str, Any] | None = None) -> None:
-    """Run one engine process to completion: lock the data dir, open the store, serve until
-    shutdown. Raises :class:`~engine.errors.EngineLocked` or
-    :class:`~engine.errors.DatabaseUnusable` before anything starts."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    lock = DataDirLock(settings.pid_path).acquire()
-    try:
-        store = Store.open(settings.db_path, synchronous=settings.store.synchronous,
-                           group_commit_max=settings.store.group_commit_max)
-        engine = Engine(settings, store, config_path=config_path, overrides=overrides)
-        # Outside the Trio signal receiver (start-up, final clean-up) SIGTERM/SIGINT are only
-        # recorded: one that arrives early still stops the engine once it runs, and a late one
-        # (GNU timeout signals the child and then its group) cannot kill it mid-clean-up.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda signum, frame: engine.early_signals.append(signum))
-        trio.run(engine.run)
-    finally:
-        try:
-            if settings.socket_path.is_socket():
-                settings.socket_path.unlink()
-        finally:
-            lock.release()

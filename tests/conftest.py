@@ -16,9 +16,9 @@ import pytest
 import trio
 
 from engine.config import Settings, load_settings
-from engine.service import Engine
 from engine.spawn import EngineProcess
 from engine.store import Store
+from engine.supervisor import Supervisor
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -44,11 +44,11 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @asynccontextmanager
-async def running_engine(settings: Settings, **kwargs: Any) -> AsyncIterator[tuple[Engine, httpx.AsyncClient]]:
+async def running_engine(settings: Settings, **kwargs: Any) -> AsyncIterator[tuple[Supervisor, httpx.AsyncClient]]:
     """A real engine in this Trio run, serving its API on its real Unix socket; yields it and a
     client. Shuts down gracefully on exit."""
     store = Store.open(settings.db_path, synchronous=settings.store.synchronous)
-    engine = Engine(settings, store, **kwargs)
+    engine = Supervisor(settings, store, **kwargs)
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)
         transport = httpx.AsyncHTTPTransport(uds=str(settings.socket_path))

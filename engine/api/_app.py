@@ -22,7 +22,6 @@ from engine.api._errors import BodyTooLarge, Malformed, UnknownRoute, status_of
 from engine.api._metrics import metrics_text
 from engine.api._openapi import openapi
 from engine.errors import EngineError, Invalid, Rejected, StoreError
-from engine.events import stream
 from engine.schema import (
     JOB_SORTS,
     JOB_STATES,
@@ -32,12 +31,9 @@ from engine.schema import (
     ErrorBody,
     ErrorEnvelope,
     EstopRequest,
-    EstopResult,
     HeightRequest,
     JobActionResult,
-    JobDetail,
     JobFilter,
-    JobPage,
     JobSubmit,
     KindList,
     PoolList,
@@ -47,8 +43,7 @@ from engine.schema import (
     ShutdownResult,
     WorkerList,
 )
-from engine.service import Engine
-from engine.store import queries
+from engine.service import Service
 
 log = logging.getLogger("shiftboss.api")
 T = TypeVar("T")
@@ -124,7 +119,7 @@ def int_param(request: Request, name: str, default: int | None, lo: int = 0, hi:
     return value
 
 
-def build_app(engine: Engine) -> Starlette:
+def build_app(service: Service) -> Starlette:
     def route(path: str, methods: list[str]) -> Callable[[Callable[[Request], Awaitable[Response]]], Route]:
         def wrap(fn: Callable[[Request], Awaitable[Response]]) -> Route:
             return Route(path, fn, methods=methods)
@@ -132,20 +127,20 @@ def build_app(engine: Engine) -> Starlette:
 
     @route("/v1/status", ["GET"])
     async def status(request: Request) -> Response:
-        result = engine.status()
+        result = service.status()
         if request.scope.get("shiftboss.read_only"):
             result.access = "read-only"
         return JSON(result)
 
     @route("/v1/kinds", ["GET"])
     async def kinds(request: Request) -> Response:
-        return JSON(KindList(kinds=engine.kinds()))
+        return JSON(KindList(kinds=service.kinds()))
 
     @route("/v1/jobs", ["GET"])
     async def list_jobs(request: Request) -> Response:
         flt = query_filter(request)
         cursor = int_param(request, "cursor", None)
-        limit = int_param(request, "limit", 50, 1, MAX_PAGE)
+        limit = int_param(request, "limit", 50, 1, MAX_PAGE) or 50
         offset = int_param(request, "offset", 0) or 0
         count = int_param(request, "count", 1, 0, 1)
         sort = request.query_params.get("sort") or "-created"
@@ -153,9 +148,7 @@ def build_app(engine: Engine) -> Starlette:
             raise Invalid(f"sort: unknown order {sort!r}; orders: {', '.join(JOB_SORTS)}", field="sort")
         if cursor is not None and (sort != "-created" or offset):
             raise Invalid("cursor: pages only sort=-created without offset; use offset", field="cursor")
-        jobs, next_cursor, total = await engine.store.read(
-            queries.list_jobs, flt, cursor, limit, count=bool(count), sort=sort, offset=offset)
-        return JSON(JobPage(jobs=jobs, next_cursor=None if next_cursor is None else str(next_cursor), total=total))
+        return JSON(await service.list_jobs(flt, cursor, limit, count=bool(count), sort=sort, offset=offset))
 
     @route("/v1/jobs", ["POST"])
     async def submit(request: Request) -> Response:
@@ -178,55 +171,50 @@ def build_app(engine: Engine) -> Starlette:
                 specs.append(msgspec.convert(item, JobSubmit))
             except msgspec.ValidationError as exc:
                 raise _invalid(str(exc), f"jobs[{i}]" if batch else "") from None
-        result = await engine.submit(specs, actor_of(request), batch=batch)
+        result = await service.submit(specs, actor_of(request), batch=batch)
         return JSON(result if batch else result.jobs[0], status_code=201 if any(r.created for r in result.jobs) else 200)
 
     @route("/v1/jobs/retry", ["POST"])
     async def bulk_retry(request: Request) -> Response:
         body = await body_as(request, BulkRequest)
-        return JSON(await engine.bulk("retry", body.filter, body.dry_run, actor_of(request), body.reason))
+        return JSON(await service.bulk("retry", body.filter, body.dry_run, actor_of(request), body.reason))
 
     @route("/v1/jobs/cancel", ["POST"])
     async def bulk_cancel(request: Request) -> Response:
         body = await body_as(request, BulkRequest)
-        return JSON(await engine.bulk("cancel", body.filter, body.dry_run, actor_of(request), body.reason))
+        return JSON(await service.bulk("cancel", body.filter, body.dry_run, actor_of(request), body.reason))
 
     @route("/v1/jobs/{job_id}", ["GET"])
     async def get_job(request: Request) -> Response:
-        job_id = request.path_params["job_id"]
-        job = await engine.store.read(queries.get_job, job_id)
-        audit = await engine.store.read(queries.job_audit, job_id)
-        return JSON(JobDetail(job=job, audit=audit))
+        return JSON(await service.job_detail(request.path_params["job_id"]))
 
     @route("/v1/jobs/{job_id}/retry", ["POST"])
     async def retry(request: Request) -> Response:
         body = await body_as(request, RetryRequest, optional=True)
         job_id = request.path_params["job_id"]
-        state = await engine.retry(job_id, actor_of(request), body.reason, body.deadline)
+        state = await service.retry(job_id, actor_of(request), body.reason, body.deadline)
         return JSON(JobActionResult(id=job_id, state=state))  # type: ignore[arg-type]
 
     @route("/v1/jobs/{job_id}/cancel", ["POST"])
     async def cancel(request: Request) -> Response:
         body = await body_as(request, ActionRequest, optional=True)
         job_id = request.path_params["job_id"]
-        state = await engine.cancel(job_id, actor_of(request), body.reason)
+        state = await service.cancel(job_id, actor_of(request), body.reason)
         return JSON(JobActionResult(id=job_id, state=state))  # type: ignore[arg-type]
 
     @route("/v1/estop", ["POST"])
     async def estop(request: Request) -> Response:
         body = await body_as(request, EstopRequest)
-        interrupted = await engine.scheduler.engage_estop(actor_of(request), body.reason, body.pool)
-        return JSON(EstopResult(estop=engine.scheduler.estop, pools=engine.scheduler.pool_views(), interrupted=interrupted))
+        return JSON(await service.estop(actor_of(request), body.reason, body.pool))
 
     @route("/v1/resume", ["POST"])
     async def resume(request: Request) -> Response:
         body = await body_as(request, ResumeRequest, optional=True)
-        await engine.scheduler.release_estop(actor_of(request), body.reason, body.pool)
-        return JSON(EstopResult(estop=engine.scheduler.estop, pools=engine.scheduler.pool_views()))
+        return JSON(await service.resume(actor_of(request), body.reason, body.pool))
 
     @route("/v1/pools", ["GET"])
     async def pools(request: Request) -> Response:
-        return JSON(PoolList(pools=engine.scheduler.pool_views()))
+        return JSON(PoolList(pools=service.pools()))
 
     @route("/v1/pools/{name}/{action:str}", ["POST"])
     async def pool_action(request: Request) -> Response:
@@ -234,55 +222,53 @@ def build_app(engine: Engine) -> Starlette:
         if action not in ("pause", "resume", "drain"):
             raise UnknownRoute(f"unknown pool action {action!r}: use pause, resume or drain")
         body = await body_as(request, ActionRequest, optional=True)
-        pool = await engine.scheduler.pool_action(request.path_params["name"], action, actor_of(request), body.reason)
+        pool = await service.pool_action(request.path_params["name"], action, actor_of(request), body.reason)
         return JSON(PoolResult(pool=pool))
 
     @route("/v1/workers", ["GET"])
     async def workers(request: Request) -> Response:
-        return JSON(WorkerList(workers=engine.workers()))
+        return JSON(WorkerList(workers=service.workers()))
 
     @route("/v1/chains", ["GET"])
     async def chains(request: Request) -> Response:
-        manual = engine.services.heights.chains()
-        return JSON(ChainList(chains=manual + [await c.status() for c in engine.services.evm.values()]))
+        return JSON(ChainList(chains=await service.chains()))
 
     @route("/v1/chains/{name}/height", ["POST"])
     async def set_height(request: Request) -> Response:
         body = await body_as(request, HeightRequest)
-        queued = await engine.services.heights.set(request.path_params["name"], body.height, actor_of(request), body.reason)
+        queued = await service.set_height(request.path_params["name"], body.height, actor_of(request), body.reason)
         return JSON({"chain": request.path_params["name"], "height": body.height, "queued": queued})
 
     @route("/v1/audit", ["GET"])
     async def audit(request: Request) -> Response:
         cursor = int_param(request, "cursor", None)
         limit = int_param(request, "limit", 100, 1, MAX_PAGE) or 100
-        return JSON(await engine.audit(cursor, limit))
+        return JSON(await service.audit(cursor, limit))
 
     @route("/v1/events", ["GET"])
     async def events(request: Request) -> Response:
         since = int_param(request, "since", None)
-        if since is None:
-            since = engine.store.last_seq
         types = [t for t in request.query_params.get("types", "").split(",") if t]
-        return EventStream(engine, since, types, request.query_params.get("job") or None)
+        return EventStream(service, since, types, request.query_params.get("job") or None)
 
     @route("/v1/reload", ["POST"])
     async def reload(request: Request) -> Response:
         body = await body_as(request, ActionRequest, optional=True)
-        return JSON(await engine.reload(actor_of(request), body.reason))
+        return JSON(await service.reload(actor_of(request), body.reason))
 
     @route("/v1/shutdown", ["POST"])
     async def shutdown(request: Request) -> Response:
         body = await body_as(request, ActionRequest, optional=True)
-        await engine.record(actor_of(request), "shutdown", "engine", body.reason)
+        await service.record(actor_of(request), "shutdown", "engine", body.reason)
+
         async def after_response() -> None:
-            engine.request_shutdown()
+            service.request_shutdown()
 
         return JSON(ShutdownResult(shutting_down=True), status_code=202, background=BackgroundTask(after_response))
 
     @route("/metrics", ["GET"])
     async def metrics(request: Request) -> Response:
-        return Response(metrics_text(engine), media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(metrics_text(service), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @route("/openapi.json", ["GET"])
     async def openapi_json(request: Request) -> Response:
@@ -300,11 +286,11 @@ class EventStream(Response):
 
     media_type = "application/x-ndjson"
 
-    def __init__(self, engine: Engine, since: int, types: list[str], job: str | None) -> None:
+    def __init__(self, service: Service, since: int | None, types: list[str], job: str | None) -> None:
         self.status_code = 200
         self.background = None
         self.raw_headers = [(b"content-type", b"application/x-ndjson"), (b"cache-control", b"no-store")]
-        self.engine, self.since, self.types, self.job = engine, since, types, job
+        self.service, self.since, self.types, self.job = service, since, types, job
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
@@ -315,7 +301,7 @@ class EventStream(Response):
                 nursery.cancel_scope.cancel()
 
             nursery.start_soon(disconnected)
-            async with aclosing(stream(self.engine.store, self.engine.broker, self.since, job=self.job)) as events:
+            async with aclosing(self.service.events(self.since, job=self.job)) as events:
                 async for event in events:
                     if self.types and not event.type.startswith("stream.") and not any(
                         event.type.startswith(t) for t in self.types

@@ -14,7 +14,7 @@ from engine.api._app import build_app
 from engine.api._guard import Guard
 from engine.config import read_tokens
 from engine.errors import ConfigError
-from engine.service import Engine
+from engine.service import Service
 
 log = logging.getLogger("shiftboss.api")
 
@@ -30,13 +30,13 @@ def _config(bind: str) -> Config:
     return config
 
 
-async def serve_api(engine: Engine, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> NoReturn:
     """Listen on the Unix socket (and TCP if ``api.tcp`` is set); report the bound addresses.
 
     TCP refuses to start without a token (the config check catches that first, this is the
     last line of defence)."""
-    settings = engine.settings
-    app = build_app(engine)
+    settings = service.settings
+    app = build_app(service)
     socket_path = settings.socket_path
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     async with trio.open_nursery() as nursery:

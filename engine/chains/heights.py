@@ -1,9 +1,11 @@
-"""Chain heights the engine knows, for jobs gated on them (``pow.structs`` waits for a block age).
+"""The one heights book: the head of every chain the engine follows, for jobs gated on a height
+(``pow.structs`` waits for a block age).
 
-For now heights are set by an operator or a test through the API/CLI (``shiftboss chains
-set-height``) — a manual source; the chain watchers of later issues will feed the same book.
-Every change is persisted (it survives a restart), audited, published as a ``chain.head``
-event, queues the waiting jobs whose gate it meets, and wakes handlers waiting for a new block.
+Chain adapters' head watchers feed it (:meth:`Heights.observe`); an operator or a test can set a
+height by hand through the manual source (:class:`~engine.chains.manual.ManualHeights`).
+Every new height is persisted (it survives a restart), published as a ``chain.head`` event,
+queues the waiting jobs whose gate it meets, and wakes handlers waiting for a new block — all
+in one commit. Hand-set heights are audited too.
 """
 
 from __future__ import annotations
@@ -33,17 +35,28 @@ class Heights:
     def current(self) -> dict[str, int]:
         return {chain: int(entry["height"]) for chain, entry in self._heights.items()}
 
+    async def observe(self, chain: str, height: int, *, source: str, **detail: Any) -> list[str]:
+        """A head watcher saw ``chain`` at ``height`` (``detail``: ``hash``, ``lag_s`` …, carried in
+        the ``chain.head`` event). Returns the ids of waiting jobs it queued."""
+        return await self._record(chain, height, source, None, "", detail)
+
     async def set(self, chain: str, height: int, actor: str, reason: str = "") -> list[str]:
-        """Record a new height; returns the ids of waiting jobs it queued."""
+        """Set a height by hand (audited). Returns the ids of waiting jobs it queued."""
         if not chain or len(chain) > 64:
             raise Invalid("chain: 1 to 64 characters", field="chain")
         if height < 0:
             raise Invalid("height: must not be negative", field="height")
-        value = {"chain": chain, "height": height, "since": time.time(), "source": "manual"}
-        await self.store.write(ops.set_control, f"height:{chain}", value, "chain.head", actor, "set-height",
-                               f"chain:{chain}", reason)
+        return await self._record(chain, height, "manual", actor, reason, {})
+
+    async def reorg(self, chain: str, depth: int, fork_block: int) -> None:
+        """A watcher found that ``chain`` reorganised: publish ``chain.reorg``."""
+        await self.store.write(ops.emit_only, "chain.reorg", chain=chain, depth=depth, fork_block=fork_block)
+
+    async def _record(self, chain: str, height: int, source: str, actor: str | None, reason: str,
+                      detail: dict[str, Any]) -> list[str]:
+        value = {"chain": chain, "height": height, "since": time.time(), "source": source, **detail}
+        queued = await self.store.write(ops.record_height, value, actor, reason)
         self._heights[chain] = value
-        queued = await self.store.write(ops.advance_gates, chain, height)
         self._changed, changed = trio.Event(), self._changed
         changed.set()
         return queued
@@ -52,6 +65,9 @@ class Heights:
         """Return at the next height change of any chain."""
         await self._changed.wait()
 
-    def chains(self) -> list[Chain]:
+    def chains(self, source: str | None = None) -> list[Chain]:
+        """The book's entries (only those from ``source``, if given), by chain name."""
         return [Chain(name=chain, kind=entry.get("source", "manual"), head=int(entry["height"]),
-                      detail={"updated_at": entry.get("since")}) for chain, entry in sorted(self._heights.items())]
+                      detail={"updated_at": entry.get("since")})
+                for chain, entry in sorted(self._heights.items())
+                if source is None or entry.get("source", "manual") == source]

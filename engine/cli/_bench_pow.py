@@ -253,13 +253,13 @@ def _python_rate(work: Any, seconds: float) -> dict[str, Any]:
 async def _engine_figures(data_dir: Path, seconds: float, estops: int) -> dict[str, Any]:
     from engine.config import load_settings
     from engine.schema import JobSubmit
-    from engine.service import Engine
     from engine.store import Store
+    from engine.supervisor import Supervisor
 
     settings = load_settings(None, overrides={"engine.data_dir": str(data_dir), "engine.log_level": "warning"},
                              environ={})
     store = Store.open(settings.db_path)
-    engine = Engine(settings, store)
+    engine = Supervisor(settings, store)
     runtime = engine.services.pow["pow"]
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)
@@ -267,7 +267,7 @@ async def _engine_figures(data_dir: Path, seconds: float, estops: int) -> dict[s
         lags: list[float] = []
         payload = {"index": 0, "entropy": "00" * 32, "farmer": "00" * 31 + "04", "min_zeros": 1,
                    "mode": "best", "seconds": seconds}
-        submitted = await engine.submit([JobSubmit(kind="pow.kale", payload=payload)], "bench", batch=False)
+        submitted = await engine.service.submit([JobSubmit(kind="pow.kale", payload=payload)], "bench", batch=False)
         job_id = submitted.jobs[0].id
         async with trio.open_nursery() as probe:
             probe.start_soon(_probe_lag, lags)
@@ -279,16 +279,16 @@ async def _engine_figures(data_dir: Path, seconds: float, estops: int) -> dict[s
         # e-stop latency: every thread hashing → e-stop → every thread idle
         latencies = []
         long_job = {"index": 0, "entropy": "00" * 32, "farmer": "00" * 31 + "05", "min_zeros": 16}
-        await engine.submit([JobSubmit(kind="pow.kale", payload=long_job)], "bench", batch=False)
+        await engine.service.submit([JobSubmit(kind="pow.kale", payload=long_job)], "bench", batch=False)
         for _ in range(estops):
             with trio.fail_after(30):
                 await _poll_until(lambda: all(w.state == "hashing" for w in runtime.workers()), 0.002)
             await trio.sleep(0.03)  # land at a random point inside a batch
             began = trio.current_time()
-            await engine.scheduler.engage_estop("bench", "latency")
+            await engine.service.estop("bench", "latency")
             await _poll_until(runtime.idle, 0.0005)
             latencies.append((trio.current_time() - began) * 1000)
-            await engine.scheduler.release_estop("bench", "latency")
+            await engine.service.resume("bench", "latency")
         engine.request_shutdown()
     return {"threads": runtime.threads, "all_threads": all_threads, "estop_ms": percentiles(latencies),
             "loop_lag_ms": percentiles(lags)}
@@ -310,9 +310,7 @@ async def _finished(engine: Any, job_id: str) -> bool:
 
 
 async def _job(engine: Any, job_id: str) -> Any:
-    from engine.store import queries
-
-    return await engine.store.read(queries.get_job, job_id)
+    return (await engine.service.job_detail(job_id)).job
 
 
 async def _probe_lag(lags: list[float], interval: float = 0.005) -> None:

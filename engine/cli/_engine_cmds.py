@@ -73,7 +73,7 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
     if detach:
         _detach(settings, config_path or default_config_path(), demo, tcp, devnet_state)
         return
-    from engine.service import run_engine
+    from engine.supervisor import run_engine
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # engine.log in the data dir always (WatchedFileHandler: logrotate-friendly); stderr too
@@ -111,8 +111,8 @@ def devnet_overrides(state_path: Path) -> dict[str, Any]:
 
 def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str | None,
             devnet_state: str | None = None) -> None:
-    from engine.service import DataDirLock
     from engine.spawn import StartFailed, wait_until_answering
+    from engine.supervisor import DataDirLock
 
     try:  # fail fast, in the foreground, if an engine already owns the data dir
         DataDirLock(settings.pid_path).acquire().release()

@@ -456,6 +456,18 @@ def set_control(tx: Tx, key: str, value: dict[str, Any], event: str, actor: str,
     tx.emit(event, None, value.get("pool"), **value)
 
 
+def record_height(tx: Tx, value: dict[str, Any], actor: str | None, reason: str = "") -> list[str]:
+    """A chain's new height (``value``: chain, height, since, source, and what the watcher adds):
+    persist it, publish ``chain.head``, audit it if an operator set it, and move on the jobs
+    waiting for it. Returns the ids queued."""
+    chain = value["chain"]
+    tx.conn.execute("INSERT OR REPLACE INTO control (key, value) VALUES (?, ?)", (f"height:{chain}", _json(value)))
+    if actor is not None:
+        tx.audit(actor, "set-height", f"chain:{chain}", reason)
+    tx.emit("chain.head", None, None, **value)
+    return advance_gates(tx, chain, value["height"])
+
+
 def audit_only(tx: Tx, actor: str, action: str, target: str, reason: str = "", details: dict[str, Any] | None = None) -> int:
     return tx.audit(actor, action, target, reason, details)
 

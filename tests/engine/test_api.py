@@ -14,11 +14,11 @@ import trio
 
 from engine.errors import ConfigError
 from engine.schema import ErrorEnvelope, Event
-from engine.service import Engine
+from engine.supervisor import Supervisor
 from tests.conftest import make_settings, running_engine, wait_for
 
 
-async def snapshot(engine: Engine, client: httpx.AsyncClient) -> tuple[int, int, int]:
+async def snapshot(engine: Supervisor, client: httpx.AsyncClient) -> tuple[int, int, int]:
     """What must not change after a refused request: jobs, audit records, last event."""
     total = (await client.get("/v1/jobs", params={"limit": 1})).json()["total"]
     audit = len((await client.get("/v1/audit", params={"limit": 1000})).json()["records"])

@@ -1,5 +1,6 @@
-"""One configured EVM chain in the engine: RPC with failover, the head watcher, the signer's
-transaction manager and balance monitor, and the workflow contracts of a devnet state file.
+"""One configured EVM chain in the engine — a chain adapter (:mod:`engine.chains._adapter`): RPC
+with failover, the head watcher feeding the heights book, the signer's transaction manager and
+balance monitor, and the workflow contracts of a devnet state file.
 
 The head watcher polls the latest block, walks every block it skipped so parents can be
 checked, and when a new block's parent hash is not the hash it knew at that height it walks
@@ -23,6 +24,7 @@ from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._devnet import DevnetState
 from engine.chains.evm._rpc import EvmRpc, to_int
 from engine.chains.evm._txmanager import GWEI, FeePolicy, TxManager
+from engine.chains.heights import Heights
 from engine.config import EvmChainSettings
 from engine.errors import ChainError, WrongChain
 from engine.schema import Chain, JobSubmit
@@ -34,12 +36,13 @@ ETH = 10**18
 
 
 class EvmChain:
-    def __init__(self, name: str, settings: EvmChainSettings, store: Store, *,
+    kind = "evm"
+
+    def __init__(self, name: str, settings: EvmChainSettings, store: Store, heights: Heights, *,
                  estop: Callable[[], bool] = lambda: False,
-                 submit: Callable[[list[JobSubmit]], Awaitable[Any]] | None = None,
-                 emit: Callable[..., Awaitable[Any]] | None = None) -> None:
-        self.name, self.settings, self.store = name, settings, store
-        self.estop, self._submit, self._emit = estop, submit, emit
+                 submit: Callable[[list[JobSubmit]], Awaitable[Any]] | None = None) -> None:
+        self.name, self.settings, self.store, self.heights = name, settings, store, heights
+        self.estop, self._submit = estop, submit
         self.rpc = EvmRpc(settings.rpc, chain_id=settings.chain_id)
         self.account = None
         if settings.key_file is not None:
@@ -120,9 +123,8 @@ class EvmChain:
         blocks = [latest] if first == number else [*[await self.rpc.get_block(n) for n in range(first, number)], latest]
         for block in blocks:
             await self._accept(block)
-        if self._emit is not None:
-            await self._emit("chain.head", chain=self.name, height=number, hash=latest["hash"],
-                             lag_s=round(max(0.0, time.time() - (self.head_time or time.time())), 2))
+        await self.heights.observe(self.name, number, source=self.kind, hash=latest["hash"],
+                                   lag_s=round(max(0.0, time.time() - (self.head_time or time.time())), 2))
         self._new_head.set()
         self._new_head = trio.Event()
 
@@ -160,8 +162,7 @@ class EvmChain:
         log.warning("chain %s: reorg of depth %d (fork at block %d)", self.name, depth, fork)
         for n in [n for n in self.hashes if n >= fork]:
             del self.hashes[n]
-        if self._emit is not None:
-            await self._emit("chain.reorg", chain=self.name, depth=depth, fork_block=fork)
+        await self.heights.reorg(self.name, depth, fork)
         if self.tx is not None:
             await self.tx.recheck(fork)
 
@@ -185,7 +186,7 @@ class EvmChain:
 
     # --- the API's view ---------------------------------------------------------------------
 
-    async def status(self) -> Chain:
+    async def status(self) -> list[Chain]:
         detail: dict[str, Any] = {"chain_id": self.rpc.chain_id, "endpoints": self.rpc.stats(),
                                   "reorgs": self.reorgs, "error": self.error}
         if self.account is not None:
@@ -200,6 +201,6 @@ class EvmChain:
         if self.devnet is not None:
             detail["contracts"] = {"registry": self.devnet.registry, "executor": self.devnet.executor,
                                    "escrow": self.devnet.escrow}
-        return Chain(name=self.name, kind="evm", head=self.head, head_hash=self.head_hash,
-                     lag_s=None if self.head_time is None else round(max(0.0, time.time() - self.head_time), 1),
-                     detail=detail)
+        return [Chain(name=self.name, kind=self.kind, head=self.head, head_hash=self.head_hash,
+                      lag_s=None if self.head_time is None else round(max(0.0, time.time() - self.head_time), 1),
+                      detail=detail)]

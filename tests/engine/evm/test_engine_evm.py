@@ -10,12 +10,13 @@ import pytest
 import trio
 from eth_account import Account
 
+from engine.chains import Heights
 from engine.chains.evm import DEV_KEYS, Anvil, EvmChain
 from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._contracts import action_data, load
 from engine.chains.evm._devnet import Rpc, create_workflow, deploy
 from engine.chains.evm._keys import write_private
-from engine.store import Store
+from engine.store import Store, queries
 from tests.conftest import make_settings, running_engine, until_state, wait_for
 
 WORKER = Account.from_key(DEV_KEYS[2])
@@ -118,12 +119,8 @@ async def test_a_reorg_is_detected_with_its_depth_and_mined_txs_are_rechecked(an
     rpc = Rpc(anvil.url)
     settings = make_settings(tmp_path / "data", **chain_settings(tmp_path, anvil.url, None))
     store = Store.open(tmp_path / "sb.db")
-    events: list[tuple[str, dict[str, Any]]] = []
-
-    async def emit(type_: str, **data: Any) -> None:
-        events.append((type_, data))
-
-    chain = EvmChain("devnet", settings.chains["devnet"], store, emit=emit)
+    heights = Heights(store, {})
+    chain = EvmChain("devnet", settings.chains["devnet"], store, heights)
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             await nursery.start(store.run)
@@ -146,6 +143,8 @@ async def test_a_reorg_is_detected_with_its_depth_and_mined_txs_are_rechecked(an
             assert chain.head == base + 4
             (reorg,) = chain.reorgs
             assert reorg["fork_block"] == base + 1 and reorg["depth"] == 3
+            assert heights.get("devnet") == base + 4  # the watcher feeds the one heights book
+            events = [(e.type, e.data) for e in await store.read(queries.events_since, 0, 10_000)]
             assert [e for e in events if e[0] == "chain.reorg"] == [
                 ("chain.reorg", {"chain": "devnet", "depth": 3, "fork_block": base + 1})]
             heads = [e[1]["height"] for e in events if e[0] == "chain.head"]
@@ -237,3 +236,27 @@ async def test_the_engine_fails_over_from_a_dead_first_endpoint(anvil: Anvil, tm
             first, second = chain["detail"]["endpoints"]
             assert first["failures"] >= 1 and "ConnectError" in first["last_error"]
             assert second["failures"] == 0 and second["requests"] > first["requests"]
+
+
+@pytest.mark.trio
+async def test_a_structs_proof_waits_on_an_evm_chain_fed_by_its_head_watcher(anvil: Anvil, tmp_path: Path) -> None:
+    """The EVM head watcher feeds the one heights book: a height gate works on a watched chain."""
+    rpc = Rpc(anvil.url)
+    settings = make_settings(tmp_path / "data", **chain_settings(tmp_path, anvil.url, None))
+    with trio.fail_after(60):
+        async with running_engine(settings) as (engine, client):
+            start = int(rpc("eth_blockNumber"), 16)
+            payload = {"action": "mine", "object_id": "5-42", "block_start": start, "difficulty_range": 2,
+                       "target_age": 3, "chain": "devnet", "start_nonce": 0}
+            r = await client.post("/v1/jobs", json={"kind": "pow.structs", "payload": payload})
+            job_id = r.json()["id"]
+            waiting = await until_state(client, job_id, "waiting", within=20)
+            assert waiting["progress"]["waiting_info"]["chain"] == "devnet"
+            for _ in range(3):
+                rpc("evm_mine")
+            done = await until_state(client, job_id, "completed", "failed", within=30)
+            assert done["state"] == "completed", done["error"]
+            assert done["result"]["height"] >= start + 3
+            assert (engine.services.heights.get("devnet") or 0) >= done["result"]["height"]
+            chains = {c["name"]: c for c in (await client.get("/v1/chains")).json()["chains"]}
+            assert set(chains) == {"devnet"} and chains["devnet"]["kind"] == "evm"  # no second, manual entry

@@ -1,0 +1,199 @@
+"""The supervisor: owns one engine process from start to exit.
+
+Start-up order: data-dir lock → database check and migration → Trio: the store's writer, the
+PoW runtimes, the chain adapters, the scheduler (which recovers jobs a previous process left
+running), the control API, then demo load if asked. Nothing is served until every service
+reported ready through ``task_status.started()``; an invalid config or an unusable database
+stops the engine before anything starts.
+
+Shutdown (SIGTERM, SIGINT, ``POST /v1/shutdown``): stop claiming, give running jobs
+``engine.grace_period`` seconds, interrupt the rest back into the queue, stop the API and the
+chain adapters, flush the writer, release the lock, remove the socket, exit 0. A second signal
+during the grace period interrupts running jobs at once. SIGHUP reloads the configuration.
+
+Resource handling: :meth:`Supervisor.run` nests two nurseries — the store outlives every service
+that writes to it — and closes chain connections shielded on the way out.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from engine import demo
+from engine.api import serve_api
+from engine.chains import ChainAdapter, Heights, ManualHeights
+from engine.chains.evm import EvmChain
+from engine.config import Settings, check_kinds
+from engine.errors import EngineLocked, Rejected
+from engine.events import Broker
+from engine.jobs import Registry, Services, default_registry
+from engine.jobs.pow import warm_pow_kernels
+from engine.pow.runtime import PowRuntime
+from engine.scheduler import Scheduler
+from engine.schema import JobSubmit, SubmitResponse
+from engine.service import Service
+from engine.stats import Stats
+from engine.store import Store, queries
+
+log = logging.getLogger("shiftboss.engine")
+
+
+class DataDirLock:
+    """An exclusive ``flock`` on ``engine.pid`` for the engine's lifetime; the file holds the pid.
+
+    hypercorn deletes an existing socket file before binding, so without this a second engine
+    would silently steal the first one's socket.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> DataDirLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(fd, 32).decode().strip() or "?"
+            os.close(fd)
+            raise EngineLocked(f"another engine (pid {other}) is already running on {self.path.parent}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                self.path.unlink(missing_ok=True)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+
+class Supervisor:
+    """Builds the engine's parts from settings and an opened :class:`Store`; ``await run()``."""
+
+    def __init__(self, settings: Settings, store: Store, registry: Registry | None = None, *,
+                 config_path: Path | None = None, overrides: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        registry = registry or default_registry()
+        check_kinds(settings, registry.names())
+        stats = Stats(store.read_now(queries.state_counts))
+        broker = Broker()
+        store.writer.on_commit(stats.apply)
+        store.writer.on_commit(broker.publish)
+        heights = Heights(store, store.read_now(queries.controls))
+        self.services = Services(heights=heights, submit=self._submit_as_engine)
+        self.scheduler = Scheduler(store, registry, settings, stats, self.services)
+        for pool in _pow_pools(settings, registry, self.scheduler):
+            self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels)
+        for name, chain in settings.chains.items():
+            self.services.evm[name] = EvmChain(
+                name, chain, store, heights, estop=lambda: self.scheduler.estop.active,
+                submit=functools.partial(self._submit_as_engine, actor=f"chain:{name}", batch=False))
+        self.chains: list[ChainAdapter] = [ManualHeights(heights), *self.services.evm.values()]
+        self.service = Service(settings, store, registry, self.scheduler, self.services, stats, broker, self.chains,
+                               config_path=config_path, overrides=overrides)
+        self.binds: list[str] = []
+        self.early_signals: list[int] = []  # SIGTERM/SIGINT seen before the receiver was open
+
+    async def _submit_as_engine(self, specs: list[JobSubmit], actor: str, *, batch: bool = True) -> SubmitResponse:
+        return await self.service.submit(specs, actor, batch=batch)
+
+    async def run(self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until shutdown is requested, then stop gracefully (see the module docstring)."""
+        # The signal receiver lives as long as the engine: a second SIGTERM/Ctrl-C during the
+        # shutdown must hurry it along, not kill the process before the store is flushed.
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            async with trio.open_nursery() as outer:
+                await outer.start(self.store.run)
+                outer.start_soon(self._signals, signals)
+                if self.early_signals:
+                    log.info("a stop signal arrived during start-up")
+                    self.request_shutdown()
+                async with trio.open_nursery() as services:
+                    for runtime in self.services.pow.values():
+                        await services.start(runtime.run)
+                    for chain in self.chains:
+                        await services.start(chain.run)
+                    await services.start(self.scheduler.run)
+                    self.binds = await services.start(serve_api, self.service)
+                    if self.settings.demo.enabled:
+                        services.start_soon(demo.feed, self.service)
+                    log.info("engine ready: %s", ", ".join(self.binds))
+                    task_status.started(self.binds)
+                    await self.service.wait_shutdown()
+                    grace = self.service.settings.engine.grace_period
+                    log.info("shutting down: running jobs get %.1f s (signal again to interrupt them now)", grace)
+                    interrupted = await self.scheduler.shutdown(grace)
+                    if interrupted:
+                        log.info("interrupted %d jobs; they are back in the queue", interrupted)
+                    services.cancel_scope.cancel()
+                for chain in self.chains:
+                    with trio.CancelScope(shield=True):
+                        await chain.aclose()
+                outer.cancel_scope.cancel()
+        log.info("engine stopped")
+
+    def request_shutdown(self) -> None:
+        self.service.request_shutdown()
+
+    async def _signals(self, signals: AsyncIterator[int]) -> None:
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                log.info("received %s: reloading the configuration", name)
+                try:
+                    await self.service.reload("SIGHUP", "")
+                except Rejected as exc:
+                    log.error("%s", exc.message)
+            elif self.service.shutting_down:
+                log.info("received %s again: interrupting running jobs now", name)
+                self.scheduler.hurry()
+            else:
+                log.info("received %s", name)
+                self.request_shutdown()
+
+
+def _pow_pools(settings: Settings, registry: Registry, scheduler: Scheduler) -> set[str]:
+    """Pools that run PoW jobs: where pow.* kinds are routed, and any that names one."""
+    kinds = [k for k in registry.names() if k.startswith("pow.")]
+    pools = {scheduler.pool_for(k, None) for k in kinds}
+    pools |= {name for name, p in settings.pools.items() if any(k.startswith("pow.") for k in p.kinds)}
+    return pools
+
+
+def run_engine(settings: Settings, config_path: Path | None = None, overrides: dict[str, Any] | None = None) -> None:
+    """Run one engine process to completion: lock the data dir, open the store, serve until
+    shutdown. Raises :class:`~engine.errors.EngineLocked` or
+    :class:`~engine.errors.DatabaseUnusable` before anything starts."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DataDirLock(settings.pid_path).acquire()
+    try:
+        store = Store.open(settings.db_path, synchronous=settings.store.synchronous,
+                           group_commit_max=settings.store.group_commit_max)
+        supervisor = Supervisor(settings, store, config_path=config_path, overrides=overrides)
+        # Outside the Trio signal receiver (start-up, final clean-up) SIGTERM/SIGINT are only
+        # recorded: one that arrives early still stops the engine once it runs, and a late one
+        # (GNU timeout signals the child and then its group) cannot kill it mid-clean-up.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda signum, frame: supervisor.early_signals.append(signum))
+        trio.run(supervisor.run)
+    finally:
+        try:
+            if settings.socket_path.is_socket():
+                settings.socket_path.unlink()
+        finally:
+            lock.release()
