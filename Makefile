@@ -45,9 +45,10 @@ contracts: $(NODE_TOOLS) ## compile contracts/*.sol with the pinned solc-js into
 demo: venv $(NODE_TOOLS) ## start a devnet and an engine with demo load (detached), open the console
 	$(BIN)/shiftboss up
 
-test: venv $(NODE_TOOLS) ## lint, then run the whole test suite (slow tests included)
+test: venv $(NODE_TOOLS) ## lint (ruff, import layers, mypy), then run the whole test suite (slow tests included)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: venv ## ruff (with ASYNC rules), import-linter contracts, mypy

@@ -36,6 +36,7 @@ from engine.schema import (
     JobDetail,
     JobFilter,
     JobPage,
+    JobState,
     JobSubmit,
     KindInfo,
     Pool,
@@ -118,13 +119,13 @@ class Service:
         audit = await self._store.read(queries.job_audit, job_id_)
         return JobDetail(job=job, audit=audit)
 
-    async def cancel(self, job_id_: str, actor: str, reason: str) -> str:
+    async def cancel(self, job_id_: str, actor: str, reason: str) -> JobState:
         state = await self._store.write(ops.cancel, job_id_, actor, reason)
         if state == "cancelling":
             self._scheduler.signal_cancel(job_id_)
         return state
 
-    async def retry(self, job_id_: str, actor: str, reason: str, deadline: float | None) -> str:
+    async def retry(self, job_id_: str, actor: str, reason: str, deadline: float | None) -> JobState:
         if deadline is not None and deadline <= time.time():
             raise Invalid("deadline: already passed", field="deadline")
         return await self._store.write(ops.retry, job_id_, actor, reason, deadline)

@@ -193,14 +193,14 @@ def build_app(service: Service) -> Starlette:
         body = await body_as(request, RetryRequest, optional=True)
         job_id = request.path_params["job_id"]
         state = await service.retry(job_id, actor_of(request), body.reason, body.deadline)
-        return JSON(JobActionResult(id=job_id, state=state))  # type: ignore[arg-type]
+        return JSON(JobActionResult(id=job_id, state=state))
 
     @route("/v1/jobs/{job_id}/cancel", ["POST"])
     async def cancel(request: Request) -> Response:
         body = await body_as(request, ActionRequest, optional=True)
         job_id = request.path_params["job_id"]
         state = await service.cancel(job_id, actor_of(request), body.reason)
-        return JSON(JobActionResult(id=job_id, state=state))  # type: ignore[arg-type]
+        return JSON(JobActionResult(id=job_id, state=state))
 
     @route("/v1/estop", ["POST"])
     async def estop(request: Request) -> Response:

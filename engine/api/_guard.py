@@ -38,11 +38,12 @@ class Guard:
         await self.app(scope, self._limited(receive), send)
 
     def _check_token(self, scope: Scope) -> Any:
+        assert self.tokens is not None
         auth = _header(scope, b"authorization") or ""
         scheme, _, presented = auth.partition(" ")
         read_only = None
         if scheme.lower() == "bearer" and presented:
-            for token, ro in self.tokens.items():  # type: ignore[union-attr]
+            for token, ro in self.tokens.items():
                 if hmac.compare_digest(token.encode(), presented.strip().encode()):
                     read_only = ro
         if read_only is None:

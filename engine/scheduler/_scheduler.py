@@ -29,7 +29,7 @@ from engine.jobs import JobContext, Registry, Services
 from engine.scheduler._backoff import backoff
 from engine.schema import Estop, Event, JobError, Pool, PoolState, Worker
 from engine.stats import Stats
-from engine.store import Claimed, Store, ops, queries
+from engine.store import Claimed, Outcome, OutcomeName, Store, ops, queries
 
 log = logging.getLogger("shiftboss.scheduler")
 
@@ -53,10 +53,10 @@ class RunningJob:
 
 
 class _Finished:
-    __slots__ = ("pool", "rj", "kwargs")
+    __slots__ = ("pool", "rj", "outcome")
 
-    def __init__(self, pool: PoolRuntime, rj: RunningJob, kwargs: dict[str, Any]) -> None:
-        self.pool, self.rj, self.kwargs = pool, rj, kwargs
+    def __init__(self, pool: PoolRuntime, rj: RunningJob, outcome: Outcome) -> None:
+        self.pool, self.rj, self.outcome = pool, rj, outcome
 
 
 class PoolRuntime:
@@ -240,7 +240,10 @@ class Scheduler:
 
     async def _execute(self, pool: PoolRuntime, rj: RunningJob) -> None:
         c, ctx = rj.claimed, rj.ctx
-        outcome, result, error, gate = "completed", None, None, None
+        outcome: OutcomeName = "completed"
+        result: Any = None
+        error: JobError | None = None
+        gate: dict[str, Any] | None = None
         try:
             kind = self.registry.get(c.kind)
             payload = self.registry.decode(c.kind, c.payload)
@@ -281,7 +284,7 @@ class Scheduler:
         if error is not None and error.retryable:
             base = c.backoff or (kind.backoff_base if kind is not None else None) or self.settings.scheduler.backoff_base
             retry_delay = backoff(c.attempt, base, self.settings.scheduler.backoff_cap)
-        self._finished.append(_Finished(pool, rj, dict(
+        self._finished.append(_Finished(pool, rj, Outcome(
             job=c, owner=self.owner, outcome=outcome, worker=f"{self.owner}/{pool.name}", result=result,
             error=error, retry_delay=retry_delay, progress=ctx.take_progress(), gate=gate)))
         self._finished_kick.set()
@@ -296,12 +299,12 @@ class Scheduler:
             batch, self._finished = self._finished, []
             states: list[str | None] = [None] * len(batch)
             with trio.CancelScope(shield=True, deadline=trio.current_time() + 30) as scope:  # even during shutdown
-                states = await self.store.write(ops.finish_many, [f.kwargs for f in batch])
+                states = await self.store.write(ops.finish_many, [f.outcome for f in batch])
             if scope.cancelled_caught:
                 log.error("the store took over 30 s to record %d finished attempts", len(batch))
             for f, state in zip(batch, states, strict=True):
                 self._release(f.pool, f.rj)
-                error = f.kwargs["error"]
+                error = f.outcome.error
                 if state == "failed" and error is not None:
                     c = f.rj.claimed
                     log.warning("job %s (%s) failed on attempt %d/%d: %s: %s", c.id, c.kind, c.attempt,

@@ -3,8 +3,8 @@
 from engine.store import _ops as ops
 from engine.store import _queries as queries
 from engine.store._db import SCHEMA_VERSION
-from engine.store._ops import Claimed, NewJob
+from engine.store._ops import AttemptRef, Claimed, NewJob, Outcome, OutcomeName
 from engine.store._store import Store
 from engine.store._writer import Tx
 
-__all__ = ["SCHEMA_VERSION", "Claimed", "NewJob", "Store", "Tx", "ops", "queries"]
+__all__ = ["SCHEMA_VERSION", "AttemptRef", "Claimed", "NewJob", "Outcome", "OutcomeName", "Store", "Tx", "ops", "queries"]

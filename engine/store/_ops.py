@@ -9,12 +9,12 @@ requests the job's state does not allow; the writer rolls back just that op.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import msgspec
 
-from engine.errors import IdempotencyConflict, InvalidTransition, JobNotFound
-from engine.schema import JobError, JobFilter, SubmitResult
+from engine.errors import IdempotencyConflict, InvalidTransition, JobNotFound, StoreError
+from engine.schema import JOB_STATES, JobError, JobFilter, JobState, SubmitResult
 from engine.store._queries import filter_sql
 from engine.store._writer import Tx
 
@@ -65,21 +65,44 @@ class NewJob:
 
 
 @dataclass(slots=True)
-class Claimed:
-    """A job a worker holds: everything needed to run it and to fence its outcome."""
+class AttemptRef:
+    """One attempt of one job: what fences its outcome (with the lease owner)."""
 
-    seq: int
     id: str
-    kind: str
     pool: str
-    priority: int
-    payload: dict[str, Any]
     attempt: int
     max_attempts: int
-    timeout: float
     deadline: float | None
     started_at: float
+
+
+@dataclass(slots=True)
+class Claimed(AttemptRef):
+    """A job a worker holds: everything needed to run it and to fence its outcome."""
+
+    kind: str
+    priority: int
+    payload: dict[str, Any]
+    timeout: float
     backoff: float | None = None
+
+
+OutcomeName = Literal["completed", "failed", "cancelled", "interrupted", "expired", "deferred"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How an attempt ended, as the scheduler records it (see :func:`finish`)."""
+
+    job: AttemptRef
+    owner: str
+    outcome: OutcomeName
+    worker: str
+    result: Any = None
+    error: JobError | None = None
+    retry_delay: float | None = None
+    progress: dict[str, Any] | None = None
+    gate: dict[str, Any] | None = None
 
 
 # --- intake ---------------------------------------------------------------------------------
@@ -103,8 +126,8 @@ def submit(tx: Tx, jobs: list[NewJob], actor: str, reason: str = "") -> list[Sub
             if existing is not None:
                 if existing[2] != job.kind or existing[3] != job.payload:
                     raise IdempotencyConflict(key, existing[0])
-                state = existing[1] if earlier is None else _initial_state(earlier, now)
-                results.append(SubmitResult(id=existing[0], state=state, created=False))  # type: ignore[arg-type]
+                state = _state(existing[1]) if earlier is None else _initial_state(earlier, now)
+                results.append(SubmitResult(id=existing[0], state=state, created=False))
                 continue
             in_batch[key] = job
         state = _initial_state(job, now)
@@ -112,7 +135,7 @@ def submit(tx: Tx, jobs: list[NewJob], actor: str, reason: str = "") -> list[Sub
             (job.id, job.kind, job.pool, state, job.priority, job.payload, job.max_attempts, job.timeout,
              job.not_before, job.deadline, key, now, now, job.backoff)
         )
-        results.append(SubmitResult(id=job.id, state=state, created=True))  # type: ignore[arg-type]
+        results.append(SubmitResult(id=job.id, state=state, created=True))
         tx.emit("job.submitted", job.id, job.pool, kind=job.kind, state=state, priority=job.priority)
     if rows:
         conn.executemany(
@@ -126,7 +149,14 @@ def submit(tx: Tx, jobs: list[NewJob], actor: str, reason: str = "") -> list[Sub
     return results
 
 
-def _initial_state(job: NewJob, now: float) -> str:
+def _state(value: str) -> JobState:
+    """A state read from the database, checked against the job model."""
+    if value not in JOB_STATES:
+        raise StoreError(f"the database holds an unknown job state {value!r}")
+    return cast(JobState, value)
+
+
+def _initial_state(job: NewJob, now: float) -> JobState:
     return "waiting" if job.not_before is not None and job.not_before > now else "queued"
 
 
@@ -145,18 +175,19 @@ def claim(tx: Tx, pool: str, limit: int, owner: str, lease_ttl: float) -> list[C
     ).fetchall()
     rows.sort(key=lambda r: (-r[3], r[0]))
     out = []
-    for seq, id_, kind, priority, payload, attempt, max_attempts, timeout, deadline, backoff in rows:
-        out.append(Claimed(seq, id_, kind, pool, priority, _dec(payload), attempt, max_attempts, timeout, deadline, now,
-                           backoff))
+    for _seq, id_, kind, priority, payload, attempt, max_attempts, timeout, deadline, backoff in rows:
+        out.append(Claimed(id=id_, pool=pool, attempt=attempt, max_attempts=max_attempts, deadline=deadline,
+                           started_at=now, kind=kind, priority=priority, payload=_dec(payload), timeout=timeout,
+                           backoff=backoff))
         tx.emit("job.state", id_, pool, **{"from": "queued", "to": "running", "attempt": attempt})
     return out
 
 
 def finish(
     tx: Tx,
-    job: Claimed,
+    job: AttemptRef,
     owner: str,
-    outcome: str,
+    outcome: OutcomeName,
     *,
     worker: str,
     result: Any = None,
@@ -256,9 +287,10 @@ def advance_gates(tx: Tx, chain: str, height: int) -> list[str]:
     return ready
 
 
-def finish_many(tx: Tx, items: list[dict[str, Any]]) -> list[str | None]:
+def finish_many(tx: Tx, outcomes: list[Outcome]) -> list[str | None]:
     """:func:`finish` for many attempts in one op; returns each new state (or ``None``)."""
-    return [finish(tx, **item) for item in items]
+    return [finish(tx, o.job, o.owner, o.outcome, worker=o.worker, result=o.result, error=o.error,
+                   retry_delay=o.retry_delay, progress=o.progress, gate=o.gate) for o in outcomes]
 
 
 def renew_leases(tx: Tx, owner: str, lease_ttl: float) -> int:
@@ -282,7 +314,7 @@ def reap_leases(tx: Tx, live: set[str], retry_delay: float) -> list[str]:
         if id_ in live:
             continue
         error = JobError(code="lease_expired", message=f"worker {lease_owner} stopped renewing its lease", retryable=True)
-        job = Claimed(0, id_, "", pool, 0, {}, attempts, max_attempts, 0.0, None, started_at or tx.now)
+        job = AttemptRef(id_, pool, attempts, max_attempts, None, started_at or tx.now)
         finish(tx, job, lease_owner, "failed", worker=lease_owner or "?", error=error, retry_delay=retry_delay)
         reaped.append(id_)
     return reaped
@@ -296,7 +328,7 @@ def recover(tx: Tx) -> int:
         " WHERE state IN ('running', 'cancelling')"
     ).fetchall()
     for id_, pool, _state, attempts, max_attempts, started_at, lease_owner in rows:
-        job = Claimed(0, id_, "", pool, 0, {}, attempts, max_attempts, 0.0, None, started_at or tx.now)
+        job = AttemptRef(id_, pool, attempts, max_attempts, None, started_at or tx.now)
         finish(tx, job, lease_owner, "interrupted", worker=lease_owner or "?",
                error=JobError(code="engine_stopped", message="the engine stopped while this attempt ran"))
     if rows:
@@ -355,17 +387,18 @@ def prune_events(tx: Tx, keep: int, last_seq: int) -> int:
 # --- operator actions -------------------------------------------------------------------------
 
 
-def _job_state(tx: Tx, job_id: str) -> tuple[str, str]:
+def _job_state(tx: Tx, job_id: str) -> tuple[JobState, str]:
     row = tx.conn.execute("SELECT state, pool FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if row is None:
         raise JobNotFound(job_id)
-    return row[0], row[1]
+    return _state(row[0]), row[1]
 
 
-def cancel(tx: Tx, job_id: str, actor: str, reason: str = "", *, audit: bool = True) -> str:
+def cancel(tx: Tx, job_id: str, actor: str, reason: str = "", *, audit: bool = True) -> JobState:
     """Cancel a job. Pending jobs end at once; a running job becomes ``cancelling`` and its
     worker is signalled by the caller. Returns the new state."""
     state, pool = _job_state(tx, job_id)
+    new: JobState
     if state in _PENDING:
         new = "cancelled"
         error = JobError(code="cancelled", message=f"cancelled by {actor}" + (f": {reason}" if reason else ""))
@@ -408,7 +441,8 @@ def force_cancelled(tx: Tx, job_id: str, reason: str) -> bool:
     return True
 
 
-def retry(tx: Tx, job_id: str, actor: str, reason: str = "", deadline: float | None = None, *, audit: bool = True) -> str:
+def retry(tx: Tx, job_id: str, actor: str, reason: str = "", deadline: float | None = None, *,
+          audit: bool = True) -> JobState:
     """Put a failed, cancelled or expired job back with a fresh attempt budget."""
     state, pool = _job_state(tx, job_id)
     if state not in RETRYABLE_STATES:

@@ -142,11 +142,11 @@ def events_since(conn: sqlite3.Connection, since: int, limit: int, job_id: str |
 
 
 def oldest_event(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(min(seq), 0) FROM events").fetchone()[0]  # type: ignore[no-any-return]
+    return int(conn.execute("SELECT coalesce(min(seq), 0) FROM events").fetchone()[0])
 
 
 def last_seq(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]  # type: ignore[no-any-return]
+    return int(conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
 
 
 def state_counts(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:

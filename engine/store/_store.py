@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Concatenate, NoReturn, ParamSpec, TypeVar
 
 import trio
 
@@ -51,20 +51,23 @@ class Store:
             for conn in self._readers:
                 conn.close()
 
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def write(self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the op ``fn(tx, *args, **kwargs)`` in the next group commit; its result once durable."""
+
         def op(tx: Tx) -> T:
             return fn(tx, *args, **kwargs)
 
         return await self.writer.call(op)
 
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def read(self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the query ``fn(conn, *args, **kwargs)`` on a pooled read connection in a thread."""
         conn = await self._pool_recv.receive()
         try:
             return await trio.to_thread.run_sync(lambda: _translate(fn, conn, *args, **kwargs))
         finally:
             self._pool_send.send_nowait(conn)
 
-    def read_now(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def read_now(self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A read on the calling thread — for start-up, before the event loop is busy."""
         return _translate(fn, self._readers[0], *args, **kwargs)
 
@@ -73,7 +76,8 @@ class Store:
         return self.writer.last_seq
 
 
-def _translate(fn: Callable[..., T], conn: sqlite3.Connection, *args: Any, **kwargs: Any) -> T:
+def _translate(fn: Callable[Concatenate[sqlite3.Connection, P], T], conn: sqlite3.Connection,
+               *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return fn(conn, *args, **kwargs)
     except sqlite3.Error as exc:
