@@ -21,7 +21,16 @@ from console.api import EngineApi, Target
 from console.commands import ActionCommands
 from console.errors import ConsoleError, ReadOnly
 from console.live import LiveFeed
-from console.messages import ConnectionChanged, EventsArrived, Resync, Snapshot
+from console.messages import (
+    ActionRequested,
+    BarStale,
+    ConnectionChanged,
+    EventsArrived,
+    JobActionRequested,
+    OpenJob,
+    Resync,
+    Snapshot,
+)
 from console.screens.audit import AuditScreen
 from console.screens.base import LiveScreen
 from console.screens.dashboard import DashboardScreen
@@ -230,6 +239,20 @@ class ShiftbossApp(LiveFeed):
         self.push_screen(HelpScreen(self.keymap, self.read_only))
 
     def on_screen_resume(self) -> None:
+        self.refresh_bar()
+
+    # --- what screens ask for -----------------------------------------------------------------
+
+    def on_open_job(self, message: OpenJob) -> None:
+        self.open_job(message.job_id)
+
+    def on_action_requested(self, message: ActionRequested) -> None:
+        self.act(message.what, message.call, then=message.then, quiet=message.quiet)
+
+    def on_job_action_requested(self, message: JobActionRequested) -> None:
+        self.job_action(message.job_id, message.action, then=message.then)
+
+    def on_bar_stale(self, message: BarStale) -> None:
         self.refresh_bar()
 
 

@@ -1,8 +1,11 @@
-"""Messages that carry engine data to the UI. Workers post them; screens handle them."""
+"""Messages: engine data going to the UI (workers post them, screens handle them), and the
+requests screens send up to the app (open a job, run an engine action, redraw the bar)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from textual.message import Message
 
@@ -41,3 +44,36 @@ class ConnectionChanged(Message):
 @dataclass
 class Resync(Message):
     """The engine could not replay every missed event (or the console was frozen): re-read everything."""
+
+
+# --- requests from screens up to the app ------------------------------------------------------
+
+
+@dataclass
+class OpenJob(Message):
+    """Show this job's detail screen."""
+
+    job_id: str
+
+
+@dataclass
+class ActionRequested(Message):
+    """Run one engine call off the UI path and report how it went (``then`` gets its result)."""
+
+    what: str
+    call: Callable[[], Awaitable[Any]]
+    then: Callable[[Any], Any] | None = None
+    quiet: bool = False
+
+
+@dataclass
+class JobActionRequested(Message):
+    """Retry or cancel one job (a cancel asks for confirmation first); ``then`` runs after it."""
+
+    job_id: str
+    action: str
+    then: Callable[[], Any] | None = None
+
+
+class BarStale(Message):
+    """The status bar should show the app's current state (a screen came up)."""

@@ -11,16 +11,17 @@ Shutdown (SIGTERM, SIGINT, ``POST /v1/shutdown``): stop claiming, give running j
 chain adapters, flush the writer, release the lock, remove the socket, exit 0. A second signal
 during the grace period interrupts running jobs at once. SIGHUP reloads the configuration.
 
+The data-dir lock, detaching, pid files and waiting for an engine to answer live in
+:mod:`engine.lifecycle`.
+
 Resource handling: :meth:`Supervisor.run` nests two nurseries — the store outlives every service
 that writes to it — and closes chain connections shielded on the way out.
 """
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import logging
-import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,10 +34,11 @@ from engine.api import serve_api
 from engine.chains import ChainAdapter, Heights, ManualHeights
 from engine.chains.evm import EvmChain
 from engine.config import Settings, check_kinds
-from engine.errors import EngineLocked, Rejected
+from engine.errors import Rejected
 from engine.events import Broker
 from engine.jobs import Registry, Services, default_registry
 from engine.jobs.pow import warm_pow_kernels
+from engine.lifecycle import DataDirLock
 from engine.pow.runtime import PowRuntime
 from engine.scheduler import Scheduler
 from engine.schema import JobSubmit, SubmitResponse
@@ -45,40 +47,6 @@ from engine.stats import Stats
 from engine.store import Store, queries
 
 log = logging.getLogger("shiftboss.engine")
-
-
-class DataDirLock:
-    """An exclusive ``flock`` on ``engine.pid`` for the engine's lifetime; the file holds the pid.
-
-    hypercorn deletes an existing socket file before binding, so without this a second engine
-    would silently steal the first one's socket.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> DataDirLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.read(fd, 32).decode().strip() or "?"
-            os.close(fd)
-            raise EngineLocked(f"another engine (pid {other}) is already running on {self.path.parent}") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        if self._fd is not None:
-            try:
-                self.path.unlink(missing_ok=True)
-            finally:
-                os.close(self._fd)
-                self._fd = None
 
 
 class Supervisor:

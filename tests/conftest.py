@@ -16,7 +16,7 @@ import pytest
 import trio
 
 from engine.config import Settings, load_settings
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
 from engine.store import Store
 from engine.supervisor import Supervisor
 

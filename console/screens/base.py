@@ -3,27 +3,26 @@ read-only mode hiding every mutating action."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
 from console import actions
-from console.messages import Snapshot
+from console.host import ConsoleHost, host
+from console.messages import ActionRequested, BarStale, JobActionRequested, OpenJob, Snapshot
 from console.widgets.status_bar import StatusBar
 from engine.schema import Event
-
-if TYPE_CHECKING:
-    from console.app import ShiftbossApp
 
 
 class LiveScreen(Screen[None]):
     SCOPE = "app"
 
     @property
-    def shiftboss(self) -> ShiftbossApp:
-        return self.app  # type: ignore[return-value]
+    def shiftboss(self) -> ConsoleHost:
+        return host(self.app)
 
     def compose_bar(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -37,7 +36,7 @@ class LiveScreen(Screen[None]):
         return True
 
     def on_screen_resume(self) -> None:
-        self.shiftboss.refresh_bar()
+        self.post_message(BarStale())
         if self.shiftboss.snapshot is not None:
             self.show_snapshot(self.shiftboss.snapshot)
         self.resync()
@@ -53,5 +52,15 @@ class LiveScreen(Screen[None]):
     def resync(self) -> None:
         """Re-read everything this screen shows (events may have been missed)."""
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        self.shiftboss.act(*args, **kwargs)
+    # what the screen asks of the app ---------------------------------------------------------
+
+    def request(self, what: str, call: Callable[[], Awaitable[Any]], then: Callable[[Any], Any] | None = None,
+                quiet: bool = False) -> None:
+        """Run an engine call off the UI path; the app reports how it went."""
+        self.post_message(ActionRequested(what, call, then, quiet))
+
+    def open_job(self, job_id: str) -> None:
+        self.post_message(OpenJob(job_id))
+
+    def job_action(self, job_id: str, action: str, then: Callable[[], Any] | None = None) -> None:
+        self.post_message(JobActionRequested(job_id, action, then))

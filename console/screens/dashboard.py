@@ -156,7 +156,7 @@ class DashboardScreen(LiveScreen):
     def open_attention(self, event: DataTable.RowSelected) -> None:
         key = str(event.row_key.value)
         if key.startswith("job:"):
-            self.shiftboss.open_job(key[4:])
+            self.open_job(key[4:])
 
     # --- pool actions -----------------------------------------------------------------------
 

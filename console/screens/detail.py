@@ -56,10 +56,10 @@ class JobDetailScreen(LiveScreen):
         self.query_one("#detail-body", Static).update(render_detail(self.detail, format.clock()))
 
     def action_retry(self) -> None:
-        self.shiftboss.job_action(self.job_id, "retry", then=self.load)
+        self.job_action(self.job_id, "retry", then=self.load)
 
     def action_cancel(self) -> None:
-        self.shiftboss.job_action(self.job_id, "cancel", then=self.load)
+        self.job_action(self.job_id, "cancel", then=self.load)
 
 
 def render_detail(detail: JobDetail, now: float) -> Group:

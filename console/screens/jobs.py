@@ -85,7 +85,7 @@ class JobsScreen(LiveScreen):
 
     @on(JobTable.Opened)
     def _open(self, event: JobTable.Opened) -> None:
-        self.shiftboss.open_job(event.job_id)
+        self.open_job(event.job_id)
 
     # --- filters ----------------------------------------------------------------------------
 
@@ -143,12 +143,12 @@ class JobsScreen(LiveScreen):
     def action_retry(self) -> None:
         job = self.table.current
         if job is not None:
-            self.shiftboss.job_action(job.id, "retry")
+            self.job_action(job.id, "retry")
 
     def action_cancel(self) -> None:
         job = self.table.current
         if job is not None:
-            self.shiftboss.job_action(job.id, "cancel")
+            self.job_action(job.id, "cancel")
 
     def action_bulk(self, action: str) -> None:
         query = self.query_state
@@ -173,7 +173,7 @@ class JobsScreen(LiveScreen):
                 "Give a reason and press Enter to go ahead.", yes=f"{verb.capitalize()} {result.matched:,} jobs",
                 danger=True), done)
 
-        self.shiftboss.act(f"bulk {verb} preview", preview, quiet=True)
+        self.request(f"bulk {verb} preview", preview, quiet=True)
 
 
 def _describe(query: JobQuery) -> str:

@@ -13,6 +13,8 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from console.errors import ApiError, ConsoleError
 from console.forms import Field, fields_of, parse
+from console.host import host
+from console.messages import BarStale
 from console.widgets.status_bar import StatusBar
 from engine.schema import JobSubmit, KindInfo
 
@@ -48,13 +50,13 @@ class TriggerScreen(Screen[str | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.refresh_bar()  # type: ignore[attr-defined]
+        self.post_message(BarStale())
         self.load_kinds()
 
     @work(exclusive=True, group="kinds")
     async def load_kinds(self) -> None:
         try:
-            kinds = (await self.app.api.kinds()).kinds  # type: ignore[attr-defined]
+            kinds = (await host(self.app).api.kinds()).kinds
         except ConsoleError as exc:
             self.query_one("#form-error", Label).update(f"cannot list kinds: {exc}")
             return
@@ -112,7 +114,7 @@ class TriggerScreen(Screen[str | None]):
     @work(exclusive=True, group="submit")
     async def submit(self, job: JobSubmit) -> None:
         try:
-            result = await self.app.api.submit(job)  # type: ignore[attr-defined]
+            result = await host(self.app).api.submit(job)
         except ApiError as exc:
             field = str(exc.details.get("field", ""))
             name = field.removeprefix("payload.").split(".")[0]

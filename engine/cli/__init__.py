@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from engine.cli._bench import bench
+from engine.bench import bench
 from engine.cli._console import console, up
 from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop
 from engine.cli._evm import devnet, evm, keys

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from engine.cli._output import emit_json, fail
 from engine.client import Client, ClientError, EngineUnreachable, resolve_socket
+from engine.output import emit_json, fail
 
 F = TypeVar("F", bound=Callable[..., Any])
 

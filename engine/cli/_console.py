@@ -15,11 +15,11 @@ from typing import Any, NoReturn
 import click
 
 from engine.cli._common import EXIT_CONFIG, EXIT_UNREACHABLE
-from engine.cli._engine_cmds import CONFIG_OPTION, _detach, _print_status, load_or_exit
-from engine.cli._output import fail
+from engine.cli._engine_cmds import CONFIG_OPTION, load_or_exit, print_status, start_detached
 from engine.client import Client
 from engine.config import Settings, default_config_path
-from engine.spawn import socket_accepts
+from engine.lifecycle import socket_accepts
+from engine.output import fail
 
 ATTACH_HELP = "Engine to attach to: a Unix socket PATH, or an http(s)://HOST:PORT URL (needs a token)."
 
@@ -71,8 +71,7 @@ def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_dev
     settings = load_or_exit(config_path, overrides)
     devnet_state = None if no_devnet else _ensure_devnet(Path(".demo"))
     if not socket_accepts(settings.socket_path):
-        _detach(settings, config_path or default_config_path(), True, None,
-                str(devnet_state) if devnet_state else None)
+        start_detached(settings, config_path or default_config_path(), demo=True, devnet_state=devnet_state)
     else:
         click.echo(f"attached to the running engine at {settings.socket_path}")
     if not follow_only and sys.stdin.isatty() and sys.stdout.isatty():
@@ -81,7 +80,7 @@ def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_dev
 
     client = Client(socket_path=settings.socket_path)
     try:
-        _print_status(client.get("/v1/status"))
+        print_status(client.get("/v1/status"))
         click.echo("\nfollowing events — Ctrl-C to stop following (the engine keeps running)\n")
         follow(client, None, None, "job.state,estop,pool.state")
     except KeyboardInterrupt:
@@ -143,7 +142,7 @@ def exec_console(settings: Settings, config_path: Path | None, *, attach: str | 
             if not (start and local):
                 hint = "start one with `shiftboss run --detach`" + (" or pass --start" if local else "")
                 fail(f"no engine answers at {path}; {hint}", EXIT_UNREACHABLE)
-            _detach(settings, config_path or default_config_path(), demo, None)
+            start_detached(settings, config_path or default_config_path(), demo=demo)
         where = str(path)
     args = [sys.executable, "-m", "console", "--attach", where, "--keymap", json.dumps(settings.console.keymap)]
     if read_only or settings.console.read_only:

@@ -7,7 +7,6 @@ import logging
 import logging.handlers
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,12 +15,12 @@ from typing import Any
 import click
 
 from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
-from engine.cli._output import ago, emit_json, fail, table
 from engine.client import Client, ClientError
 from engine.config import Settings, check_kinds, default_config_path, load_settings
 from engine.errors import ConfigError, EngineError, EngineLocked
+from engine.lifecycle import DETACHED_ENV, StartFailed, detach, log_tail, pid_from_file, wait_exit
+from engine.output import ago, emit_json, fail, table
 
-DETACHED_ENV = "SHIFTBOSS_DETACHED"
 CONFIG_OPTION = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
     help="config.toml to use [env SHIFTBOSS_CONFIG; default: ./config.toml if present, else built-in defaults].",
@@ -71,7 +70,8 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         overrides.update(devnet_overrides(Path(devnet_state)))
     settings = load_or_exit(config_path, overrides)
     if detach:
-        _detach(settings, config_path or default_config_path(), demo, tcp, devnet_state)
+        start_detached(settings, config_path or default_config_path(), demo=demo, tcp=tcp,
+                       devnet_state=Path(devnet_state) if devnet_state else None)
         return
     from engine.supervisor import run_engine
 
@@ -109,36 +109,20 @@ def devnet_overrides(state_path: Path) -> dict[str, Any]:
     return values
 
 
-def _detach(settings: Settings, config_path: Path | None, demo: bool, tcp: str | None,
-            devnet_state: str | None = None) -> None:
-    from engine.spawn import StartFailed, wait_until_answering
-    from engine.supervisor import DataDirLock
-
-    try:  # fail fast, in the foreground, if an engine already owns the data dir
-        DataDirLock(settings.pid_path).acquire().release()
+def start_detached(settings: Settings, config_path: Path | None, *, demo: bool = False, tcp: str | None = None,
+                   devnet_state: Path | None = None) -> None:
+    """Start a detached engine (see :func:`engine.lifecycle.detach`) and say where it is; exit
+    with the reason if it cannot start."""
+    try:
+        pid = detach(settings, config_path=config_path, demo=demo, tcp=tcp, devnet_state=devnet_state)
     except EngineLocked as exc:
         fail(str(exc), EXIT_ERROR)
-    args = [sys.executable, "-m", "engine", "run", "--data-dir", str(settings.data_dir)]
-    if config_path:
-        args += ["--config", str(config_path)]
-    if demo:
-        args.append("--demo")
-    if tcp:
-        args += ["--tcp", tcp]
-    if devnet_state:
-        args += ["--devnet", str(Path(devnet_state).resolve())]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
-        child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True,
-                                 env={**os.environ, DETACHED_ENV: "1"})
-    try:
-        wait_until_answering(settings.socket_path, child, 60, interval=0.1)
     except StartFailed as exc:
         if exc.exited:
-            tail = settings.log_path.read_text(errors="replace").splitlines()[-15:]
-            fail("the engine exited during start-up; end of its log:\n  " + "\n  ".join(tail))
+            fail("the engine exited during start-up; end of its log:\n  "
+                 + log_tail(settings.log_path, 15).replace("\n", "\n  "))
         fail(f"the engine did not answer within 60 s; see {settings.log_path}")
-    click.echo(f"engine started (pid {child.pid})\n  socket {settings.socket_path}\n  log    {settings.log_path}")
+    click.echo(f"engine started (pid {pid})\n  socket {settings.socket_path}\n  log    {settings.log_path}")
 
 
 @click.command()
@@ -154,43 +138,17 @@ def stop(client: Client, as_json: bool, timeout: float, reason: str) -> None:
         pid = client.get("/v1/status")["pid"]
         client.post("/v1/shutdown", {"reason": reason})
     except ClientError:
-        pid = _pid_from_file(Path(client.where).parent / "engine.pid")
+        pid = pid_from_file(Path(client.where).parent / "engine.pid")
         if pid is None:
             raise
         click.echo(f"the API does not answer; sending SIGTERM to pid {pid}", err=True)
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.1)
-    if _alive(pid):
+    if not wait_exit(pid, timeout):
         fail(f"engine (pid {pid}) still running after {timeout:g} s")
     if as_json:
         emit_json({"stopped": True, "pid": pid})
     else:
         click.echo(f"engine stopped (pid {pid})")
-
-
-def _pid_from_file(path: Path) -> int | None:
-    try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if _alive(pid) else None
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, exited but not yet reaped by its parent, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 @click.command()
@@ -201,10 +159,10 @@ def status(client: Client, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
-        _print_status(data)
+        print_status(data)
 
 
-def _print_status(data: dict[str, Any]) -> None:
+def print_status(data: dict[str, Any]) -> None:
     click.echo(f"engine   pid {data['pid']} · up {ago(data['started_at']).replace(' ago', '')} · v{data['version']}"
                f" · events #{data['last_seq']:,}" + (" · SHUTTING DOWN" if data.get("shutting_down") else ""))
     click.echo(f"database {data['database']} (synchronous={data['synchronous']})")

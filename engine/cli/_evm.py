@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from engine.cli._common import EXIT_CONFIG, EXIT_ERROR
-from engine.cli._output import emit_json, fail
 from engine.errors import ChainError, ConfigError
+from engine.output import emit_json, fail
 
 KEY_FILE = click.Path(dir_okay=False, path_type=Path)
 

@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
-from engine.cli._output import ago, emit_json, fail, state, table
 from engine.client import Client, ClientError
+from engine.output import ago, emit_json, fail, state, table
 from engine.schema import JOB_STATES, TERMINAL_STATES
 
 _BATCH = 5000

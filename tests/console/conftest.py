@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 
 from engine.client import Client
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from console.screens.dialogs import AskReason, Confirm
 from console.screens.jobs import JobsScreen
 from console.screens.trigger import TriggerScreen
 from engine.client import Client
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
 from tests.console.conftest import eventually
 
 SIZE = (120, 36)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
 
 
 def shiftboss(*args: str, socket: Path | None = None, input: str | None = None, env: dict[str, str] | None = None,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.client import Client
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
 from tests.conftest import require_tool
 
 pytestmark = pytest.mark.slow

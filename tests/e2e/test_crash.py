@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.client import ClientError
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
 
 CONFIG = """
 [engine]

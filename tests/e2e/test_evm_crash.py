@@ -13,7 +13,7 @@ from eth_account import Account
 from engine.chains.evm import DEV_KEYS, Anvil
 from engine.chains.evm._devnet import Rpc
 from engine.chains.evm._keys import write_private
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
 from tests.engine.evm.conftest import require_anvil
 
 SIGNER = Account.from_key(DEV_KEYS[2])

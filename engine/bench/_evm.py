@@ -17,9 +17,9 @@ from engine.chains.evm import DEV_KEYS, Anvil
 from engine.chains.evm._contracts import load
 from engine.chains.evm._devnet import Rpc, deploy, has_worker_role
 from engine.chains.evm._keys import write_private
-from engine.cli._output import emit_json, fail
 from engine.errors import ChainError
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
+from engine.output import emit_json, fail
 
 TARGET = 3.0
 

@@ -19,7 +19,7 @@ from typing import Any
 import click
 import trio
 
-from engine.cli._output import emit_json, percentiles
+from engine.output import emit_json, percentiles
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 KALE_TARGET_VS_SIMD = 0.9

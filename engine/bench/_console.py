@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from engine.cli._output import emit_json, fail
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
+from engine.output import emit_json, fail
 
 CONFIG = """
 [engine]

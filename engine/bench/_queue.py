@@ -17,11 +17,8 @@ from typing import Any
 
 import click
 
-from engine.cli._bench_console import bench_console
-from engine.cli._bench_evm import bench_evm
-from engine.cli._bench_pow import bench_pow
-from engine.cli._output import emit_json, fail, percentiles
-from engine.spawn import EngineProcess
+from engine.lifecycle import EngineProcess
+from engine.output import emit_json, fail, percentiles
 
 BENCH_CONFIG = """
 [engine]
@@ -38,17 +35,7 @@ kinds = ["*"]
 TARGETS = {"submit_rate": 20_000, "lifecycle_rate": 5_000}
 
 
-@click.group()
-def bench() -> None:
-    """Benchmarks: our figures beside a baseline measured in the same run."""
-
-
-bench.add_command(bench_pow)
-bench.add_command(bench_console)
-bench.add_command(bench_evm)
-
-
-@bench.command("queue")
+@click.command("queue")
 @click.option("--jobs", "n", type=click.IntRange(1000, 10_000_000), default=50_000, show_default=True,
               help="Jobs per throughput measurement.")
 @click.option("--batch", type=click.IntRange(1, 10_000), default=1000, show_default=True, help="Jobs per submit request.")

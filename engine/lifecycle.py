@@ -1,0 +1,221 @@
+"""An engine process's life seen from outside it: the data-dir lock, starting one detached (a
+new session, a log file) or as a child, the pid file, whether a pid is alive, waiting until an
+engine answers or has exited. The CLI, the benchmarks and the tests use this one module.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine.client import Client, ClientError
+from engine.config import Settings
+from engine.errors import EngineLocked
+
+#: set in a detached engine's environment: its stderr already goes to engine.log
+DETACHED_ENV = "SHIFTBOSS_DETACHED"
+
+
+class DataDirLock:
+    """An exclusive ``flock`` on ``engine.pid`` for the engine's lifetime; the file holds the pid.
+
+    hypercorn deletes an existing socket file before binding, so without this a second engine
+    would silently steal the first one's socket.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> DataDirLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(fd, 32).decode().strip() or "?"
+            os.close(fd)
+            raise EngineLocked(f"another engine (pid {other}) is already running on {self.path.parent}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                self.path.unlink(missing_ok=True)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+
+
+
+def socket_accepts(path: Path) -> bool:
+    """Whether something listens on the Unix socket ``path`` (probing with our own socket, which
+    we always close: a failed HTTP connect would leak one)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+class StartFailed(RuntimeError):
+    """The engine exited during start-up (``exited``), or did not answer in time."""
+
+    def __init__(self, exited: bool, message: str) -> None:
+        self.exited = exited
+        super().__init__(message)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped by its parent, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def pid_from_file(path: Path) -> int | None:
+    """The live engine named by a pid file, or None."""
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+def wait_exit(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``pid`` to exit; whether it did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.1)
+    return not pid_alive(pid)
+
+
+def detach(settings: Settings, *, config_path: Path | None = None, demo: bool = False, tcp: str | None = None,
+           devnet_state: Path | None = None, timeout: float = 60.0) -> int:
+    """Start ``shiftboss run`` in the background (own session, stdin from /dev/null, output to
+    engine.log in the data dir) and return its pid once it answers.
+
+    Raises :class:`~engine.errors.EngineLocked` at once if an engine owns the data dir, and
+    :class:`StartFailed` if it exits during start-up or does not answer within ``timeout``."""
+    DataDirLock(settings.pid_path).acquire().release()  # fail fast, in the foreground
+    args = [sys.executable, "-m", "engine", "run", "--data-dir", str(settings.data_dir)]
+    if config_path:
+        args += ["--config", str(config_path)]
+    if demo:
+        args.append("--demo")
+    if tcp:
+        args += ["--tcp", tcp]
+    if devnet_state:
+        args += ["--devnet", str(devnet_state.resolve())]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
+        child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+                                 env={**os.environ, DETACHED_ENV: "1"})
+    wait_until_answering(settings.socket_path, child, timeout, interval=0.1)
+    return child.pid
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_until_answering(socket_path: Path, proc: subprocess.Popen[bytes], timeout: float,
+                         interval: float = 0.05) -> None:
+    """Return once the engine ``proc`` answers ``/v1/status`` on ``socket_path``."""
+    deadline = time.monotonic() + timeout
+    with Client(socket_path=socket_path, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StartFailed(True, f"engine exited with {proc.returncode} during start-up")
+            if socket_accepts(socket_path):
+                try:
+                    client.get("/v1/status")
+                    return
+                except ClientError:
+                    pass
+            time.sleep(interval)
+    raise StartFailed(False, f"engine did not answer within {timeout:g} s")
+
+
+class EngineProcess:
+    """A child engine: ``python -m engine run --data-dir DIR [--config FILE]``."""
+
+    def __init__(self, data_dir: Path, config_text: str | None = None, extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.socket = self.data_dir / "engine.sock"
+        self.log_path = self.data_dir / "engine.log"
+        self.args = [sys.executable, "-m", "engine", "run", "--data-dir", str(self.data_dir)]
+        if config_text is not None:
+            config = self.data_dir / "config.toml"
+            config.write_text(config_text)
+            self.args += ["--config", str(config)]
+        self.args += extra_args or []
+        self.env = {**os.environ, DETACHED_ENV: "1", **(env or {})}  # its stderr goes to engine.log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> EngineProcess:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=self.env)
+        self.wait_ready(timeout)
+        return self
+
+    def client(self, timeout: float = 30.0) -> Client:
+        return Client(socket_path=self.socket, timeout=timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        assert self.proc is not None
+        try:
+            wait_until_answering(self.socket, self.proc, timeout)
+        except StartFailed as exc:
+            raise RuntimeError(f"{exc}:\n{self.log_tail()}") from None
+
+    def log_tail(self, lines: int = 30) -> str:
+        return log_tail(self.log_path, lines)
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the store must survive."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def __enter__(self) -> EngineProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.terminate(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
