@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +76,7 @@ class Service:
         self._stats = stats
         self._broker = broker
         self._chains = list(chains)
-        self.started_at = time.time()
+        self.started_at = store.clock()
         self._shutdown = trio.Event()
 
     # --- jobs -------------------------------------------------------------------------------
@@ -85,7 +84,7 @@ class Service:
     async def submit(self, specs: list[JobSubmit], actor: str, *, batch: bool) -> SubmitResponse:
         """Validate every spec (kind, payload, pool, times), then insert them in one commit.
         Any invalid spec rejects the whole request and changes nothing."""
-        now = time.time()
+        now = self._store.clock()
         sched = self.settings.scheduler
         new: list[NewJob] = []
         for i, spec in enumerate(specs):
@@ -126,7 +125,7 @@ class Service:
         return state
 
     async def retry(self, job_id_: str, actor: str, reason: str, deadline: float | None) -> JobState:
-        if deadline is not None and deadline <= time.time():
+        if deadline is not None and deadline <= self._store.clock():
             raise Invalid("deadline: already passed", field="deadline")
         return await self._store.write(ops.retry, job_id_, actor, reason, deadline)
 

@@ -160,8 +160,4 @@ def run_engine(settings: Settings, config_path: Path | None = None, overrides: d
             signal.signal(signum, lambda signum, frame: supervisor.early_signals.append(signum))
         trio.run(supervisor.run)
     finally:
-        try:
-            if settings.socket_path.is_socket():
-                settings.socket_path.unlink()
-        finally:
-            lock.release()
+        lock.release()

@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 import trio
+import trio.testing
 
+from engine.clock import Clock, wall
 from engine.config import Settings, load_settings
 from engine.lifecycle import EngineProcess
 from engine.store import Store
@@ -43,11 +45,22 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+@pytest.fixture
+def fast_clock() -> trio.testing.MockClock:
+    """Trio's clock for a test that runs a real engine: it jumps to the next deadline once the
+    run has been idle for 20 ms of real time. (``autojump_clock`` jumps at once, also while the
+    store works in a thread, so an HTTP read could time out in virtual time while the engine is
+    still answering.) Pair it with ``running_engine(…, clock=trio_clock())``."""
+    return trio.testing.MockClock(autojump_threshold=0.02)
+
+
 @asynccontextmanager
-async def running_engine(settings: Settings, **kwargs: Any) -> AsyncIterator[tuple[Supervisor, httpx.AsyncClient]]:
+async def running_engine(settings: Settings, *, clock: Clock = wall,
+                         **kwargs: Any) -> AsyncIterator[tuple[Supervisor, httpx.AsyncClient]]:
     """A real engine in this Trio run, serving its API on its real Unix socket; yields it and a
-    client. Shuts down gracefully on exit."""
-    store = Store.open(settings.db_path, synchronous=settings.store.synchronous)
+    client. Shuts down gracefully on exit. A test on ``fast_clock`` passes ``clock=trio_clock()``:
+    the engine's backoffs, delays and timeouts then take (almost) no real time."""
+    store = Store.open(settings.db_path, synchronous=settings.store.synchronous, clock=clock)
     engine = Supervisor(settings, store, **kwargs)
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)

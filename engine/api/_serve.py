@@ -32,6 +32,7 @@ def _config(bind: str) -> Config:
 
 async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> NoReturn:
     """Listen on the Unix socket (and TCP if ``api.tcp`` is set); report the bound addresses.
+    The socket file is removed when serving ends.
 
     TCP refuses to start without a token (the config check catches that first, this is the
     last line of defence)."""
@@ -39,19 +40,23 @@ async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]]
     app = build_app(service)
     socket_path = settings.socket_path
     socket_path.parent.mkdir(parents=True, exist_ok=True)
-    async with trio.open_nursery() as nursery:
-        binds = list(await nursery.start(serve, Guard(app, max_body=settings.api.max_body_bytes, tokens=None),
-                                         _config(f"unix:{socket_path}")))
-        os.chmod(socket_path, 0o600)
-        if settings.api.tcp:
-            token, read_only = read_tokens(settings)
-            if not token:
-                raise ConfigError([("api.tcp", "TCP needs a bearer token")])
-            tokens = {token: False}
-            if read_only:
-                tokens[read_only] = True
-            guard = Guard(app, max_body=settings.api.max_body_bytes, tokens=tokens)
-            binds += await nursery.start(serve, guard, _config(settings.api.tcp))
-        task_status.started(binds)
-        await trio.sleep_forever()
+    try:
+        async with trio.open_nursery() as nursery:
+            binds = list(await nursery.start(serve, Guard(app, max_body=settings.api.max_body_bytes, tokens=None),
+                                             _config(f"unix:{socket_path}")))
+            os.chmod(socket_path, 0o600)
+            if settings.api.tcp:
+                token, read_only = read_tokens(settings)
+                if not token:
+                    raise ConfigError([("api.tcp", "TCP needs a bearer token")])
+                tokens = {token: False}
+                if read_only:
+                    tokens[read_only] = True
+                guard = Guard(app, max_body=settings.api.max_body_bytes, tokens=tokens)
+                binds += await nursery.start(serve, guard, _config(settings.api.tcp))
+            task_status.started(binds)
+            await trio.sleep_forever()
+    finally:
+        if socket_path.is_socket():  # the listeners are closed: no client can reach us any more
+            socket_path.unlink()
     raise AssertionError("unreachable")  # pragma: no cover

@@ -10,7 +10,6 @@ in one commit. Hand-set heights are audited too.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import trio
@@ -54,7 +53,7 @@ class Heights:
 
     async def _record(self, chain: str, height: int, source: str, actor: str | None, reason: str,
                       detail: dict[str, Any]) -> list[str]:
-        value = {"chain": chain, "height": height, "since": time.time(), "source": source, **detail}
+        value = {"chain": chain, "height": height, "since": self.store.clock(), "source": source, **detail}
         queued = await self.store.write(ops.record_height, value, actor, reason)
         self._heights[chain] = value
         self._changed, changed = trio.Event(), self._changed

@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import socket
-import time
 from typing import Any, NoReturn
 
 import msgspec
@@ -79,6 +78,7 @@ class PoolRuntime:
 class Scheduler:
     def __init__(self, store: Store, registry: Registry, settings: Settings, stats: Stats, services: Services) -> None:
         self.store = store
+        self.clock = store.clock  # the store's clock: the times it records are the ones we compare
         self.services = services
         self.registry = registry
         self.settings = settings
@@ -222,7 +222,7 @@ class Scheduler:
         while True:
             batch = self.settings.scheduler.claim_batch
             pool.wakeup = trio.Event()
-            pool.heartbeat_at = time.time()
+            pool.heartbeat_at = self.clock()
             free = pool.concurrency - len(pool.running)
             if free <= 0 or not self._may_claim(pool):
                 await pool.wakeup.wait()
@@ -253,7 +253,7 @@ class Scheduler:
         if kind is not None:
             end = min(c.started_at + c.timeout, c.deadline if c.deadline is not None else math.inf)
             try:
-                with trio.CancelScope(deadline=trio.current_time() + (end - time.time())) as scope:
+                with trio.CancelScope(deadline=trio.current_time() + (end - self.clock())) as scope:
                     rj.scope = scope
                     if rj.stop_reason is not None:
                         scope.cancel()
@@ -275,7 +275,7 @@ class Scheduler:
                     code=rj.stop_reason, message=f"interrupted by {rj.stop_reason}; back in the queue"))
                 result = None
             elif scope.cancelled_caught:
-                if c.deadline is not None and time.time() >= c.deadline - 0.01:
+                if c.deadline is not None and self.clock() >= c.deadline - 0.01:
                     outcome, error = "expired", JobError(code="deadline", message="the job's deadline passed while it ran")
                 else:
                     outcome, error = "failed", JobError(
@@ -332,7 +332,7 @@ class Scheduler:
             next_due = await self.store.write(ops.tick)
             for chain, height in self.services.heights.current().items():
                 await self.store.write(ops.advance_gates, chain, height)  # a gate met while being set
-            now = time.time()
+            now = self.clock()
             if now - last_prune > 60:
                 last_prune = now
                 await self.store.write(ops.prune_events, self.settings.store.event_retention, self.store.last_seq)
@@ -345,7 +345,7 @@ class Scheduler:
         while True:
             await trio.sleep(ttl / 3)
             await self.store.write(ops.renew_leases, self.owner, ttl)
-            until = time.time() + ttl
+            until = self.clock() + ttl
             for rj in self._all_running():
                 rj.ctx.lease_until = until
             live = {rj.claimed.id for rj in self._all_running()}
@@ -397,7 +397,7 @@ class Scheduler:
             await self._set_pool(pool, "stopped", actor, reason, action="estop")
             targets = list(pool.running.values())
         else:
-            value = {"active": True, "actor": actor, "reason": reason, "since": time.time()}
+            value = {"active": True, "actor": actor, "reason": reason, "since": self.clock()}
             await self.store.write(ops.set_control, "estop", value, "estop", actor, "estop", "engine", reason)
             self.estop = msgspec.convert(value, Estop)
             targets = self._all_running()
@@ -409,7 +409,7 @@ class Scheduler:
         if pool_name is not None:
             await self._set_pool(self._pool(pool_name), "active", actor, reason, action="resume")
             return
-        value = {"active": False, "actor": actor, "reason": reason, "since": time.time()}
+        value = {"active": False, "actor": actor, "reason": reason, "since": self.clock()}
         await self.store.write(ops.set_control, "estop", value, "estop", actor, "resume", "engine", reason)
         self.estop = msgspec.convert(value, Estop)
         for pool in self.pools.values():
@@ -428,7 +428,7 @@ class Scheduler:
         return self.pool_view(pool)
 
     async def _set_pool(self, pool: PoolRuntime, state: PoolState, actor: str, reason: str, *, action: str) -> None:
-        since = time.time()
+        since = self.clock()
         value: dict[str, Any] = {"pool": pool.name, "state": state, "reason": reason or None, "actor": actor,
                                  "since": since}
         await self.store.write(ops.set_control, f"pool:{pool.name}", value, "pool.state", actor, action,

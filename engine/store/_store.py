@@ -9,6 +9,7 @@ from typing import Concatenate, NoReturn, ParamSpec, TypeVar
 
 import trio
 
+from engine.clock import Clock, wall
 from engine.errors import StoreError
 from engine.store import _db, _queries
 from engine.store._writer import Tx, Writer
@@ -30,19 +31,22 @@ class Store:
     """
 
     def __init__(self, path: Path, writer_conn: sqlite3.Connection, *, synchronous: str, group_commit_max: int,
-                 readers: int = 3) -> None:
+                 readers: int = 3, clock: Clock = wall) -> None:
         self.path = path
         self.synchronous = synchronous
-        self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn))
+        self.clock = clock
+        self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn),
+                             clock=clock)
         self._readers = [_db.connect(path, synchronous=synchronous, readonly=True) for _ in range(readers)]
         self._pool_send, self._pool_recv = trio.open_memory_channel[sqlite3.Connection](readers)
         for conn in self._readers:
             self._pool_send.send_nowait(conn)
 
     @classmethod
-    def open(cls, path: Path, *, synchronous: str = "FULL", group_commit_max: int = 5000) -> Store:
+    def open(cls, path: Path, *, synchronous: str = "FULL", group_commit_max: int = 5000, clock: Clock = wall) -> Store:
+        """Check and migrate the file, then open it. ``clock`` gives every op's ``tx.now``."""
         conn = _db.prepare(path, synchronous=synchronous)
-        return cls(path, conn, synchronous=synchronous, group_commit_max=group_commit_max)
+        return cls(path, conn, synchronous=synchronous, group_commit_max=group_commit_max, clock=clock)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         try:

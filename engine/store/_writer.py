@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import time
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 import msgspec
 import trio
 
+from engine.clock import Clock, wall
 from engine.errors import StoreError
 from engine.schema import Event
 
@@ -77,8 +77,9 @@ class _Op:
 class Writer:
     """Owner of the write connection; see the module docstring."""
 
-    def __init__(self, conn: sqlite3.Connection, *, max_batch: int, last_seq: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, max_batch: int, last_seq: int, clock: Clock = wall) -> None:
         self._conn = conn
+        self._clock = clock
         self._max_batch = max_batch
         self._send, self._recv = trio.open_memory_channel[_Op](math.inf)
         self._hooks: list[Callable[[list[Event]], None]] = []
@@ -109,7 +110,7 @@ class Writer:
                         batch.append(self._recv.receive_nowait())
                     except trio.WouldBlock:
                         break
-                events = await trio.to_thread.run_sync(self._apply, batch)
+                events = await trio.to_thread.run_sync(self._apply, batch, self._clock())
                 self.batches += 1
                 self.ops += len(batch)
                 for op in batch:
@@ -121,9 +122,9 @@ class Writer:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self._conn.close)
 
-    def _apply(self, batch: list[_Op]) -> list[Event]:
+    def _apply(self, batch: list[_Op], now: float) -> list[Event]:
         conn = self._conn
-        tx = Tx(conn, time.time())
+        tx = Tx(conn, now)
         try:
             conn.execute("BEGIN IMMEDIATE")
             for op in batch:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.client import Client
-from engine.lifecycle import EngineProcess
+from engine.lifecycle import EngineProcess, wait_exit
 from tests.conftest import require_tool
 
 pytestmark = pytest.mark.slow
@@ -89,6 +89,4 @@ def test_with_no_engine_the_console_offers_to_start_one(tmp_path: Path, tmux: Tm
     with Client(socket_path=data_dir / "engine.sock", timeout=10) as client:
         pid = client.get("/v1/status")["pid"]
         client.post("/v1/shutdown", {"reason": "test over"})
-    deadline = time.monotonic() + 30
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert wait_exit(pid, 30), f"the engine (pid {pid}) did not exit after /v1/shutdown"

@@ -10,7 +10,9 @@ import httpx
 import msgspec
 import pytest
 import trio
+from trio.testing import MockClock
 
+from engine.clock import trio_clock
 from engine.jobs import JobContext, Kind, Registry, default_registry
 from tests.conftest import job, make_settings, running_engine, until_state, wait_for
 
@@ -22,9 +24,9 @@ async def submit(client: httpx.AsyncClient, kind: str, payload: dict[str, Any] |
 
 
 @pytest.mark.trio
-async def test_flaky_job_retries_with_backoff_then_completes(tmp_path: Path) -> None:
+async def test_flaky_job_retries_with_backoff_then_completes(tmp_path: Path, fast_clock: MockClock) -> None:
     settings = make_settings(tmp_path, **{"scheduler.backoff_base": 0.05})
-    async with running_engine(settings) as (_engine, client):
+    async with running_engine(settings, clock=trio_clock()) as (_engine, client):
         job_id = await submit(client, "demo.flaky", {"fail_times": 2}, max_attempts=3)
         done = await until_state(client, job_id, "completed", "failed")
         assert done["state"] == "completed"
@@ -36,9 +38,9 @@ async def test_flaky_job_retries_with_backoff_then_completes(tmp_path: Path) -> 
 
 
 @pytest.mark.trio
-async def test_exhausted_and_non_retryable_failures(tmp_path: Path) -> None:
+async def test_exhausted_and_non_retryable_failures(tmp_path: Path, fast_clock: MockClock) -> None:
     settings = make_settings(tmp_path, **{"scheduler.backoff_base": 0.01})
-    async with running_engine(settings) as (_engine, client):
+    async with running_engine(settings, clock=trio_clock()) as (_engine, client):
         exhausted = await submit(client, "demo.flaky", {"fail_times": 5}, max_attempts=2)
         permanent = await submit(client, "demo.flaky", {"fail_times": 1, "permanent": True}, max_attempts=5)
         a = await until_state(client, exhausted, "failed")
@@ -49,17 +51,17 @@ async def test_exhausted_and_non_retryable_failures(tmp_path: Path) -> None:
 
 
 @pytest.mark.trio
-async def test_attempt_timeout_is_a_retryable_failure(tmp_path: Path) -> None:
+async def test_attempt_timeout_is_a_retryable_failure(tmp_path: Path, fast_clock: MockClock) -> None:
     settings = make_settings(tmp_path, **{"scheduler.backoff_base": 0.01})
-    async with running_engine(settings) as (_engine, client):
+    async with running_engine(settings, clock=trio_clock()) as (_engine, client):
         job_id = await submit(client, "sleep", {"seconds": 30}, timeout=0.2, max_attempts=2)
         failed = await until_state(client, job_id, "failed")
         assert [a["error"]["code"] for a in failed["history"]] == ["timeout", "timeout"]
 
 
 @pytest.mark.trio
-async def test_cancel_a_running_job(tmp_path: Path) -> None:
-    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+async def test_cancel_a_running_job(tmp_path: Path, fast_clock: MockClock) -> None:
+    async with running_engine(make_settings(tmp_path), clock=trio_clock()) as (_engine, client):
         job_id = await submit(client, "sleep", {"seconds": 60})
         await until_state(client, job_id, "running")
         with trio.fail_after(2):
@@ -72,8 +74,8 @@ async def test_cancel_a_running_job(tmp_path: Path) -> None:
 
 
 @pytest.mark.trio
-async def test_delayed_job_waits_then_runs(tmp_path: Path) -> None:
-    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+async def test_delayed_job_waits_then_runs(tmp_path: Path, fast_clock: MockClock) -> None:
+    async with running_engine(make_settings(tmp_path), clock=trio_clock()) as (_engine, client):
         job_id = await submit(client, "noop", delay=0.4)
         assert (await job(client, job_id))["state"] == "waiting"
         done = await until_state(client, job_id, "completed", within=5)
@@ -81,16 +83,16 @@ async def test_delayed_job_waits_then_runs(tmp_path: Path) -> None:
 
 
 @pytest.mark.trio
-async def test_deadline_while_running_expires_the_job(tmp_path: Path) -> None:
-    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+async def test_deadline_while_running_expires_the_job(tmp_path: Path, fast_clock: MockClock) -> None:
+    async with running_engine(make_settings(tmp_path), clock=trio_clock()) as (_engine, client):
         job_id = await submit(client, "sleep", {"seconds": 30}, ttl=0.3)
         expired = await until_state(client, job_id, "expired")
         assert expired["error"]["code"] == "deadline"
 
 
 @pytest.mark.trio
-async def test_estop_interrupts_running_work_without_counting_it_and_holds_the_queue(tmp_path: Path) -> None:
-    async with running_engine(make_settings(tmp_path)) as (engine, client):
+async def test_estop_interrupts_running_work_without_counting_it_and_holds_the_queue(tmp_path: Path, fast_clock: MockClock) -> None:
+    async with running_engine(make_settings(tmp_path), clock=trio_clock()) as (engine, client):
         running = await submit(client, "sleep", {"seconds": 60})
         await until_state(client, running, "running")
         r = await client.post("/v1/estop", json={"reason": "bad RPC"})
@@ -111,9 +113,9 @@ async def test_estop_interrupts_running_work_without_counting_it_and_holds_the_q
 
 
 @pytest.mark.trio
-async def test_per_pool_estop_stops_only_that_pool(tmp_path: Path) -> None:
+async def test_per_pool_estop_stops_only_that_pool(tmp_path: Path, fast_clock: MockClock) -> None:
     settings = make_settings(tmp_path, pools={"slow": {"kinds": ["sleep"]}, "fast": {"kinds": ["*"]}})
-    async with running_engine(settings) as (_engine, client):
+    async with running_engine(settings, clock=trio_clock()) as (_engine, client):
         sleeper = await submit(client, "sleep", {"seconds": 60})
         await until_state(client, sleeper, "running")
         r = await client.post("/v1/estop", json={"reason": "maintenance", "pool": "slow"})
@@ -127,8 +129,8 @@ async def test_per_pool_estop_stops_only_that_pool(tmp_path: Path) -> None:
 
 
 @pytest.mark.trio
-async def test_pause_holds_and_drain_finishes_running_work(tmp_path: Path) -> None:
-    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+async def test_pause_holds_and_drain_finishes_running_work(tmp_path: Path, fast_clock: MockClock) -> None:
+    async with running_engine(make_settings(tmp_path), clock=trio_clock()) as (_engine, client):
         r = await client.post("/v1/pools/default/pause", json={"reason": "deploy"})
         assert r.json()["pool"]["state"] == "paused"
         held = await submit(client, "noop")
@@ -152,9 +154,9 @@ async def test_pause_holds_and_drain_finishes_running_work(tmp_path: Path) -> No
 
 
 @pytest.mark.trio
-async def test_shutdown_lets_short_work_finish_and_puts_the_rest_back(tmp_path: Path) -> None:
+async def test_shutdown_lets_short_work_finish_and_puts_the_rest_back(tmp_path: Path, fast_clock: MockClock) -> None:
     settings = make_settings(tmp_path, **{"engine.grace_period": 0.5})
-    async with running_engine(settings) as (engine, client):
+    async with running_engine(settings, clock=trio_clock()) as (engine, client):
         short = await submit(client, "sleep", {"seconds": 0.2})
         long = await submit(client, "sleep", {"seconds": 60})
         await until_state(client, long, "running")
@@ -168,8 +170,8 @@ async def test_shutdown_lets_short_work_finish_and_puts_the_rest_back(tmp_path: 
 
 
 @pytest.mark.trio
-async def test_progress_is_persisted_and_streamed(tmp_path: Path) -> None:
-    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+async def test_progress_is_persisted_and_streamed(tmp_path: Path, fast_clock: MockClock) -> None:
+    async with running_engine(make_settings(tmp_path), clock=trio_clock()) as (_engine, client):
         job_id = await submit(client, "sleep", {"seconds": 2.5})
 
         async def has_progress() -> dict[str, Any] | None:
@@ -204,9 +206,9 @@ def _stubborn_registry() -> Registry:
 
 
 @pytest.mark.trio
-async def test_a_job_that_ignores_cancel_is_marked_cancelled_after_the_grace(tmp_path: Path) -> None:
+async def test_a_job_that_ignores_cancel_is_marked_cancelled_after_the_grace(tmp_path: Path, fast_clock: MockClock) -> None:
     settings = make_settings(tmp_path, **{"scheduler.cancel_grace": 0.3})
-    async with running_engine(settings, registry=_stubborn_registry()) as (_engine, client):
+    async with running_engine(settings, registry=_stubborn_registry(), clock=trio_clock()) as (_engine, client):
         job_id = await submit(client, "test.stubborn", {"seconds": 1.5})
         await until_state(client, job_id, "running")
         start = trio.current_time()
@@ -219,7 +221,7 @@ async def test_a_job_that_ignores_cancel_is_marked_cancelled_after_the_grace(tmp
 
 
 @pytest.mark.trio
-async def test_a_handler_exception_is_a_retryable_failure_and_the_engine_goes_on(tmp_path: Path) -> None:
+async def test_a_handler_exception_is_a_retryable_failure_and_the_engine_goes_on(tmp_path: Path, fast_clock: MockClock) -> None:
     class Payload(msgspec.Struct):
         pass
 
@@ -228,7 +230,7 @@ async def test_a_handler_exception_is_a_retryable_failure_and_the_engine_goes_on
 
     registry = default_registry()
     registry.register(Kind("test.broken", Payload, broken, "always raises", max_attempts=2, backoff_base=0.01))
-    async with running_engine(make_settings(tmp_path), registry=registry) as (_engine, client):
+    async with running_engine(make_settings(tmp_path), registry=registry, clock=trio_clock()) as (_engine, client):
         failed = await until_state(client, await submit(client, "test.broken"), "failed")
         assert failed["attempts"] == 2
         assert failed["error"] == {"code": "exception", "message": "KeyError: 'missing-config'", "retryable": True,
@@ -262,7 +264,7 @@ async def test_a_job_whose_worker_died_is_picked_up_again_when_its_lease_expires
 
 
 @pytest.mark.trio
-async def test_values_json_has_no_type_for_are_stored_as_plain_json(tmp_path: Path) -> None:
+async def test_values_json_has_no_type_for_are_stored_as_plain_json(tmp_path: Path, fast_clock: MockClock) -> None:
     class Payload(msgspec.Struct):
         pass
 
@@ -280,7 +282,7 @@ async def test_values_json_has_no_type_for_are_stored_as_plain_json(tmp_path: Pa
 
     registry = default_registry()
     registry.register(Kind("test.odd", Payload, odd, "reports odd values"))
-    async with running_engine(make_settings(tmp_path), registry=registry) as (_engine, client):
+    async with running_engine(make_settings(tmp_path), registry=registry, clock=trio_clock()) as (_engine, client):
         done = await until_state(client, await submit(client, "test.odd"), "completed", "failed")
         assert done["state"] == "completed"
         assert done["result"] == {"best": 7, "when": "/y"}
@@ -288,8 +290,8 @@ async def test_values_json_has_no_type_for_are_stored_as_plain_json(tmp_path: Pa
 
 
 @pytest.mark.trio
-async def test_a_job_can_override_its_retry_backoff(tmp_path: Path) -> None:
-    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+async def test_a_job_can_override_its_retry_backoff(tmp_path: Path, fast_clock: MockClock) -> None:
+    async with running_engine(make_settings(tmp_path), clock=trio_clock()) as (_engine, client):
         slow = await submit(client, "demo.flaky", {"fail_times": 1}, backoff=1.0)
         fast = await submit(client, "demo.flaky", {"fail_times": 1}, backoff=0.01)
         gaps = {}
