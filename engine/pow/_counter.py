@@ -1,8 +1,8 @@
-"""Work over ``prefix ‖ counter digits`` (Structs, Hashcash): midstate, kernel calls, reference."""
+"""Work over ``prefix ‖ counter digits`` (Structs, Hashcash): midstate, kernel calls, reference.
+The kernel is :mod:`engine.pow._counter_kernel`, one module for both hashes (``ALGO``)."""
 
 from __future__ import annotations
 
-import importlib
 import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -14,9 +14,9 @@ from engine.pow._result import SearchResult, checked
 
 @dataclass(frozen=True)
 class CounterWork:
-    """Subclasses name their generated kernel module, IV, digest words and reference."""
+    """Subclasses name their kernel algorithm, IV (its length is the digest's words) and reference."""
 
-    KERNEL: ClassVar[str]
+    ALGO: ClassVar[int]
     IV: ClassVar[tuple[int, ...]]
     ALGORITHM: ClassVar[str]
 
@@ -29,19 +29,21 @@ class CounterWork:
         state = np.array(self.IV, dtype=np.uint32)
         for i in range(0, whole, 64):  # whole blocks of the prefix: absorbed once, here
             block = np.array(struct.unpack(">16I", self.prefix[i:i + 64]), dtype=np.uint32)
-            state = self._kernel()._compress_scalar(state, block)
+            state = self._kernel().compress_scalar(self.ALGO, state, block)
         object.__setattr__(self, "mid", state)
         object.__setattr__(self, "tail", np.frombuffer(self.prefix[whole:], dtype=np.uint8).copy())
 
-    @classmethod
-    def _kernel(cls) -> Any:
-        return importlib.import_module(cls.KERNEL)  # numba loads only when hashing starts
+    @staticmethod
+    def _kernel() -> Any:
+        from engine.pow import _counter_kernel  # numba loads only when hashing starts
+
+        return _counter_kernel
 
     def search(self, start: int, count: int, target: int, best_score: int = -1) -> SearchResult:
         """Hash counters ``start … start+count-1`` (kept below 2**64); stop at ``target``."""
         count = max(1, min(count, 2**64 - start))
         done, nonce, score, found = self._kernel().search(
-            self.mid, self.tail, np.int64(len(self.prefix)), np.uint64(start), np.int64(count), np.int64(target),
+            self.ALGO, self.mid, self.tail, np.int64(len(self.prefix)), np.uint64(start), np.int64(count), np.int64(target),
             np.int64(best_score), np.empty((0, len(self.IV)), dtype=np.uint32))
         improved = int(score) > best_score
         return SearchResult(int(done), int(nonce) if improved else None, int(score), bool(found))
@@ -49,7 +51,7 @@ class CounterWork:
     def digests(self, start: int, count: int) -> list[bytes]:
         """The kernel's digests of ``count`` counters from ``start`` (for tests)."""
         out = np.zeros((count, len(self.IV)), dtype=np.uint32)
-        self._kernel().search(self.mid, self.tail, np.int64(len(self.prefix)), np.uint64(start), np.int64(count),
+        self._kernel().search(self.ALGO, self.mid, self.tail, np.int64(len(self.prefix)), np.uint64(start), np.int64(count),
                               np.int64(10**6), np.int64(-1), out)
         return [row.astype(">u4").tobytes() for row in out]
 

@@ -28,7 +28,7 @@ def stamp_prefix(bits: int, resource: str, *, date: str | None = None, ext: str 
 class HashcashWork(CounterWork):
     """SHA-1 work over a stamp prefix followed by the hex counter."""
 
-    KERNEL: ClassVar[str] = "engine.pow._hashcash_kernel"
+    ALGO: ClassVar[int] = 1  # _counter_kernel.SHA1
     IV: ClassVar[tuple[int, ...]] = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
     ALGORITHM: ClassVar[str] = "SHA-1"
 

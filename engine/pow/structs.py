@@ -40,7 +40,7 @@ def difficulty(age: int, difficulty_range: int) -> int:
 class StructsWork(CounterWork):
     """SHA-256 work over ``prefix`` followed by the decimal nonce."""
 
-    KERNEL: ClassVar[str] = "engine.pow._structs_kernel"
+    ALGO: ClassVar[int] = 0  # _counter_kernel.SHA256
     IV: ClassVar[tuple[int, ...]] = _IV
     ALGORITHM: ClassVar[str] = "SHA-256"
 
