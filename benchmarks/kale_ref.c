@@ -5,7 +5,7 @@
  *   -DLANES=8  SIMD: 8 nonces in lockstep with GCC vector extensions (one 512-bit vector per lane)
  *
  * Usage: kale_ref START COUNT  — hashes nonces START..START+COUNT-1 of a fixed job (index 0,
- * zero entropy, farmer 31 zero bytes then 0x04: DESIGN §4's second vector) and prints
+ * zero entropy, farmer 31 zero bytes then 0x04: the second vector of docs/design.md §6) and prints
  * "hashes=N seconds=S best_nonce=B best_zeros=Z" so the driver can check it against our kernel.
  */
 #include <stdint.h>

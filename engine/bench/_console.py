@@ -43,7 +43,7 @@ TARGET_RSS_MB = 200.0
 def bench_console(n: int, load: int, samples: int, as_json: bool) -> None:
     """Console key → fresh frame (open jobs, page down, filter) p50/p99, and its RSS.
 
-    Target (DESIGN §6): p99 ≤ 100 ms and RSS ≤ 200 MB with 100,000 jobs in the store."""
+    Target (docs/design.md §7): p99 ≤ 100 ms and RSS ≤ 200 MB with 100,000 jobs in the store."""
     say = (lambda _msg: None) if as_json else (lambda msg: click.echo(msg, err=True))
     with tempfile.TemporaryDirectory(prefix="shiftboss-bench-console-") as tmp, \
             EngineProcess(Path(tmp) / "engine", CONFIG) as engine, engine.client(timeout=120) as client:
@@ -109,4 +109,4 @@ def _print(r: dict[str, Any]) -> None:
     click.echo(f"  {'first open (cold)':<26}{r['first_open_ms']:>7.1f}ms")
     ok = "ok" if r["rss_mb"] <= TARGET_RSS_MB else "MISSED"
     click.echo(f"  {'console RSS':<26}{r['rss_mb']:>7.1f}MB{'':>18}   ≤ {TARGET_RSS_MB:.0f} MB {ok}")
-    click.echo("  (DESIGN §6 sets absolute targets for the console, no baseline)")
+    click.echo("  (docs/design.md §7 sets absolute targets for the console, no baseline)")

@@ -23,7 +23,7 @@ from engine.output import emit_json, percentiles
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 KALE_TARGET_VS_SIMD = 0.9
-STRUCTS_TARGET_VS_SIMD = 0.8  # DESIGN §6 (supersedes the 0.5)
+STRUCTS_TARGET_VS_SIMD = 0.8  # docs/design.md §7
 STRUCTS_TARGET_VS_OPENSSL = 2.0
 STRUCTS_PREFIX = b"5-42BUILD1000NONCE"
 STRUCTS_START = 10**9  # 10-digit nonces: a one-block message, as in the C references

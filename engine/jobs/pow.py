@@ -1,4 +1,4 @@
-"""PoW job kinds, hashing on their pool's threads (DESIGN §4).
+"""PoW job kinds, hashing on their pool's threads (docs/design.md §6).
 
 ``pow.kale``: KALE farming work. ``pow.hashcash``: a v1 hashcash stamp. ``pow.structs``: a Structs proof that waits for its block age
 (state ``waiting`` with ``waiting_info``), then hashes, re-checking its best hash against the

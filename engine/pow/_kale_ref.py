@@ -1,5 +1,5 @@
 """KALE proof of work in plain Python: the preimage, the hash, the score — the reference every
-kernel result is re-verified against before the engine accepts it (DESIGN §4)."""
+kernel result is re-verified against before the engine accepts it (docs/design.md §6)."""
 
 from __future__ import annotations
 

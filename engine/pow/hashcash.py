@@ -1,4 +1,4 @@
-"""Hashcash (DESIGN §4), a generic kind: v1 stamps ``1:bits:date:resource:ext:rand:counter``
+"""Hashcash (docs/design.md §6), a generic kind: v1 stamps ``1:bits:date:resource:ext:rand:counter``
 whose SHA-1 starts with ``bits`` zero bits; the counter is the stamp's last field, in hex."""
 
 from __future__ import annotations

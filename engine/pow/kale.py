@@ -1,4 +1,4 @@
-"""KALE proof of work (DESIGN §4): the work description, the kernel call, and re-verification.
+"""KALE proof of work (docs/design.md §6): the work description, the kernel call, and re-verification.
 
 ``search`` runs the nogil Numba kernel (call it from a worker thread); every result the engine
 accepts first goes through ``verify``, which recomputes the hash with pycryptodome.

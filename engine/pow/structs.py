@@ -1,4 +1,4 @@
-"""Structs proof of work (DESIGN §4): SHA-256 over ``{prefix}{decimal nonce}``, the falling
+"""Structs proof of work (docs/design.md §6): SHA-256 over ``{prefix}{decimal nonce}``, the falling
 difficulty, the kernel call, and re-verification with hashlib."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Hashcash SHA-1 kernel against DESIGN §4's vector and hashlib."""
+"""The Hashcash SHA-1 kernel against the vector of docs/design.md §6 and hashlib."""
 
 from __future__ import annotations
 

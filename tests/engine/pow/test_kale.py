@@ -1,4 +1,4 @@
-"""The KALE kernel against DESIGN §4's vectors and against pycryptodome's Keccak-256."""
+"""The KALE kernel against the vectors of docs/design.md §6 and against pycryptodome's Keccak-256."""
 
 from __future__ import annotations
 

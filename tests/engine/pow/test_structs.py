@@ -1,4 +1,4 @@
-"""The Structs SHA-256 kernel against DESIGN §4's vectors and hashlib, for every digit count and
+"""The Structs SHA-256 kernel against the vectors of docs/design.md §6 and hashlib, for every digit count and
 for prefixes that end before, at and across 64-byte block boundaries."""
 
 from __future__ import annotations
