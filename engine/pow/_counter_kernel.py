@@ -210,6 +210,19 @@ def _digits(n, base, maxd):
 
 
 @njit(nogil=True, cache=True)
+def _fill(st, hv, nw):
+    """Every lane starts from the state ``hv`` (a constant word count, so the copy unrolls)."""
+    if nw == 8:
+        for k in range(LANES):
+            for j in range(8):
+                st[j, k] = hv[j]
+    else:
+        for k in range(LANES):
+            for j in range(5):
+                st[j, k] = hv[j]
+
+
+@njit(nogil=True, cache=True)
 def _sha256_lanes(st, tw, SA, SB, g0, dshift, pshift, lshift, lmask):
     """One SHA-256 compression for each of LANES consecutive low values g0 … g0+LANES-1: message
     words from the template ``tw`` plus each lane's four low decimal digits (their ASCII computed
@@ -1007,9 +1020,7 @@ def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digest
             lo_n = np.int64(chunk_last - hi * chunk) + 1
             g0 = np.int64(n - hi * chunk)
             while g0 < lo_n:
-                for k in range(LANES):
-                    for j in range(nw):
-                        st[j, k] = hv[j]
+                _fill(st, hv, nw)
                 for blk in range(first_block, blocks):  # where this block's digits go, then the lanes
                     SA[:] = 0
                     SB[:] = 0
