@@ -29,7 +29,7 @@ from typing import Any
 
 import trio
 
-from engine import demo
+from engine import demo, safejson
 from engine.api import serve_api
 from engine.chains import ChainAdapter, Heights, ManualHeights
 from engine.chains.evm import EvmChain
@@ -82,6 +82,9 @@ class Supervisor:
 
     async def run(self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until shutdown is requested, then stop gracefully (see the module docstring)."""
+        changed = safejson.pin_recursion_limit()
+        if changed is not None:  # py_ecc sets 100,000 at import: C decoders could then overflow the stack
+            log.info("an import had set the recursion limit to %d; it is %d again", changed, safejson.RECURSION_LIMIT)
         # The signal receiver lives as long as the engine: a second SIGTERM/Ctrl-C during the
         # shutdown must hurry it along, not kill the process before the store is flushed.
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:

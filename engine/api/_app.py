@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from engine import safejson
 from engine.api._errors import BodyTooLarge, Malformed, UnknownRoute, status_of
 from engine.api._metrics import metrics_text
 from engine.api._openapi import openapi
@@ -77,10 +78,10 @@ async def body_as(request: Request, type_: type[T], *, optional: bool = False) -
     if not body.strip() and optional:
         return type_()
     try:
-        return msgspec.json.decode(body, type=type_)
+        return safejson.decode(body, type=type_)
     except msgspec.ValidationError as exc:
         raise _invalid(str(exc)) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, safejson.TooDeep) as exc:
         raise Malformed(f"request body is not valid JSON: {exc}") from None
 
 
@@ -153,8 +154,8 @@ def build_app(service: Service) -> Starlette:
     @route("/v1/jobs", ["POST"])
     async def submit(request: Request) -> Response:
         try:
-            raw = msgspec.json.decode(await request.body())
-        except msgspec.DecodeError as exc:
+            raw: Any = safejson.decode(await request.body())
+        except (msgspec.DecodeError, safejson.TooDeep) as exc:
             raise Malformed(f"request body is not valid JSON: {exc}") from None
         batch = isinstance(raw, dict) and "jobs" in raw
         if batch:

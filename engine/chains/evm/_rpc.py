@@ -25,6 +25,7 @@ import httpx
 import trio
 from eth_abi import decode as abi_decode
 
+from engine import safejson
 from engine.errors import BadAnswer, Reverted, RpcError, RpcUnavailable, WrongChain
 
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
@@ -127,7 +128,10 @@ class EvmRpc:
                     if resp.status_code >= 400:
                         raise _Retryable(f"HTTP {resp.status_code}: {resp.text[:120]}")
                     try:
-                        data = resp.json()
+                        safejson.check_depth(resp.content)
+                        data = json.loads(resp.content)
+                    except safejson.TooDeep as exc:
+                        raise BadAnswer(str(exc)) from None
                     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                         raise _Retryable(f"not JSON: {resp.text[:80]!r}") from exc
                     answer = check(data)

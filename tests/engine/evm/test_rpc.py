@@ -26,6 +26,9 @@ class Flaky(httpx.AsyncBaseTransport):
                 return httpx.Response(502, text="bad gateway")
             if self.fault == "garbage":
                 return httpx.Response(200, text="<html>oops</html>")
+            if self.fault == "deep":  # would overflow the C stack of a recursive decoder
+                nested = "[" * 30_000 + "]" * 30_000
+                return httpx.Response(200, text=f'{{"jsonrpc": "2.0", "id": 1, "result": {nested}}}')
             if self.fault == "wrong-id":
                 return httpx.Response(200, json={"jsonrpc": "2.0", "id": 999_999, "result": "0x1"})
             raise httpx.ConnectError("connection refused")
@@ -52,7 +55,7 @@ async def test_a_dead_first_endpoint_fails_over_and_is_avoided(anvil: Anvil) -> 
 
 
 @pytest.mark.trio
-@pytest.mark.parametrize("fault", ["429", "502", "garbage", "wrong-id", "refused"])
+@pytest.mark.parametrize("fault", ["429", "502", "garbage", "deep", "wrong-id", "refused"])
 async def test_transient_faults_and_lying_answers_are_retried(anvil: Anvil, fault: str) -> None:
     transport = Flaky(fault, faults=2)
     with trio.fail_after(20):
