@@ -65,6 +65,11 @@ class StoreSettings(_Section):
     event_retention: int = Field(1_000_000, ge=1000)
     """How many of the newest events are kept for clients resuming the event stream."""
 
+    busy_timeout: float = Field(30.0, ge=0.01, le=600)
+    """Seconds a write waits for another process's lock on the database before it fails. While
+    writes fail (a lock held too long, a full disk) the engine keeps running degraded: it claims
+    nothing, serves reads, shows it in status, and retries until the store can write again."""
+
 
 class ApiSettings(_Section):
     socket: Path | None = None

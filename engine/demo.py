@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import trio
 
+from engine.errors import StoreError
 from engine.schema import JobSubmit
 from engine.service import Service
 
@@ -29,6 +30,10 @@ async def feed(service: Service, rng: random.Random | None = None) -> NoReturn:
     weights = [w for w, *_ in MIX]
     while True:
         _w, kind, payload, priority = rng.choices(MIX, weights)[0]
-        if not service.estop_active:
-            await service.submit([JobSubmit(kind=kind, payload=dict(payload), priority=priority)], "demo", batch=False)
+        if not service.estop_active and service.store_health().writable:
+            try:
+                await service.submit([JobSubmit(kind=kind, payload=dict(payload), priority=priority)], "demo",
+                                     batch=False)
+            except StoreError:
+                pass  # the store just stopped writing: the engine shows it; the demo waits
         await trio.sleep(service.settings.demo.interval * rng.uniform(0.5, 1.5))

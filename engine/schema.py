@@ -57,6 +57,7 @@ __all__ = [
     "ResumeRequest",
     "RetryRequest",
     "Status",
+    "StoreHealth",
     "SubmitResponse",
     "SubmitResult",
     "Worker",
@@ -245,6 +246,7 @@ class Estop(Struct, kw_only=True):
     actor: str | None = None
     reason: str | None = None
     since: float | None = None
+    persisted: bool = True  # false: in force, but the store could not record it yet
 
 
 class Pool(Struct, kw_only=True):
@@ -257,6 +259,7 @@ class Pool(Struct, kw_only=True):
     reason: str | None = None
     actor: str | None = None
     since: float | None = None
+    persisted: bool = True  # false: a pool e-stop in force that the store could not record yet
     running: int = 0
     queued: int = 0
     waiting: int = 0
@@ -333,6 +336,16 @@ class Event(Struct, kw_only=True):
     data: dict[str, Any] = {}
 
 
+class StoreHealth(Struct, kw_only=True):
+    """Whether the store can write. While it cannot (disk full, a lock held too long) the engine
+    runs degraded: nothing is claimed, reads are served, every loop retries with backoff."""
+
+    writable: bool = True
+    error: str | None = None
+    since: float | None = None  # when writes started failing
+    write_failures: int = 0  # failed commits since the engine started
+
+
 class Status(Struct, kw_only=True):
     api_version: int
     version: str
@@ -347,6 +360,7 @@ class Status(Struct, kw_only=True):
     last_seq: int
     shutting_down: bool = False
     access: Literal["read-write", "read-only"] = "read-write"  # what this caller's credentials allow
+    store: StoreHealth = msgspec.field(default_factory=StoreHealth)
 
 
 class ErrorBody(Struct, kw_only=True):

@@ -41,6 +41,7 @@ from engine.schema import (
     Pool,
     ReloadResult,
     Status,
+    StoreHealth,
     SubmitResponse,
     Worker,
 )
@@ -154,11 +155,11 @@ class Service:
 
     async def estop(self, actor: str, reason: str, pool: str | None = None) -> EstopResult:
         interrupted = await self._scheduler.engage_estop(actor, reason, pool)
-        return EstopResult(estop=self._scheduler.estop, pools=self.pools(), interrupted=interrupted)
+        return EstopResult(estop=self._scheduler.estop_view(), pools=self.pools(), interrupted=interrupted)
 
     async def resume(self, actor: str, reason: str, pool: str | None = None) -> EstopResult:
         await self._scheduler.release_estop(actor, reason, pool)
-        return EstopResult(estop=self._scheduler.estop, pools=self.pools())
+        return EstopResult(estop=self._scheduler.estop_view(), pools=self.pools())
 
     def pools(self) -> list[Pool]:
         return self._scheduler.pool_views()
@@ -209,9 +210,15 @@ class Service:
         return Status(
             api_version=API_VERSION, version=VERSION, pid=os.getpid(), started_at=self.started_at,
             data_dir=str(self.settings.data_dir), database=str(self._store.path),
-            synchronous=self._store.synchronous, estop=self._scheduler.estop, pools=self.pools(),
+            synchronous=self._store.synchronous, estop=self._scheduler.estop_view(), pools=self.pools(),
             counts=self._stats.by_state(), last_seq=self._store.last_seq, shutting_down=self.shutting_down,
+            store=self.store_health(),
         )
+
+    def store_health(self) -> StoreHealth:
+        writer = self._store.writer
+        return StoreHealth(writable=writer.failing_since is None, error=writer.last_error, since=writer.failing_since,
+                           write_failures=writer.failures)
 
     def pool_count(self, pool: str, state: str) -> int:
         return self._stats.pool_count(pool, state)

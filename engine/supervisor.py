@@ -154,7 +154,7 @@ def run_engine(settings: Settings, config_path: Path | None = None, overrides: d
     lock = DataDirLock(settings.pid_path).acquire()
     try:
         store = Store.open(settings.db_path, synchronous=settings.store.synchronous,
-                           group_commit_max=settings.store.group_commit_max)
+                           group_commit_max=settings.store.group_commit_max, busy_timeout=settings.store.busy_timeout)
         supervisor = Supervisor(settings, store, config_path=config_path, overrides=overrides)
         # Outside the Trio signal receiver (start-up, final clean-up) SIGTERM/SIGINT are only
         # recorded: one that arrives early still stops the engine once it runs, and a late one

@@ -130,8 +130,11 @@ class DashboardScreen(LiveScreen):
         rows: dict[str, tuple[str, str, Text]] = {}
         st = self._status
         if st is not None and st.estop.active:
-            rows["estop"] = ("‼", ago(st.estop.since), Text(f"E-STOP by {st.estop.actor}: {st.estop.reason}",
+            unsaved = "" if st.estop.persisted else " (not persisted yet: the store cannot write)"
+            rows["estop"] = ("‼", ago(st.estop.since), Text(f"E-STOP by {st.estop.actor}: {st.estop.reason}{unsaved}",
                                                             "bold red"))
+        if st is not None and not st.store.writable:
+            rows["store"] = ("‼", ago(st.store.since), Text(f"the store cannot write: {st.store.error}", "bold red"))
         for p in st.pools if st else []:
             if p.state == "stopped":
                 rows[f"pool:{p.name}"] = ("‼", ago(p.since),

@@ -46,8 +46,12 @@ def render_bar(state: BarState) -> Text:
     if not state.connected:
         seq = "" if state.last_seq is None else f"; will resume after event #{state.last_seq:,}"
         line.append(f"\n⚡ CONNECTION LOST — {state.detail}. Reconnecting{seq}", "bold white on dark_orange3")
+    if st is not None and not st.store.writable:
+        line.append(f"\n⛁ STORE CANNOT WRITE since {ago(st.store.since)}: {st.store.error} — nothing new is claimed;"
+                    " the engine retries", "bold white on dark_orange3")
     if st is not None and st.estop.active:
         line.append(f"\n■ E-STOP ACTIVE {ago(st.estop.since)} by {st.estop.actor}: {st.estop.reason}"
+                    + ("" if st.estop.persisted else " (not persisted yet)")
                     + ("" if state.read_only else " — ctrl+r resumes"), "bold white on red")
     else:
         stopped = [p for p in (st.pools if st else []) if p.state == "stopped"]

@@ -41,6 +41,11 @@ class _EngineCollector(Collector):
         yield GaugeMetricFamily("shiftboss_events_last_seq", "Sequence number of the newest event", value=store.last_seq)
         yield CounterMetricFamily("shiftboss_store_commits", "Group commits by the store writer", value=store.commits)
         yield CounterMetricFamily("shiftboss_store_ops", "Write operations committed", value=store.ops)
+        health = service.store_health()
+        yield GaugeMetricFamily("shiftboss_store_writable", "1 while the store can write (0: the engine runs degraded)",
+                                value=1 if health.writable else 0)
+        yield CounterMetricFamily("shiftboss_store_write_failures", "Commits that failed (disk full, lock timeout)",
+                                  value=health.write_failures)
         yield GaugeMetricFamily("shiftboss_event_subscribers", "Clients streaming /v1/events",
                                 value=service.event_subscribers)
 

@@ -166,7 +166,13 @@ def print_status(data: dict[str, Any]) -> None:
     click.echo(f"engine   pid {data['pid']} · up {ago(data['started_at']).replace(' ago', '')} · v{data['version']}"
                f" · events #{data['last_seq']:,}" + (" · SHUTTING DOWN" if data.get("shutting_down") else ""))
     click.echo(f"database {data['database']} (synchronous={data['synchronous']})")
+    store = data.get("store") or {}
+    if not store.get("writable", True):
+        click.echo(click.style(f"STORE CANNOT WRITE since {ago(store.get('since'))}: {store.get('error')}"
+                               " — nothing new is claimed; the engine retries", fg="red", bold=True))
     estop = data["estop"]
+    if estop["active"] and not estop.get("persisted", True):
+        click.echo(click.style("E-STOP NOT PERSISTED YET (the store cannot write); in force now", fg="red", bold=True))
     if estop["active"]:
         click.echo(click.style(f"E-STOP ACTIVE since {ago(estop['since'])} by {estop['actor']}: {estop['reason']}",
                                fg="red", bold=True))

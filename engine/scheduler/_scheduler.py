@@ -7,8 +7,10 @@ graceful stop: claiming stops, running jobs get the grace period, the rest are i
 and put back in the queue (their attempt not counted), and only then cancel :meth:`run`.
 
 Error handling: a handler's exceptions become the attempt's error (see
-:mod:`engine.jobs`); nothing a handler does can stop a dispatcher. Store failures propagate
-and stop the engine, because the scheduler must not run jobs it cannot record.
+:mod:`engine.jobs`); nothing a handler does can stop a dispatcher. A store that cannot write
+(disk full, a lock held too long) never stops the engine: every loop backs off and tries again
+(:class:`StoreRetry`), so nothing new is claimed, finished attempts keep their slots until their
+outcome is durable, and an e-stop acts at once and is persisted once the store can write.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import logging
 import math
 import os
 import socket
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import msgspec
 import trio
 
 from engine.config import Settings
-from engine.errors import Invalid, JobFailure, PoolNotFound, WaitForChain
+from engine.errors import Invalid, JobFailure, PoolNotFound, StoreError, WaitForChain
 from engine.jobs import JobContext, Registry, Services
 from engine.scheduler._backoff import backoff
 from engine.schema import Estop, Event, JobError, Pool, PoolState, Worker
@@ -31,6 +34,43 @@ from engine.stats import Stats
 from engine.store import Claimed, Outcome, OutcomeName, Store, ops, queries
 
 log = logging.getLogger("shiftboss.scheduler")
+
+
+STORE_RETRY_MIN = 0.25
+STORE_RETRY_MAX = 10.0
+
+
+class StoreRetry:
+    """One background loop's answer to a store that cannot write: say so once, wait with
+    backoff (0.25 s doubling to 10 s), try again; say when it works again."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.delay = 0.0
+
+    async def failed(self, exc: StoreError) -> None:
+        if self.delay == 0.0:
+            log.warning("%s: %s (retrying with backoff)", self.what, exc)
+        self.delay = min(STORE_RETRY_MAX, max(STORE_RETRY_MIN, self.delay * 2))
+        await trio.sleep(self.delay)
+
+    def ok(self) -> None:
+        if self.delay:
+            log.info("%s: the store writes again", self.what)
+        self.delay = 0.0
+
+
+@dataclass(slots=True, frozen=True)
+class _Control:
+    """A switch to persist: ``ops.set_control``'s arguments."""
+
+    key: str
+    value: dict[str, Any]
+    event: str
+    actor: str
+    action: str
+    target: str
+    reason: str
 
 
 class RunningJob:
@@ -86,6 +126,7 @@ class Scheduler:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.pools = {name: PoolRuntime(name, p.concurrency, list(p.kinds)) for name, p in settings.pools.items()}
         self.estop = Estop(active=False)
+        self._pending: dict[str, _Control] = {}  # e-stops in force that the store could not record yet
         self.closing = False
         self._kind_pool = self._route(settings)
         self._timer_kick = trio.Event()
@@ -219,6 +260,7 @@ class Scheduler:
     async def _dispatch(self, pool: PoolRuntime) -> NoReturn:
         ttl = self.settings.store.lease_ttl
         assert self._jobs is not None
+        retry = StoreRetry(f"pool {pool.name}: claiming")
         while True:
             batch = self.settings.scheduler.claim_batch
             pool.wakeup = trio.Event()
@@ -227,7 +269,12 @@ class Scheduler:
             if free <= 0 or not self._may_claim(pool):
                 await pool.wakeup.wait()
                 continue
-            claimed = await self.store.write(ops.claim, pool.name, min(free, batch), self.owner, ttl)
+            try:
+                claimed = await self.store.write(ops.claim, pool.name, min(free, batch), self.owner, ttl)
+            except StoreError as exc:
+                await retry.failed(exc)
+                continue
+            retry.ok()
             for c in claimed:
                 ctx = JobContext(c.id, c.kind, pool.name, c.attempt, c.max_attempts, c.deadline, c.started_at + ttl,
                                  priority=c.priority, services=self.services)
@@ -293,13 +340,21 @@ class Scheduler:
         """Record finished attempts, all that piled up since the last commit in one store op
         (one op per job would make the writer, not the jobs, the limit). A slot is freed only
         once its outcome is durable."""
+        retry = StoreRetry("recording finished attempts")
         while True:
             await self._finished_kick.wait()
             self._finished_kick = trio.Event()
             batch, self._finished = self._finished, []
             states: list[str | None] = [None] * len(batch)
-            with trio.CancelScope(shield=True, deadline=trio.current_time() + 30) as scope:  # even during shutdown
-                states = await self.store.write(ops.finish_many, [f.outcome for f in batch])
+            try:
+                with trio.CancelScope(shield=True, deadline=trio.current_time() + 30) as scope:  # even during shutdown
+                    states = await self.store.write(ops.finish_many, [f.outcome for f in batch])
+            except StoreError as exc:  # keep them (and their slots) until their outcomes are durable
+                self._finished = batch + self._finished
+                self._finished_kick.set()
+                await retry.failed(exc)
+                continue
+            retry.ok()
             if scope.cancelled_caught:
                 log.error("the store took over 30 s to record %d finished attempts", len(batch))
             for f, state in zip(batch, states, strict=True):
@@ -320,36 +375,55 @@ class Scheduler:
             self._loops.start_soon(self._mark_drained, pool)
 
     async def _mark_drained(self, pool: PoolRuntime) -> None:
-        if pool.state == "draining" and not pool.running:
-            await self._set_pool(pool, "drained", pool.actor or "engine", pool.reason or "", action="drained")
+        retry = StoreRetry(f"pool {pool.name}: marking it drained")
+        while pool.state == "draining" and not pool.running:
+            try:
+                await self._set_pool(pool, "drained", pool.actor or "engine", pool.reason or "", action="drained")
+                return
+            except StoreError as exc:
+                await retry.failed(exc)
 
     # --- timers, leases, progress -----------------------------------------------------------
 
     async def _timers(self) -> NoReturn:
         last_prune = 0.0
+        retry = StoreRetry("timers")
         while True:
             self._timer_kick = trio.Event()
-            next_due = await self.store.write(ops.tick)
-            for chain, height in self.services.heights.current().items():
-                await self.store.write(ops.advance_gates, chain, height)  # a gate met while being set
-            now = self.clock()
-            if now - last_prune > 60:
-                last_prune = now
-                await self.store.write(ops.prune_events, self.settings.store.event_retention, self.store.last_seq)
+            try:
+                next_due = await self.store.write(ops.tick)
+                for chain, height in self.services.heights.current().items():
+                    await self.store.write(ops.advance_gates, chain, height)  # a gate met while being set
+                now = self.clock()
+                if now - last_prune > 60:
+                    last_prune = now
+                    await self.store.write(ops.prune_events, self.settings.store.event_retention,
+                                           self.store.last_seq)
+                await self._persist_pending()
+            except StoreError as exc:
+                await retry.failed(exc)
+                continue
+            retry.ok()
             delay = 1.0 if next_due is None else min(1.0, max(0.0, next_due - now))
             with trio.move_on_after(delay):
                 await self._timer_kick.wait()
 
     async def _leases(self) -> NoReturn:
         ttl = self.settings.store.lease_ttl
+        retry = StoreRetry("leases")
         while True:
             await trio.sleep(ttl / 3)
-            await self.store.write(ops.renew_leases, self.owner, ttl)
-            until = self.clock() + ttl
-            for rj in self._all_running():
-                rj.ctx.lease_until = until
-            live = {rj.claimed.id for rj in self._all_running()}
-            await self.store.write(ops.reap_leases, live, self.settings.scheduler.backoff_base)
+            try:
+                await self.store.write(ops.renew_leases, self.owner, ttl)
+                until = self.clock() + ttl
+                for rj in self._all_running():
+                    rj.ctx.lease_until = until
+                live = {rj.claimed.id for rj in self._all_running()}
+                await self.store.write(ops.reap_leases, live, self.settings.scheduler.backoff_base)
+            except StoreError as exc:
+                await retry.failed(exc)
+                continue
+            retry.ok()
 
     async def _progress(self) -> NoReturn:
         while True:
@@ -360,7 +434,10 @@ class Scheduler:
                 if progress is not None:
                     updates[rj.claimed.id] = (rj.ctx.pool, progress)
             if updates:
-                await self.store.write(ops.save_progress, updates)
+                try:
+                    await self.store.write(ops.save_progress, updates)
+                except StoreError as exc:  # progress is a snapshot: the next one replaces it
+                    log.debug("progress not saved: %s", exc)
 
     # --- operator actions -------------------------------------------------------------------
 
@@ -377,11 +454,16 @@ class Scheduler:
 
     async def _force_cancel(self, pool: PoolRuntime, rj: RunningJob) -> None:
         await trio.sleep(self.settings.scheduler.cancel_grace)
-        if pool.running.get(rj.claimed.id) is rj:
-            await self.store.write(
-                ops.force_cancelled, rj.claimed.id,
-                f"the worker did not stop within {self.settings.scheduler.cancel_grace:g} s of the cancel",
-            )
+        retry = StoreRetry(f"job {rj.claimed.id}: marking it cancelled")
+        while pool.running.get(rj.claimed.id) is rj:
+            try:
+                await self.store.write(
+                    ops.force_cancelled, rj.claimed.id,
+                    f"the worker did not stop within {self.settings.scheduler.cancel_grace:g} s of the cancel",
+                )
+                return
+            except StoreError as exc:
+                await retry.failed(exc)
 
     def _pool(self, name: str) -> PoolRuntime:
         pool = self.pools.get(name)
@@ -390,27 +472,41 @@ class Scheduler:
         return pool
 
     async def engage_estop(self, actor: str, reason: str, pool_name: str | None = None) -> int:
-        """Persist the e-stop (global or one pool) first, then interrupt running attempts; they
-        go back to the queue without counting. Returns how many were interrupted."""
+        """Act first — stop claiming, interrupt running attempts (back to the queue, not counted),
+        which stops their hashing and their sending — then persist it with its audit record. If
+        the store cannot write, the e-stop stays in force, shows ``persisted: false``, and the
+        timer loop persists it as soon as the store can write. Returns how many were interrupted."""
+        since = self.clock()
         if pool_name is not None:
             pool = self._pool(pool_name)
-            await self._set_pool(pool, "stopped", actor, reason, action="estop")
+            pool.state, pool.reason, pool.actor, pool.since = "stopped", reason or None, actor, since
+            change = _Control(f"pool:{pool.name}", {"pool": pool.name, "state": "stopped", "reason": reason or None,
+                                                    "actor": actor, "since": since},
+                              "pool.state", actor, "estop", f"pool:{pool.name}", reason)
             targets = list(pool.running.values())
         else:
-            value = {"active": True, "actor": actor, "reason": reason, "since": self.clock()}
-            await self.store.write(ops.set_control, "estop", value, "estop", actor, "estop", "engine", reason)
+            value = {"active": True, "actor": actor, "reason": reason, "since": since}
             self.estop = msgspec.convert(value, Estop)
+            change = _Control("estop", value, "estop", actor, "estop", "engine", reason)
             targets = self._all_running()
         for rj in targets:
             rj.stop("estop")
+        self._pending[change.key] = change
+        try:
+            await self._persist(change)
+        except StoreError as exc:
+            log.error("E-STOP engaged but not persisted yet (%s); it is persisted once the store can write", exc)
+            self._timer_kick.set()
         return len(targets)
 
     async def release_estop(self, actor: str, reason: str, pool_name: str | None = None) -> None:
+        """Persist the release first (a release that cannot be recorded does not happen), then
+        let the pools claim again."""
         if pool_name is not None:
             await self._set_pool(self._pool(pool_name), "active", actor, reason, action="resume")
             return
         value = {"active": False, "actor": actor, "reason": reason, "since": self.clock()}
-        await self.store.write(ops.set_control, "estop", value, "estop", actor, "resume", "engine", reason)
+        await self._replace_control(_Control("estop", value, "estop", actor, "resume", "engine", reason))
         self.estop = msgspec.convert(value, Estop)
         for pool in self.pools.values():
             pool.kick()
@@ -431,10 +527,40 @@ class Scheduler:
         since = self.clock()
         value: dict[str, Any] = {"pool": pool.name, "state": state, "reason": reason or None, "actor": actor,
                                  "since": since}
-        await self.store.write(ops.set_control, f"pool:{pool.name}", value, "pool.state", actor, action,
-                               f"pool:{pool.name}", reason)
+        await self._replace_control(_Control(f"pool:{pool.name}", value, "pool.state", actor, action,
+                                             f"pool:{pool.name}", reason))
         pool.state, pool.reason, pool.actor, pool.since = state, reason or None, actor, since
         pool.kick()
+
+    async def _replace_control(self, change: _Control) -> None:
+        """Persist a switch that supersedes any e-stop still waiting to be persisted for the same
+        key; if it cannot be persisted, that e-stop stays pending and nothing changes."""
+        earlier = self._pending.pop(change.key, None)
+        try:
+            await self.store.write(ops.set_control, change.key, change.value, change.event, change.actor,
+                                   change.action, change.target, change.reason)
+        except BaseException:
+            if earlier is not None:
+                self._pending.setdefault(change.key, earlier)
+            raise
+
+    async def _persist(self, change: _Control) -> None:
+        """Write a pending e-stop, unless something newer replaced it meanwhile."""
+        if self._pending.get(change.key) is not change:
+            return
+        await self.store.write(ops.set_control, change.key, change.value, change.event, change.actor, change.action,
+                               change.target, change.reason)
+        if self._pending.get(change.key) is change:
+            del self._pending[change.key]
+
+    async def _persist_pending(self) -> None:
+        for change in list(self._pending.values()):
+            await self._persist(change)
+            log.info("the e-stop (%s) engaged at %s is persisted now", change.target, change.value.get("since"))
+
+    def estop_view(self) -> Estop:
+        """The global e-stop as the API shows it (``persisted`` false while it waits for the store)."""
+        return msgspec.structs.replace(self.estop, persisted="estop" not in self._pending)
 
     # --- views ------------------------------------------------------------------------------
 
@@ -443,7 +569,8 @@ class Scheduler:
         done_rate, failed_rate = self.stats.rates(pool.name)
         return Pool(
             name=pool.name, kinds=pool.kinds, concurrency=pool.concurrency, state=pool.state, reason=pool.reason,
-            actor=pool.actor, since=pool.since, running=len(pool.running), queued=count(pool.name, "queued"),
+            actor=pool.actor, since=pool.since, persisted=f"pool:{pool.name}" not in self._pending,
+            running=len(pool.running), queued=count(pool.name, "queued"),
             waiting=count(pool.name, "waiting"), retrying=count(pool.name, "retrying"),
             completed=self.stats.completed_total[pool.name], failed=self.stats.failed_total[pool.name],
             completed_per_s=round(done_rate, 3), failed_per_s=round(failed_rate, 3),

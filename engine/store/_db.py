@@ -135,9 +135,10 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path, *, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path, *, synchronous: str = "FULL", readonly: bool = False,
+            busy_timeout: float = 30.0) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit) with our pragmas."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -151,7 +152,7 @@ def connect(path: Path, *, synchronous: str = "FULL", readonly: bool = False) ->
     return conn
 
 
-def prepare(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
+def prepare(path: Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0) -> sqlite3.Connection:
     """Check that ``path`` is (or can become) a Shiftboss database and migrate it; return the
     writer connection. Raises :class:`DatabaseUnusable` with an operator-readable reason."""
     path = Path(path)
@@ -160,7 +161,7 @@ def prepare(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
             if f.read(16) != _SQLITE_MAGIC:
                 raise DatabaseUnusable(f"{path} is not an SQLite database (foreign or corrupted file)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(path, synchronous=synchronous)
+    conn = connect(path, synchronous=synchronous, busy_timeout=busy_timeout)
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -43,9 +43,11 @@ class Store:
             self._pool_send.send_nowait(conn)
 
     @classmethod
-    def open(cls, path: Path, *, synchronous: str = "FULL", group_commit_max: int = 5000, clock: Clock = wall) -> Store:
-        """Check and migrate the file, then open it. ``clock`` gives every op's ``tx.now``."""
-        conn = _db.prepare(path, synchronous=synchronous)
+    def open(cls, path: Path, *, synchronous: str = "FULL", group_commit_max: int = 5000, clock: Clock = wall,
+             busy_timeout: float = 30.0) -> Store:
+        """Check and migrate the file, then open it. ``clock`` gives every op's ``tx.now``;
+        ``busy_timeout`` is how long a write waits for another process's lock before it fails."""
+        conn = _db.prepare(path, synchronous=synchronous, busy_timeout=busy_timeout)
         return cls(path, conn, synchronous=synchronous, group_commit_max=group_commit_max, clock=clock)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
@@ -78,6 +80,11 @@ class Store:
     @property
     def last_seq(self) -> int:
         return self.writer.last_seq
+
+    @property
+    def writable(self) -> bool:
+        """False while commits fail (disk full, a lock held too long): the engine runs degraded."""
+        return self.writer.failing_since is None
 
 
 def _translate(fn: Callable[Concatenate[sqlite3.Connection, P], T], conn: sqlite3.Connection,

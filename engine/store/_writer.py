@@ -18,6 +18,7 @@ every op of the batch with :class:`~engine.errors.StoreError`.
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from engine.errors import StoreError
 from engine.schema import Event
 
 T = TypeVar("T")
+log = logging.getLogger("shiftboss.store")
 
 _encode = msgspec.json.encode
 
@@ -64,6 +66,10 @@ class Tx:
         return record_id
 
 
+class _CommitFailed(StoreError):
+    """The batch's transaction failed as a whole (not one op's own error)."""
+
+
 class _Op:
     __slots__ = ("fn", "done", "result", "error")
 
@@ -86,6 +92,10 @@ class Writer:
         self.last_seq = last_seq
         self.batches = 0
         self.ops = 0
+        #: batches whose commit failed, since start; when the current run of failures began, and why
+        self.failures = 0
+        self.failing_since: float | None = None
+        self.last_error: str | None = None
 
     def on_commit(self, hook: Callable[[list[Event]], None]) -> None:
         """Call ``hook(events)`` on the Trio thread after every commit that emitted events."""
@@ -110,7 +120,9 @@ class Writer:
                         batch.append(self._recv.receive_nowait())
                     except trio.WouldBlock:
                         break
-                events = await trio.to_thread.run_sync(self._apply, batch, self._clock())
+                now = self._clock()
+                events = await trio.to_thread.run_sync(self._apply, batch, now)
+                self._health(batch, now)
                 self.batches += 1
                 self.ops += len(batch)
                 for op in batch:
@@ -121,6 +133,19 @@ class Writer:
         finally:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self._conn.close)
+
+    def _health(self, batch: list[_Op], now: float) -> None:
+        failed = next((op.error for op in batch if isinstance(op.error, _CommitFailed)), None)
+        if failed is None:
+            if self.failing_since is not None:
+                log.warning("the store writes again (it could not for %.1f s)", now - self.failing_since)
+            self.failing_since = self.last_error = None
+            return
+        self.failures += 1
+        self.last_error = str(failed)
+        if self.failing_since is None:
+            self.failing_since = now
+            log.error("the store cannot write: %s — running degraded until it can", failed)
 
     def _apply(self, batch: list[_Op], now: float) -> list[Event]:
         conn = self._conn
@@ -154,7 +179,7 @@ class Writer:
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            error = StoreError(f"store write failed: {exc}")
+            error = _CommitFailed(f"store write failed: {exc}")
             for op in batch:
                 op.result, op.error = None, error
             return []

@@ -11,7 +11,7 @@ EXPORTED = {
     "AuditRecord", "BulkRequest", "BulkResult", "Chain", "ChainList", "ErrorBody", "ErrorEnvelope", "Estop",
     "EstopRequest", "EstopResult", "Event", "HeightRequest", "Job", "JobActionResult", "JobDetail", "JobError", "JobFilter", "JobPage",
     "JobState", "JobSubmit", "JobSubmitBatch", "KindInfo", "KindList", "Pool", "PoolList", "PoolResult", "PoolState",
-    "ReloadResult", "ResumeRequest", "RetryRequest", "ShutdownResult", "Status", "SubmitResponse", "SubmitResult", "Worker",
+    "ReloadResult", "ResumeRequest", "RetryRequest", "ShutdownResult", "Status", "StoreHealth", "SubmitResponse", "SubmitResult", "Worker",
     "WorkerList", "encode",
 }
 

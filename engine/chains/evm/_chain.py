@@ -26,7 +26,7 @@ from engine.chains.evm._rpc import EvmRpc, to_int
 from engine.chains.evm._txmanager import GWEI, FeePolicy, TxManager
 from engine.chains.heights import Heights
 from engine.config import EvmChainSettings
-from engine.errors import ChainError, WrongChain
+from engine.errors import ChainError, StoreError, WrongChain
 from engine.schema import Chain, JobSubmit
 from engine.store import Store
 
@@ -112,6 +112,8 @@ class EvmChain:
             except ChainError as exc:
                 self.error = str(exc)
                 log.warning("chain %s: head watcher: %s", self.name, exc)
+            except StoreError as exc:  # the head is seen again next poll, once the store writes
+                log.warning("chain %s: head not recorded: %s", self.name, exc)
             await trio.sleep(self.settings.poll_interval)
 
     async def poll_head(self) -> None:

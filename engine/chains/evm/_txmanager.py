@@ -38,7 +38,7 @@ from eth_utils import to_checksum_address
 from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._ledger import TxRecord
 from engine.chains.evm._rpc import EvmRpc, to_int
-from engine.errors import ChainError, JobFailure, PermanentFailure, Reverted, RpcError
+from engine.errors import ChainError, JobFailure, PermanentFailure, Reverted, RpcError, StoreError
 from engine.ids import job_id as new_id
 from engine.store import Store
 
@@ -224,7 +224,7 @@ class TxManager:
             try:
                 await self.track()
                 await self.reconcile()
-            except ChainError as exc:
+            except (ChainError, StoreError) as exc:  # both retried on the next tick
                 log.warning("%s: tracking %s: %s", self.chain, self.address, exc)
             await trio.sleep(interval)
 
