@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import ConfigError
 
@@ -29,7 +29,7 @@ _NOT_OVERRIDES = {TOKEN_ENV, READ_ONLY_TOKEN_ENV}
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True, allow_inf_nan=False)
 
 
 class EngineSettings(_Section):
@@ -79,6 +79,13 @@ class ApiSettings(_Section):
     """Also listen on TCP ``host:port`` (e.g. ``127.0.0.1:8787``). Requires a token; off by
     default."""
 
+    @field_validator("tcp")
+    @classmethod
+    def _port_in_range(cls, value: str | None) -> str | None:
+        if value is not None and not 0 <= int(value.rsplit(":", 1)[1]) <= 65535:
+            raise ValueError("the port must be between 0 and 65535")
+        return value
+
     token_file: Path | None = None
     """File holding the bearer token for TCP clients (or set ``SHIFTBOSS_API_TOKEN``)."""
 
@@ -93,13 +100,13 @@ class SchedulerSettings(_Section):
     default_max_attempts: int = Field(3, ge=1, le=1000)
     """Attempts a job gets unless its kind or the job says otherwise."""
 
-    default_timeout: float = Field(300.0, gt=0)
+    default_timeout: float = Field(300.0, gt=0, le=7 * 86400)
     """Seconds one attempt may run unless its kind or the job says otherwise."""
 
-    backoff_base: float = Field(1.0, gt=0)
+    backoff_base: float = Field(1.0, gt=0, le=86400)
     """Delay before the first retry; it doubles per attempt (with jitter)."""
 
-    backoff_cap: float = Field(300.0, gt=0)
+    backoff_cap: float = Field(300.0, gt=0, le=7 * 86400)
     """Longest delay between retries."""
 
     cancel_grace: float = Field(10.0, gt=0)
@@ -251,6 +258,10 @@ def load_settings(
         except OSError as exc:
             raise ConfigError([("(file)", f"cannot read {path}: {exc.strerror}")], source) from None
     from_env = _env_overrides(os.environ if environ is None else environ)
+    for section in ("pools", "chains"):  # an override of one entry merges into the defaults, not replaces them
+        if section not in data and any(k.startswith(f"{section}.") for k in [*from_env, *(overrides or {})]):
+            data[section] = {name: entry.model_dump(exclude_unset=True)
+                             for name, entry in getattr(Settings(), section).items()}
     for key, value in from_env.items():
         _set_path(data, key.split("."), value)
     for key, value in (overrides or {}).items():

@@ -88,8 +88,11 @@ JOB_SORTS: tuple[str, ...] = (
 PoolState = Literal["active", "paused", "draining", "drained", "stopped"]
 
 Priority = Annotated[int, Meta(ge=0, le=9, description="0–9, higher runs first")]
-Seconds = Annotated[float, Meta(ge=0)]
-Reason = Annotated[str, Meta(max_length=1000)]
+_TEN_YEARS = 10 * 365 * 86400
+Seconds = Annotated[float, Meta(ge=0, le=_TEN_YEARS, description="seconds, at most ten years")]
+Epoch = Annotated[float, Meta(ge=0, le=4_102_444_800, description="unix time in seconds (before 2100)")]
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # audit records are one line each: no newlines, no NULs
+Reason = Annotated[str, Meta(max_length=1000, pattern=_NO_CONTROL, description="why (one line, no control characters)")]
 
 
 class JobError(Struct, kw_only=True):
@@ -149,9 +152,9 @@ class JobSubmit(Struct, kw_only=True, forbid_unknown_fields=True):
     timeout: Annotated[float, Meta(gt=0, le=7 * 86400)] | None = None
     backoff: Annotated[float, Meta(gt=0, le=86400, description="first retry delay in seconds; doubles per attempt")] | None = None
     delay: Seconds | None = None
-    not_before: float | None = None
-    ttl: Annotated[float, Meta(gt=0)] | None = None
-    deadline: float | None = None
+    not_before: Epoch | None = None
+    ttl: Annotated[float, Meta(gt=0, le=_TEN_YEARS)] | None = None
+    deadline: Epoch | None = None
     idempotency_key: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
 
 
@@ -200,7 +203,7 @@ class RetryRequest(Struct, kw_only=True, forbid_unknown_fields=True):
     """Retry with a fresh attempt budget. A new ``deadline`` replaces one that has passed."""
 
     reason: Reason = ""
-    deadline: float | None = None
+    deadline: Epoch | None = None
 
 
 class BulkRequest(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -230,7 +233,7 @@ class HeightRequest(Struct, kw_only=True, forbid_unknown_fields=True):
 class EstopRequest(Struct, kw_only=True, forbid_unknown_fields=True):
     """Engage the emergency stop, globally or for one pool. A reason is required."""
 
-    reason: Annotated[str, Meta(min_length=1, max_length=1000)]
+    reason: Annotated[str, Meta(min_length=1, max_length=1000, pattern=_NO_CONTROL)]
     pool: str | None = None
 
 

@@ -75,10 +75,14 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         return
     from engine.supervisor import run_engine
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # engine.log in the data dir always (WatchedFileHandler: logrotate-friendly); stderr too
-    # unless this is a detached engine, whose stderr already goes to that file.
-    handlers: list[logging.Handler] = [logging.handlers.WatchedFileHandler(settings.log_path)]
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # engine.log in the data dir always (WatchedFileHandler: logrotate-friendly); stderr too
+        # unless this is a detached engine, whose stderr already goes to that file.
+        handlers: list[logging.Handler] = [logging.handlers.WatchedFileHandler(settings.log_path)]
+    except OSError as exc:
+        fail(f"cannot use the data dir {settings.data_dir}: {exc.strerror} ({exc.filename}); "
+             "choose another with --data-dir or engine.data_dir", EXIT_CONFIG)
     if not os.environ.get(DETACHED_ENV):
         handlers.append(logging.StreamHandler(sys.stderr))
     logging.basicConfig(level=settings.engine.log_level.upper(), handlers=handlers,
@@ -90,6 +94,8 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         fail(str(exc), EXIT_ERROR)
     except EngineError as exc:
         fail(str(exc), EXIT_CONFIG)
+    except OSError as exc:  # the data dir went read-only or full under us, a file we may not open …
+        fail(f"the engine could not use {exc.filename or settings.data_dir}: {exc.strerror or exc}", EXIT_CONFIG)
 
 
 def devnet_overrides(state_path: Path) -> dict[str, Any]:
@@ -220,9 +226,12 @@ def resume(client: Client, as_json: bool, reason: str, pool: str | None) -> None
         click.echo(f"resumed {'pool ' + pool if pool else 'engine'}")
 
 
-@click.group()
-def pools() -> None:
-    """List, pause, resume and drain pools."""
+@click.group(invoke_without_command=True)
+@click.pass_context
+def pools(ctx: click.Context) -> None:
+    """List, pause, resume and drain pools (no subcommand: list them)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(pools_list)
 
 
 @pools.command("list")
@@ -300,9 +309,13 @@ def audit(client: Client, as_json: bool, limit: int, cursor: str | None) -> None
         click.echo(f"next page: --cursor {data['next_cursor']}")
 
 
-@click.group()
-def chains() -> None:
-    """Chain heads the engine follows; set a height by hand (manual height source)."""
+@click.group(invoke_without_command=True)
+@click.pass_context
+def chains(ctx: click.Context) -> None:
+    """Chain heads the engine follows; set a height by hand (manual height source). No
+    subcommand: list them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(chains_list)
 
 
 @chains.command("list")

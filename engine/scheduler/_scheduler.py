@@ -312,9 +312,12 @@ class Scheduler:
                 outcome = "deferred"
                 gate = {"chain": exc.chain, "height": exc.height, "start": exc.start}
                 ctx.progress(waiting_info=exc.info)
-            except Exception as exc:  # noqa: BLE001 - any handler bug fails the attempt, not the engine
+            except Exception as exc:  # any handler bug fails the attempt, not the engine
                 outcome = "failed"
                 error = JobError(code="exception", message=f"{type(exc).__name__}: {exc}", retryable=True)
+                # not the handler's own error: the job shows the message, the log has the traceback
+                log.error("job %s (%s) attempt %d: the handler raised %s", c.id, c.kind, c.attempt,
+                          type(exc).__name__, exc_info=exc)
             finally:
                 ctx.request_stop()
             if rj.stop_reason is not None and (outcome != "completed" or scope.cancelled_caught):

@@ -280,6 +280,10 @@ def test_chains_set_height_and_list(tmp_path: Path) -> None:
         assert [(c["name"], c["head"]) for c in listed] == [("structs", 1234)]
         bad = shiftboss("chains", "set-height", "structs", "-1", socket=engine.socket)
         assert bad.returncode == 2
+        bare = shiftboss("chains", socket=engine.socket)  # no subcommand: the list, not help with exit 2
+        assert bare.returncode == 0 and "structs" in bare.stdout and "1,234" in bare.stdout
+        pools = shiftboss("pools", socket=engine.socket)
+        assert pools.returncode == 0 and "default" in pools.stdout and "pow" in pools.stdout
     with EngineProcess(tmp_path / "e") as again:  # persisted
         assert as_json(shiftboss("chains", "list", "--json", socket=again.socket))["chains"][0]["head"] == 1234
 

@@ -79,3 +79,22 @@ def test_backoff_doubles_is_capped_and_jitters_within_half(attempt: int) -> None
     nominal = min(60.0, 2.0 ** (attempt - 1))
     assert all(nominal / 2 <= d <= nominal for d in delays)
     assert max(delays) - min(delays) > nominal / 4  # it really jitters
+
+
+def test_an_env_override_of_one_pool_merges_into_the_default_pools() -> None:
+    s = load_settings(None, environ={"SHIFTBOSS_POOLS__DEFAULT__CONCURRENCY": "8"})
+    assert s.pools["default"].concurrency == 8 and s.pools["default"].kinds == ["*"]
+    assert s.pools["pow"].kinds == ["pow.kale", "pow.structs", "pow.hashcash"]  # not dropped
+
+
+@pytest.mark.parametrize(("key", "value", "why"), [
+    ("API__TCP", "127.0.0.1:99999", "between 0 and 65535"),
+    ("SCHEDULER__BACKOFF_CAP", "inf", "finite"),
+    ("SCHEDULER__BACKOFF_BASE", "1e300", "less than or equal to 86400"),
+    ("SCHEDULER__DEFAULT_TIMEOUT", "nan", "finite"),
+])
+def test_out_of_range_numbers_are_refused_with_the_key(key: str, value: str, why: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, environ={f"SHIFTBOSS_{key}": value})
+    ((name, reason),) = info.value.problems
+    assert name == key.lower().replace("__", ".") and why in reason and f"SHIFTBOSS_{key}" in reason

@@ -221,7 +221,8 @@ async def test_a_job_that_ignores_cancel_is_marked_cancelled_after_the_grace(tmp
 
 
 @pytest.mark.trio
-async def test_a_handler_exception_is_a_retryable_failure_and_the_engine_goes_on(tmp_path: Path, fast_clock: MockClock) -> None:
+async def test_a_handler_exception_is_a_retryable_failure_and_the_engine_goes_on(
+        tmp_path: Path, fast_clock: MockClock, caplog: pytest.LogCaptureFixture) -> None:
     class Payload(msgspec.Struct):
         pass
 
@@ -235,6 +236,8 @@ async def test_a_handler_exception_is_a_retryable_failure_and_the_engine_goes_on
         assert failed["attempts"] == 2
         assert failed["error"] == {"code": "exception", "message": "KeyError: 'missing-config'", "retryable": True,
                                    "details": None}
+        logged = [r for r in caplog.records if "the handler raised KeyError" in r.getMessage()]
+        assert len(logged) == 2 and logged[0].exc_info is not None  # the log has the traceback
         assert (await until_state(client, await submit(client, "noop"), "completed"))["state"] == "completed"
 
 
