@@ -263,6 +263,7 @@ class Pool(Struct, kw_only=True):
     actor: str | None = None
     since: float | None = None
     persisted: bool = True  # false: a pool e-stop in force that the store could not record yet
+    stopped_by: Literal["engine", "pool"] | None = None  # which e-stop holds a stopped pool
     running: int = 0
     queued: int = 0
     waiting: int = 0

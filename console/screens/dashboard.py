@@ -136,6 +136,8 @@ class DashboardScreen(LiveScreen):
         if st is not None and not st.store.writable:
             rows["store"] = ("‼", ago(st.store.since), Text(f"the store cannot write: {st.store.error}", "bold red"))
         for p in st.pools if st else []:
+            if p.stopped_by == "engine":
+                continue  # the engine's e-stop is one row above, not one per pool
             if p.state == "stopped":
                 rows[f"pool:{p.name}"] = ("‼", ago(p.since),
                                           Text(f"pool {p.name} e-stopped by {p.actor}: {p.reason}", "bold red"))

@@ -182,6 +182,9 @@ def print_status(data: dict[str, Any]) -> None:
     if estop["active"]:
         click.echo(click.style(f"E-STOP ACTIVE since {ago(estop['since'])} by {estop['actor']}: {estop['reason']}",
                                fg="red", bold=True))
+    elif stopped := [p["name"] for p in data["pools"] if p.get("stopped_by") == "pool"]:
+        click.echo(click.style(f"e-stop   pool{'s' if len(stopped) > 1 else ''} {', '.join(stopped)} stopped", fg="red",
+                               bold=True))
     else:
         click.echo("e-stop   off")
     click.echo()

@@ -20,7 +20,7 @@ import math
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import msgspec
 import trio
@@ -568,11 +568,23 @@ class Scheduler:
     # --- views ------------------------------------------------------------------------------
 
     def pool_view(self, pool: PoolRuntime) -> Pool:
+        """The pool as operators see it: one state model for both e-stops — under the engine's
+        e-stop every pool is ``stopped`` (``stopped_by`` engine, with its who and why); the why of
+        an active pool is not shown (it would be the reason it was last resumed)."""
         count = self.stats.pool_count
         done_rate, failed_rate = self.stats.rates(pool.name)
+        state, reason, actor, since = pool.state, pool.reason, pool.actor, pool.since
+        stopped_by: Literal["engine", "pool"] | None = None
+        if self.estop.active:
+            state, reason, actor, since = "stopped", self.estop.reason, self.estop.actor, self.estop.since
+            stopped_by = "engine"
+        elif pool.state == "stopped":
+            stopped_by = "pool"
+        elif pool.state == "active":
+            reason = None
         return Pool(
-            name=pool.name, kinds=pool.kinds, concurrency=pool.concurrency, state=pool.state, reason=pool.reason,
-            actor=pool.actor, since=pool.since, persisted=f"pool:{pool.name}" not in self._pending,
+            name=pool.name, kinds=pool.kinds, concurrency=pool.concurrency, state=state, reason=reason,
+            actor=actor, since=since, stopped_by=stopped_by, persisted=f"pool:{pool.name}" not in self._pending,
             running=len(pool.running), queued=count(pool.name, "queued"),
             waiting=count(pool.name, "waiting"), retrying=count(pool.name, "retrying"),
             completed=self.stats.completed_total[pool.name], failed=self.stats.failed_total[pool.name],

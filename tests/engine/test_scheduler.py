@@ -105,7 +105,11 @@ async def test_estop_interrupts_running_work_without_counting_it_and_holds_the_q
         assert (await job(client, held))["state"] == "queued"
         workers = (await client.get("/v1/workers")).json()["workers"]
         assert {w["state"] for w in workers} == {"stopped"}
+        pools = (await client.get("/v1/pools")).json()["pools"]  # one state model: the engine's e-stop shows
+        assert {(p["state"], p["stopped_by"], p["reason"]) for p in pools} == {("stopped", "engine", "bad RPC")}
         await client.post("/v1/resume", json={"reason": "RPC fixed"})
+        pools = (await client.get("/v1/pools")).json()["pools"]
+        assert {(p["state"], p["stopped_by"], p["reason"]) for p in pools} == {("active", None, None)}
         await until_state(client, held, "completed")
         actions = [(r["action"], r["reason"]) for r in (await client.get("/v1/audit")).json()["records"]]
         assert ("estop", "bad RPC") in actions and ("resume", "RPC fixed") in actions
