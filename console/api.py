@@ -163,12 +163,14 @@ class EngineApi:
 
     # --- the event stream -------------------------------------------------------------------
 
-    async def events(self, since: int) -> AsyncIterator[Event]:
+    async def events(self, since: int, database: str | None = None) -> AsyncIterator[Event]:
         """Every event after ``since``, then live ones, until the connection drops
-        (:class:`Unreachable`). Includes ``stream.reset`` and ``stream.heartbeat``."""
+        (:class:`Unreachable`). Includes ``stream.reset`` and ``stream.heartbeat``. With the
+        ``database`` id seen before, another database behind the engine answers with a reset."""
         timeout = httpx.Timeout(10.0, read=STREAM_SILENCE_S)
+        params = {"since": str(since)} | ({"database": database} if database else {})
         try:
-            async with self._http.stream("GET", "/v1/events", params={"since": str(since)}, timeout=timeout) as resp:
+            async with self._http.stream("GET", "/v1/events", params=params, timeout=timeout) as resp:
                 if resp.status_code >= 400:
                     await resp.aread()
                     _raise_for(resp)

@@ -37,6 +37,7 @@ class LiveFeed(App[None]):
     frozen: bool
     connected: bool
     last_seq: int | None
+    database_id: str | None = None  # the engine's database, as its status named it
 
     def start_feed(self, since: int | None = None) -> None:
         """Follow events after ``since`` (None: from the engine's present, once it answers)."""
@@ -59,9 +60,10 @@ class LiveFeed(App[None]):
         while True:
             try:
                 if self.last_seq is None:  # not attached yet: start from the engine's present
-                    self.last_seq = (await self.api.status()).last_seq
+                    status = await self.api.status()
+                    self.last_seq, self.database_id = status.last_seq, status.database_id or None
                     self.post_message(Resync())
-                async for event in self.api.events(self.last_seq):
+                async for event in self.api.events(self.last_seq, self.database_id):
                     if not self.connected:
                         self.connected = True
                         delay = 0.25
@@ -69,7 +71,9 @@ class LiveFeed(App[None]):
                         self.poll_now()
                     if event.type == "stream.heartbeat":
                         continue
-                    if event.type == "stream.reset":
+                    if event.type == "stream.reset":  # too far behind, ahead, or another database
+                        self.last_seq = event.seq
+                        self.database_id = event.data.get("database") or self.database_id
                         self.post_message(Resync())
                         continue
                     if event.seq != self.last_seq + 1:

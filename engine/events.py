@@ -53,17 +53,30 @@ class Broker:
 
 
 async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HEARTBEAT_S,
-                 job: str | None = None) -> AsyncGenerator[Event, None]:
+                 job: str | None = None, database: str | None = None) -> AsyncGenerator[Event, None]:
     """Every event after ``since`` (only ``job``'s, if given), in order and without gaps, then
     live ones as they commit.
 
-    If ``since`` is older than the oldest retained event, a ``stream.reset`` event comes first
-    (re-read the state you show) and the stream continues from the oldest retained event.
-    ``stream.heartbeat`` events (carrying the last seq sent) keep idle connections alive.
+    A ``stream.reset`` event comes first — re-read the state you show; the stream continues
+    after the reset's ``seq`` — when ``since`` is older than the oldest retained event (it
+    continues from there), when it lies beyond the newest event, or when ``database`` (the id
+    the client saw before) is not this database's (both: from the present). Every reset and
+    ``stream.heartbeat`` (carrying the last seq sent; it keeps idle connections alive) names
+    the ``database`` id.
     """
+    ident = {"database": store.database_id}
+    if database is not None and database != store.database_id:
+        yield Event(seq=store.last_seq, ts=time.time(), type="stream.reset",
+                    data={**ident, "reason": "another database", "requested": since})
+        since = store.last_seq
+    elif since > store.last_seq:
+        yield Event(seq=store.last_seq, ts=time.time(), type="stream.reset",
+                    data={**ident, "reason": "since is beyond the newest event", "requested": since})
+        since = store.last_seq
     oldest = await store.read(queries.oldest_event)
     if oldest and since < oldest - 1:
-        yield Event(seq=since, ts=time.time(), type="stream.reset", data={"oldest": oldest, "requested": since})
+        yield Event(seq=oldest - 1, ts=time.time(), type="stream.reset",
+                    data={**ident, "reason": "older than the retained events", "oldest": oldest, "requested": since})
         since = oldest - 1
     while True:
         sub = broker.subscribe()  # subscribe before reading the backlog: nothing falls between
@@ -82,7 +95,7 @@ async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HE
                     except trio.EndOfChannel:
                         break  # we overflowed: catch up from the database
                 if idle.cancelled_caught:
-                    yield Event(seq=since, ts=time.time(), type="stream.heartbeat")
+                    yield Event(seq=since, ts=time.time(), type="stream.heartbeat", data=ident)
                     continue
                 if job is not None:
                     batch = [e for e in batch if e.job_id == job]

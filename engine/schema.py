@@ -365,6 +365,7 @@ class Status(Struct, kw_only=True):
     shutting_down: bool = False
     access: Literal["read-write", "read-only"] = "read-write"  # what this caller's credentials allow
     store: StoreHealth = msgspec.field(default_factory=StoreHealth)
+    database_id: str = ""  # changes only with another database file: the event stream carries it
 
 
 class ErrorBody(Struct, kw_only=True):

@@ -199,10 +199,12 @@ class Service:
     def last_seq(self) -> int:
         return self._store.last_seq
 
-    def events(self, since: int | None, job: str | None = None) -> AsyncGenerator[Event, None]:
+    def events(self, since: int | None, job: str | None = None,
+               database: str | None = None) -> AsyncGenerator[Event, None]:
         """Every event after ``since`` (default: from now on), then live ones; see
         :func:`engine.events.stream`. Close it (``aclosing``) when done."""
-        return stream(self._store, self._broker, self._store.last_seq if since is None else since, job=job)
+        return stream(self._store, self._broker, self._store.last_seq if since is None else since, job=job,
+                      database=database)
 
     # --- status and metrics -----------------------------------------------------------------
 
@@ -212,7 +214,7 @@ class Service:
             data_dir=str(self.settings.data_dir), database=str(self._store.path),
             synchronous=self._store.synchronous, estop=self._scheduler.estop_view(), pools=self.pools(),
             counts=self._stats.by_state(), last_seq=self._store.last_seq, shutting_down=self.shutting_down,
-            store=self.store_health(),
+            store=self.store_health(), database_id=self._store.database_id,
         )
 
     def store_health(self) -> StoreHealth:

@@ -250,7 +250,8 @@ def build_app(service: Service) -> Starlette:
     async def events(request: Request) -> Response:
         since = int_param(request, "since", None)
         types = [t for t in request.query_params.get("types", "").split(",") if t]
-        return EventStream(service, since, types, request.query_params.get("job") or None)
+        return EventStream(service, since, types, request.query_params.get("job") or None,
+                           request.query_params.get("database") or None)
 
     @route("/v1/reload", ["POST"])
     async def reload(request: Request) -> Response:
@@ -287,11 +288,12 @@ class EventStream(Response):
 
     media_type = "application/x-ndjson"
 
-    def __init__(self, service: Service, since: int | None, types: list[str], job: str | None) -> None:
+    def __init__(self, service: Service, since: int | None, types: list[str], job: str | None,
+                 database: str | None = None) -> None:
         self.status_code = 200
         self.background = None
         self.raw_headers = [(b"content-type", b"application/x-ndjson"), (b"cache-control", b"no-store")]
-        self.service, self.since, self.types, self.job = service, since, types, job
+        self.service, self.since, self.types, self.job, self.database = service, since, types, job, database
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
@@ -302,7 +304,7 @@ class EventStream(Response):
                 nursery.cancel_scope.cancel()
 
             nursery.start_soon(disconnected)
-            async with aclosing(self.service.events(self.since, job=self.job)) as events:
+            async with aclosing(self.service.events(self.since, job=self.job, database=self.database)) as events:
                 async for event in events:
                     if self.types and not event.type.startswith("stream.") and not any(
                         event.type.startswith(t) for t in self.types

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import uuid
 from pathlib import Path
 
 from engine.errors import DatabaseUnusable
@@ -185,6 +187,9 @@ def prepare(path: Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0
                 conn.execute("ROLLBACK")
                 raise
         conn.execute("SELECT count(*) FROM jobs").fetchone()
+        # the database's identity: the event stream carries it, so a client notices another database
+        conn.execute("INSERT OR IGNORE INTO control (key, value) VALUES ('database', ?)",
+                     (json.dumps({"id": uuid.uuid4().hex}),))
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise _unusable(path, exc) from exc

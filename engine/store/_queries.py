@@ -153,6 +153,12 @@ def state_counts(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
     return {(pool, state): n for pool, state, n in conn.execute("SELECT pool, state, count(*) FROM jobs GROUP BY 1, 2")}
 
 
+def database_id(conn: sqlite3.Connection) -> str:
+    """The id this database got when it was created."""
+    row = conn.execute("SELECT value FROM control WHERE key = 'database'").fetchone()
+    return str(_dec(row[0])["id"]) if row else ""
+
+
 def controls(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     return {key: _dec(value) for key, value in conn.execute("SELECT key, value FROM control")}
 

@@ -35,6 +35,7 @@ class Store:
         self.path = path
         self.synchronous = synchronous
         self.clock = clock
+        self.database_id = _queries.database_id(writer_conn)
         self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn),
                              clock=clock)
         self._readers = [_db.connect(path, synchronous=synchronous, readonly=True) for _ in range(readers)]

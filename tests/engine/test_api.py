@@ -280,5 +280,29 @@ async def test_a_stream_from_before_the_retained_events_starts_with_a_reset(tmp_
                 lines = resp.aiter_lines()
                 first = msgspec.json.decode(await lines.__anext__(), type=Event)
                 second = msgspec.json.decode(await lines.__anext__(), type=Event)
-        assert first.type == "stream.reset" and first.data == {"oldest": last - 4, "requested": 0}
+        assert first.type == "stream.reset" and first.seq == last - 5
+        assert first.data == {"database": engine.store.database_id, "reason": "older than the retained events",
+                              "oldest": last - 4, "requested": 0}
         assert second.seq == last - 4
+
+
+async def first_event(client: httpx.AsyncClient, **params: Any) -> Event:
+    with trio.fail_after(5):
+        async with client.stream("GET", "/v1/events", params=params) as resp:
+            return msgspec.json.decode(await resp.aiter_lines().__anext__(), type=Event)
+
+
+@pytest.mark.trio
+async def test_a_stream_from_the_future_or_another_database_starts_with_a_reset(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (engine, client):
+        await client.post("/v1/jobs", json={"kind": "noop"})
+        status = (await client.get("/v1/status")).json()
+        assert status["database_id"] == engine.store.database_id and len(status["database_id"]) == 32
+        last = engine.store.last_seq
+        ahead = await first_event(client, since=last + 1000)  # e.g. a fresh database under a resuming client
+        assert (ahead.type, ahead.seq, ahead.data["reason"]) == ("stream.reset", last, "since is beyond the newest event")
+        other = await first_event(client, since=1, database="0" * 32)
+        assert (other.type, other.data["reason"], other.data["database"]) == (
+            "stream.reset", "another database", engine.store.database_id)
+        same = await first_event(client, since=0, database=engine.store.database_id)
+        assert same.type == "job.submitted" and same.seq == 1

@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import DatabaseUnusable, IdempotencyConflict, InvalidTransition, JobNotFound
 from engine.schema import JobError, JobFilter
-from engine.store import SCHEMA_VERSION, NewJob, Tx, ops, queries
+from engine.store import SCHEMA_VERSION, NewJob, Store, Tx, ops, queries
 from engine.store._db import APPLICATION_ID, prepare
 
 OWNER = "host:1"
@@ -308,3 +308,10 @@ def test_an_older_schema_is_migrated_in_place(tmp_path: Path) -> None:
     assert {"events_job", "evm_txs_open"} <= indexes
     assert [e.seq for e in queries.events_since(conn, 0, 10, "j")] == [1]
     assert {"backoff", "gate"} <= {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
+
+
+def test_a_database_keeps_its_id_and_another_file_has_another(tmp_path: Path) -> None:
+    first = Store.open(tmp_path / "a.db").database_id
+    assert len(first) == 32
+    assert Store.open(tmp_path / "a.db").database_id == first
+    assert Store.open(tmp_path / "b.db").database_id != first
