@@ -5,6 +5,7 @@
     EngineError
      ├── ConfigError            invalid config.toml / env override (lists every key and reason)
      ├── EngineLocked           another engine holds the data dir
+     ├── UnsafeDataDir          the data dir is another user's or writable by others
      ├── StoreError             the durable store failed (disk, lock, I/O)
      │    └── DatabaseUnusable  corrupt, foreign or too-new database file
      ├── Rejected               a request the engine's rules refuse: code, message, details
@@ -53,6 +54,11 @@ class ConfigError(EngineError):
 
 class EngineLocked(EngineError):
     """Another engine process already owns this data directory."""
+
+
+class UnsafeDataDir(EngineError):
+    """The data dir (or a file in it) could let another local user read or redirect the engine's
+    data; the message says how to fix it."""
 
 
 class StoreError(EngineError):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.client import Client, ClientError
 from engine.config import Settings
-from engine.errors import EngineLocked
+from engine.errors import EngineLocked, UnsafeDataDir
 
 #: set in a detached engine's environment: its stderr already goes to engine.log
 DETACHED_ENV = "SHIFTBOSS_DETACHED"
@@ -35,7 +35,7 @@ class DataDirLock:
 
     def acquire(self) -> DataDirLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -77,6 +77,44 @@ class StartFailed(RuntimeError):
         super().__init__(message)
 
 
+def secure_data_dir(settings: Settings) -> list[str]:
+    """Make the data dir safe to hold the database, log, pid file and socket, or refuse.
+
+    Everything the engine creates from here on is private (umask 077: directories 0700, files
+    0600). The data dir must belong to this user and be writable by nobody else — else
+    :class:`~engine.errors.UnsafeDataDir` with the command that fixes it. A dir (or a database,
+    WAL or log) that others may read is made private. ``engine.log`` and ``engine.pid`` must not be
+    symlinks (one planted there would point the engine's writes elsewhere). Returns what it
+    changed, for the log."""
+    os.umask(0o077)
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    st = data_dir.stat()
+    if st.st_uid != os.geteuid():
+        raise UnsafeDataDir(f"the data dir {data_dir} belongs to uid {st.st_uid}, not to this user "
+                            f"(uid {os.geteuid()}); use your own (--data-dir) or: chown {os.geteuid()} {data_dir}")
+    if st.st_mode & 0o022:
+        raise UnsafeDataDir(f"the data dir {data_dir} is writable by other users (mode {st.st_mode & 0o777:o}); "
+                            f"fix it with: chmod 700 {data_dir}")
+    changed = []
+    if st.st_mode & 0o077:
+        data_dir.chmod(0o700)
+        changed.append(f"{data_dir}: {st.st_mode & 0o777:o} → 700")
+    for name in ("engine.log", "engine.pid"):
+        if (data_dir / name).is_symlink():
+            raise UnsafeDataDir(f"{data_dir / name} is a symlink; the engine does not follow it: remove it")
+    db = settings.db_path
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"), settings.log_path):
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o077 and not path.is_symlink():
+            path.chmod(0o600)
+            changed.append(f"{path}: {mode & 0o777:o} → 600")
+    return changed
+
+
 def pid_alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, exited but not yet reaped by its parent, does not)."""
     try:
@@ -114,7 +152,8 @@ def detach(settings: Settings, *, config_path: Path | None = None, demo: bool = 
     """Start ``shiftboss run`` in the background (own session, stdin from /dev/null, output to
     engine.log in the data dir) and return its pid once it answers.
 
-    Raises :class:`~engine.errors.EngineLocked` at once if an engine owns the data dir, and
+    Raises :class:`~engine.errors.EngineLocked` at once if an engine owns the data dir,
+    :class:`~engine.errors.UnsafeDataDir` if others could read or redirect it, and
     :class:`StartFailed` if it exits during start-up or does not answer within ``timeout``."""
     DataDirLock(settings.pid_path).acquire().release()  # fail fast, in the foreground
     args = [sys.executable, "-m", "engine", "run", "--data-dir", str(settings.data_dir)]
@@ -126,7 +165,7 @@ def detach(settings: Settings, *, config_path: Path | None = None, demo: bool = 
         args += ["--tcp", tcp]
     if devnet_state:
         args += ["--devnet", str(devnet_state.resolve())]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings)
     with open(settings.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True,
                                  env={**os.environ, DETACHED_ENV: "1"})

@@ -17,8 +17,16 @@ import click
 from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
 from engine.client import Client, ClientError
 from engine.config import Settings, check_kinds, default_config_path, load_settings
-from engine.errors import ConfigError, EngineError, EngineLocked
-from engine.lifecycle import DETACHED_ENV, StartFailed, detach, log_tail, pid_from_file, wait_exit
+from engine.errors import ConfigError, EngineError, EngineLocked, UnsafeDataDir
+from engine.lifecycle import (
+    DETACHED_ENV,
+    StartFailed,
+    detach,
+    log_tail,
+    pid_from_file,
+    secure_data_dir,
+    wait_exit,
+)
 from engine.output import ago, emit_json, fail, table
 
 CONFIG_OPTION = click.option(
@@ -76,10 +84,12 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
     from engine.supervisor import run_engine
 
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tightened = secure_data_dir(settings)
         # engine.log in the data dir always (WatchedFileHandler: logrotate-friendly); stderr too
         # unless this is a detached engine, whose stderr already goes to that file.
         handlers: list[logging.Handler] = [logging.handlers.WatchedFileHandler(settings.log_path)]
+    except UnsafeDataDir as exc:
+        fail(str(exc), EXIT_CONFIG)
     except OSError as exc:
         fail(f"cannot use the data dir {settings.data_dir}: {exc.strerror} ({exc.filename}); "
              "choose another with --data-dir or engine.data_dir", EXIT_CONFIG)
@@ -87,6 +97,8 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         handlers.append(logging.StreamHandler(sys.stderr))
     logging.basicConfig(level=settings.engine.log_level.upper(), handlers=handlers,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for change in tightened:
+        logging.getLogger("shiftboss.engine").warning("made private (others could read it): %s", change)
     try:
         path = config_path or default_config_path()
         run_engine(settings, path.resolve() if path else None, overrides)
@@ -123,6 +135,8 @@ def start_detached(settings: Settings, config_path: Path | None, *, demo: bool =
         pid = detach(settings, config_path=config_path, demo=demo, tcp=tcp, devnet_state=devnet_state)
     except EngineLocked as exc:
         fail(str(exc), EXIT_ERROR)
+    except UnsafeDataDir as exc:
+        fail(str(exc), EXIT_CONFIG)
     except StartFailed as exc:
         if exc.exited:
             fail("the engine exited during start-up; end of its log:\n  "
