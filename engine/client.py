@@ -128,3 +128,14 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return f"uid{os.getuid()}"
+
+
+def socket_accepts(path: Path) -> bool:
+    """Whether something listens on the Unix socket ``path`` (probing with our own socket, which
+    we always close: a failed HTTP connect would leak one)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True

@@ -5,68 +5,22 @@ engine answers or has exited. The CLI, the benchmarks and the tests use this one
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from engine.client import Client, ClientError
+from engine.client import Client, ClientError, socket_accepts
 from engine.config import Settings
-from engine.errors import EngineLocked, UnsafeDataDir
+from engine.errors import UnsafeDataDir
+from engine.locks import DataDirLock
 
 #: set in a detached engine's environment: its stderr already goes to engine.log
 DETACHED_ENV = "SHIFTBOSS_DETACHED"
 
 
-class DataDirLock:
-    """An exclusive ``flock`` on ``engine.pid`` for the engine's lifetime; the file holds the pid.
-
-    hypercorn deletes an existing socket file before binding, so without this a second engine
-    would silently steal the first one's socket.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> DataDirLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.read(fd, 32).decode().strip() or "?"
-            os.close(fd)
-            raise EngineLocked(f"another engine (pid {other}) is already running on {self.path.parent}") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        if self._fd is not None:
-            try:
-                self.path.unlink(missing_ok=True)
-            finally:
-                os.close(self._fd)
-                self._fd = None
-
-
-
-
-def socket_accepts(path: Path) -> bool:
-    """Whether something listens on the Unix socket ``path`` (probing with our own socket, which
-    we always close: a failed HTTP connect would leak one)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return False
-    return True
 
 
 class StartFailed(RuntimeError):

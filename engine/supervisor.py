@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import resource
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,11 +35,11 @@ from engine.api import serve_api
 from engine.chains import ChainAdapter, Heights, ManualHeights
 from engine.chains.evm import EvmChain
 from engine.config import Settings, check_kinds
-from engine.errors import Rejected
+from engine.errors import EngineError, Rejected
 from engine.events import Broker
 from engine.jobs import Registry, Services, default_registry
 from engine.jobs.pow import warm_pow_kernels
-from engine.lifecycle import DataDirLock
+from engine.locks import DataDirLock
 from engine.pow.runtime import PowRuntime
 from engine.scheduler import Scheduler
 from engine.schema import JobSubmit, SubmitResponse
@@ -151,6 +152,7 @@ def run_engine(settings: Settings, config_path: Path | None = None, overrides: d
     shutdown. Raises :class:`~engine.errors.EngineLocked` or
     :class:`~engine.errors.DatabaseUnusable` before anything starts."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    raise_fd_limit()
     lock = DataDirLock(settings.pid_path).acquire()
     try:
         store = Store.open(settings.db_path, synchronous=settings.store.synchronous,
@@ -161,6 +163,35 @@ def run_engine(settings: Settings, config_path: Path | None = None, overrides: d
         # (GNU timeout signals the child and then its group) cannot kill it mid-clean-up.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda signum, frame: supervisor.early_signals.append(signum))
-        trio.run(supervisor.run)
+        try:
+            trio.run(supervisor.run)
+        except BaseExceptionGroup as group:  # a service refused to start: say why, without the tree
+            refusal = _only(group, EngineError)
+            if refusal is None:
+                raise
+            raise refusal from None
     finally:
         lock.release()
+
+
+def raise_fd_limit(want: int = 65536) -> int:
+    """Raise the soft limit on open files toward the hard one: a few hundred idle TCP clients must
+    not leave the Unix socket unable to accept (EMFILE). Returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        log.info("open-file limit raised from %d to %d", soft, target)
+        return target
+    return soft
+
+
+def _only(group: BaseExceptionGroup[BaseException], kind: type[EngineError]) -> EngineError | None:
+    """The first ``kind`` error in ``group`` if that is all it holds (nested groups included)."""
+    matched, rest = group.split(kind)
+    if matched is None or rest is not None:
+        return None
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    return leaf if isinstance(leaf, kind) else None

@@ -12,8 +12,10 @@ from hypercorn.trio import serve
 
 from engine.api._app import build_app
 from engine.api._guard import Guard
+from engine.client import socket_accepts
 from engine.config import read_tokens
-from engine.errors import ConfigError
+from engine.errors import ConfigError, EngineLocked
+from engine.locks import DataDirLock
 from engine.service import Service
 
 log = logging.getLogger("shiftboss.api")
@@ -32,7 +34,8 @@ def _config(bind: str) -> Config:
 
 async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> NoReturn:
     """Listen on the Unix socket (and TCP if ``api.tcp`` is set); report the bound addresses.
-    The socket file is removed when serving ends.
+    The socket path is locked (``<socket>.lock``) while serving, a socket something answers on is
+    never taken over, and the socket file is removed when serving ends if it is still ours.
 
     TCP refuses to start without a token (the config check catches that first, this is the
     last line of defence)."""
@@ -40,11 +43,18 @@ async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]]
     app = build_app(service)
     socket_path = settings.socket_path
     socket_path.parent.mkdir(parents=True, exist_ok=True)
+    # The data-dir lock does not cover a socket configured elsewhere: lock the socket path too,
+    # and never take over a socket something still answers on (hypercorn would unlink it).
+    lock = DataDirLock(socket_path.with_name(socket_path.name + ".lock"), guards=f"the socket {socket_path}").acquire()
+    ours: int | None = None
     try:
+        if socket_accepts(socket_path):
+            raise EngineLocked(f"something already answers on {socket_path}; stop it or set api.socket elsewhere")
         async with trio.open_nursery() as nursery:
             binds = list(await nursery.start(serve, Guard(app, max_body=settings.api.max_body_bytes, tokens=None),
                                              _config(f"unix:{socket_path}")))
             os.chmod(socket_path, 0o600)
+            ours = socket_path.stat().st_ino
             if settings.api.tcp:
                 token, read_only = read_tokens(settings)
                 if not token:
@@ -57,6 +67,9 @@ async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]]
             task_status.started(binds)
             await trio.sleep_forever()
     finally:
-        if socket_path.is_socket():  # the listeners are closed: no client can reach us any more
-            socket_path.unlink()
+        try:  # the listeners are closed; remove the socket only if it is still the one we bound
+            if ours is not None and socket_path.is_socket() and socket_path.stat().st_ino == ours:
+                socket_path.unlink()
+        finally:
+            lock.release()
     raise AssertionError("unreachable")  # pragma: no cover

@@ -16,9 +16,8 @@ import click
 
 from engine.cli._common import EXIT_CONFIG, EXIT_UNREACHABLE
 from engine.cli._engine_cmds import CONFIG_OPTION, load_or_exit, print_status, start_detached
-from engine.client import Client
+from engine.client import Client, socket_accepts
 from engine.config import Settings, default_config_path
-from engine.lifecycle import socket_accepts
 from engine.output import fail
 
 ATTACH_HELP = "Engine to attach to: a Unix socket PATH, or an http(s)://HOST:PORT URL (needs a token)."

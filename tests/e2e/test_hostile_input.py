@@ -34,3 +34,26 @@ def test_a_deeply_nested_body_is_refused_and_the_engine_lives(tmp_path: Path) ->
         nested = {"note": "fine"}
         r = http.post("/v1/jobs", json={"kind": "noop", "payload": nested})
         assert r.status_code == 201
+
+
+def test_a_second_engine_on_the_same_socket_path_is_refused_and_the_first_keeps_it(tmp_path: Path) -> None:
+    """The data-dir lock does not cover a socket configured outside the data dir."""
+    import subprocess
+    import sys
+
+    shared = tmp_path / "shared.sock"
+    config = f'[api]\nsocket = "{shared}"\n'
+    first = EngineProcess(tmp_path / "one", config)
+    assert first.proc is None
+    first.socket = shared
+    with first:
+        (tmp_path / "two").mkdir()
+        (tmp_path / "two" / "config.toml").write_text(config)
+        second = subprocess.run([sys.executable, "-m", "engine", "run", "--data-dir", str(tmp_path / "two"),
+                                 "--config", str(tmp_path / "two" / "config.toml")],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1, second.stderr
+        assert "shared.sock" in second.stderr and ("already" in second.stderr)
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(shared)), base_url="http://e") as http:
+            assert http.get("/v1/status").json()["pid"] == first.proc.pid  # still the first's socket
+    assert not shared.exists()  # removed by the engine that bound it

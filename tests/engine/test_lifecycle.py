@@ -59,3 +59,17 @@ def test_an_engine_creates_everything_private(tmp_path: Path) -> None:
         assert mode(data) == 0o700
         for name in ("shiftboss.db", "shiftboss.db-wal", "engine.log", "engine.pid", "engine.sock"):
             assert mode(data / name) & 0o077 == 0, name
+
+
+def test_the_open_file_limit_is_raised_toward_the_hard_limit() -> None:
+    import resource
+
+    from engine.supervisor import raise_fd_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        now = raise_fd_limit(4096)
+        assert now == min(4096, hard) and resource.getrlimit(resource.RLIMIT_NOFILE)[0] == now
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
