@@ -281,6 +281,7 @@ class Worker(Struct, kw_only=True):
     pool: str
     state: str
     health: Literal["ok", "degraded", "down"] = "ok"
+    reason: str | None = None  # why it is not ok
     running: int = 0
     jobs: list[str] = []
     heartbeat_at: float | None = None

@@ -147,7 +147,8 @@ class DashboardScreen(LiveScreen):
         for w in self._workers:
             if w.health != "ok":
                 rows[f"worker:{w.id}"] = ("‼" if w.health == "down" else "!", ago(w.heartbeat_at),
-                                          Text(f"worker {w.id} {w.health}", "red"))
+                                          Text(f"worker {w.id} {w.health}" + (f": {w.reason}" if w.reason else ""),
+                                               "red"))
         rows.update(chain_attention(self._chains, format.clock()))
         rows.update(self._attention_jobs)
         severity = {"‼": 0, "!": 1, "·": 2}

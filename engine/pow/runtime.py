@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, NoReturn, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 import trio
 
@@ -132,6 +132,7 @@ class _Slot:
         self.job_id: str | None = None
         self.meter = Meter()
         self.heartbeat: float | None = None
+        self.began: float | None = None  # when the batch in flight started (wall clock)
 
 
 class PowRuntime:
@@ -212,6 +213,7 @@ class PowRuntime:
             job.last_served = time.monotonic()
             start, n = job.take(count)
             began = time.monotonic()
+            slot.began = time.time()
             result = await trio.to_thread.run_sync(job.search, start, n, job.target, job.best_zeros,
                                                    limiter=self._limiter)
             took = max(time.monotonic() - began, 1e-6)
@@ -228,8 +230,11 @@ class PowRuntime:
     def idle(self) -> bool:
         return all(slot.state != "hashing" for slot in self._slots)
 
-    def workers(self) -> list[Worker]:
-        """The pool's hashing as a whole (``<pool>/threads``), then each thread."""
+    def workers(self, now: float | None = None) -> list[Worker]:
+        """The pool's hashing as a whole (``<pool>/threads``), then each thread. A thread whose
+        batch has not come back for much longer than a batch takes is ``degraded`` (``down``
+        after a minute); a thread that is not hashing shows 0 H/s, not its last rate."""
+        now = time.time() if now is None else now
         busy = [slot.job_id for slot in self._slots if slot.job_id]
         states = {slot.state for slot in self._slots}
         out = [Worker(
@@ -240,10 +245,20 @@ class PowRuntime:
             detail={"threads": self.threads, "hashrate": self.meter.rates(), "hashes": self.meter.total,
                     "jobs_waiting_for_threads": sum(1 for j in self._jobs if j.wants_work())},
         )]
+        stuck_after = max(5.0, 100 * self.batch_seconds)
         for slot in self._slots:
+            health: Literal["ok", "degraded", "down"] = "ok"
+            reason = None
+            quiet = now - (slot.heartbeat or slot.began or now)
+            if slot.state == "hashing" and quiet > stuck_after:
+                health = "down" if quiet > 60 else "degraded"
+                reason = f"no batch back for {quiet:.0f} s (a batch takes ~{self.batch_seconds * 1000:.0f} ms)"
+            rates = slot.meter.rates() if slot.state == "hashing" else dict.fromkeys(WINDOWS, 0.0)
             out.append(Worker(
-                id=f"{self.pool}/thread-{slot.n}", pool=self.pool, state=slot.state, running=1 if slot.job_id else 0,
-                jobs=[slot.job_id] if slot.job_id else [], heartbeat_at=slot.heartbeat,
-                detail={"hashrate": slot.meter.rates(), "hashes": slot.meter.total},
+                id=f"{self.pool}/thread-{slot.n}", pool=self.pool, state=slot.state, health=health, reason=reason,
+                running=1 if slot.job_id else 0, jobs=[slot.job_id] if slot.job_id else [], heartbeat_at=slot.heartbeat,
+                detail={"hashrate": rates, "hashes": slot.meter.total},
             ))
+        if any(w.health != "ok" for w in out[1:]):
+            out[0].health, out[0].reason = "degraded", "a thread is stuck"
         return out

@@ -36,6 +36,7 @@ from engine.store import Claimed, Outcome, OutcomeName, Store, ops, queries
 log = logging.getLogger("shiftboss.scheduler")
 
 
+HEARTBEAT_S = 5.0  # a dispatcher's heartbeat while it has nothing to do
 STORE_RETRY_MIN = 0.25
 STORE_RETRY_MAX = 10.0
 
@@ -267,7 +268,8 @@ class Scheduler:
             pool.heartbeat_at = self.clock()
             free = pool.concurrency - len(pool.running)
             if free <= 0 or not self._may_claim(pool):
-                await pool.wakeup.wait()
+                with trio.move_on_after(HEARTBEAT_S):  # idle dispatchers still show they are alive
+                    await pool.wakeup.wait()
                 continue
             try:
                 claimed = await self.store.write(ops.claim, pool.name, min(free, batch), self.owner, ttl)
@@ -283,7 +285,8 @@ class Scheduler:
                     rj.stop_reason = "shutdown" if self.closing else "estop"
                 self._jobs.start_soon(self._execute, pool, rj)
             if not claimed:
-                await pool.wakeup.wait()
+                with trio.move_on_after(HEARTBEAT_S):
+                    await pool.wakeup.wait()
 
     async def _execute(self, pool: PoolRuntime, rj: RunningJob) -> None:
         c, ctx = rj.claimed, rj.ctx
@@ -595,8 +598,18 @@ class Scheduler:
         return [self.pool_view(p) for p in self.pools.values()]
 
     def workers(self) -> list[Worker]:
+        """Each pool's dispatcher. ``degraded`` while the store cannot write (it claims nothing);
+        ``down`` when it has not looped for six heartbeats."""
         out = []
+        now = self.clock()
+        store_ok = self.store.writable
         for pool in self.pools.values():
+            health: Literal["ok", "degraded", "down"] = "ok"
+            reason = None
+            if pool.heartbeat_at is not None and now - pool.heartbeat_at > 6 * HEARTBEAT_S:
+                health, reason = "down", f"no heartbeat for {now - pool.heartbeat_at:.0f} s"
+            elif not store_ok:
+                health, reason = "degraded", "the store cannot write: nothing is claimed"
             if self.estop.active or pool.state == "stopped":
                 state = "stopped"
             elif pool.state in ("paused", "draining", "drained"):
@@ -604,7 +617,8 @@ class Scheduler:
             else:
                 state = "busy" if pool.running else "idle"
             out.append(Worker(
-                id=f"{pool.name}/dispatcher", pool=pool.name, state=state, running=len(pool.running),
+                id=f"{pool.name}/dispatcher", pool=pool.name, state=state, health=health, reason=reason,
+                running=len(pool.running),
                 jobs=list(pool.running)[:20], heartbeat_at=pool.heartbeat_at,
                 detail={"concurrency": pool.concurrency, "owner": self.owner},
             ))

@@ -64,8 +64,13 @@ async def test_a_store_that_cannot_write_degrades_the_engine_and_it_recovers(tmp
             assert engine.scheduler.running_count() == 1  # its slot is held until the outcome is durable
             metrics = (await client.get("/metrics")).text
             assert "shiftboss_store_writable 0.0" in metrics
+            workers = {w["id"]: w for w in (await client.get("/v1/workers")).json()["workers"]}
+            assert workers["default/dispatcher"]["health"] == "degraded"
+            assert "store cannot write" in workers["default/dispatcher"]["reason"]
         await wait_for(lambda: store_writable(client), within=15)
         done = await until_state(client, sleeper, "completed", within=15)
+        workers = (await client.get("/v1/workers")).json()["workers"]
+        assert {w["health"] for w in workers} == {"ok"}
         assert done["result"] == {"slept": 1.5}
         r = await client.post("/v1/jobs", json={"kind": "noop"})
         assert r.status_code == 201
