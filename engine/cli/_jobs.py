@@ -127,11 +127,33 @@ def kinds(client: Client, as_json: bool) -> None:
         return
     for k in data["kinds"]:
         defs: dict[str, Any] = k["payload_schema"].get("$defs", {})
-        fields: dict[str, Any] = next(iter(defs.values()))["properties"] if defs else {}
+        payload: dict[str, Any] = next(iter(defs.values())) if defs else {}
+        required = set(payload.get("required", []))
         click.echo(f"{click.style(k['name'], bold=True)}  (pool {k['pool']}, {k['max_attempts']} attempts, "
                    f"{k['timeout']:g} s timeout)\n  {k['description']}")
-        for name, schema in fields.items():
-            click.echo(f"    {name}: {schema.get('type', '?')}" + (f" — {schema['description']}" if "description" in schema else ""))
+        for name, schema in payload.get("properties", {}).items():
+            click.echo(f"    {describe_field(name, schema, name in required)}")
+
+
+def describe_field(name: str, schema: dict[str, Any], required: bool) -> str:
+    """One payload field as a line: ``name: type (bounds) required|= default — description``."""
+    options = schema.get("anyOf", [schema])
+    real = [o for o in options if o.get("type") != "null"] or options
+    first = real[0]
+    if "enum" in first:
+        kind = " | ".join(json.dumps(v) for v in first["enum"])
+    else:
+        kind = first.get("type", "any")
+    if len(real) < len(options):
+        kind += " or null"
+    bounds = [f"{label} {first[key]}" for key, label in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"),
+                                                          ("exclusiveMaximum", "<"), ("minLength", "length ≥"),
+                                                          ("maxLength", "length ≤"), ("pattern", "matches"))
+              if key in first]
+    line = f"{name}: {kind}" + (f" ({', '.join(bounds)})" if bounds else "")
+    line += ", required" if required else f" = {json.dumps(schema.get('default'))}" if "default" in schema else ""
+    description = first.get("description") or schema.get("description")
+    return line + (f" — {description}" if description else "")
 
 
 def filter_options(fn: Any) -> Any:
