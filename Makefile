@@ -15,13 +15,20 @@ NODE_TOOLS := node_modules/.installed
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-venv: $(VENV)/.installed system ## create .venv and install Shiftboss with its test tools
+venv: $(VENV)/.installed $(VENV)/.kernels system ## create .venv, install Shiftboss with its test tools, compile the PoW kernels
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed ($(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# numba compiles the PoW kernels on first use (30-40 s on 2 cores); do it once here, into
+# NUMBA_CACHE_DIR, so the first demo or engine hashes at once instead of showing `compiling`.
+$(VENV)/.kernels: $(VENV)/.installed engine/pow/_kale_kernel.py engine/pow/_counter_kernel.py
+	@echo "compiling the PoW kernels once (cached in $(NUMBA_CACHE_DIR)) …"
+	$(BIN)/python -c 'from engine.jobs.pow import warm_pow_kernels; warm_pow_kernels()'
 	touch $@
 
 system: ## install redis-server, tmux and OpenSSL headers (bench baseline) from Debian if missing

@@ -70,6 +70,7 @@ def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_dev
     settings = load_or_exit(config_path, overrides)
     devnet_state = None if no_devnet else _ensure_devnet(Path(".demo"))
     if not socket_accepts(settings.socket_path):
+        click.echo("starting the engine with demo load …")
         start_detached(settings, config_path or default_config_path(), demo=True, devnet_state=devnet_state)
     else:
         click.echo(f"attached to the running engine at {settings.socket_path}")
@@ -108,6 +109,7 @@ def _ensure_devnet(folder: Path) -> Path | None:
         click.echo("no anvil here (`make node` installs it): the demo runs without a chain")
         return None
     port = 8545 if _port_free(8545) else free_port()
+    click.echo(f"starting a local devnet on :{port}: anvil, then deploying the workflow contracts (~10 s) …")
     result = subprocess.run([sys.executable, "-m", "engine", "devnet", "--detach", "--port", str(port),
                              "--state", str(state_path), "--key-file", str(folder / "signer.key")],
                             capture_output=True, text=True, timeout=120)
