@@ -65,6 +65,10 @@ ACTIONS: tuple[Action, ...] = (
            "then confirm.", "jobs", mutating=True, dangerous=True, show=False),
     Action("bulk_cancel", "C", "bulk('cancel')", "Bulk cancel", "Cancel every job the filter shows: preview "
            "count, then confirm.", "jobs", mutating=True, dangerous=True, show=False),
+    # audit
+    Action("audit_operator", "o", "toggle_operator", "Operator only", "Show only what operators did, or also demo "
+           "load, recovery and chain scans.", "audit"),
+    Action("audit_more", "m", "more", "More", "Load the next page of older records.", "audit"),
     # job detail
     Action("detail_retry", "r", "retry", "Retry", "Retry this job with a fresh attempt budget.", "detail",
            mutating=True),

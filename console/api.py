@@ -135,8 +135,8 @@ class EngineApi:
     async def chains(self) -> ChainList:
         return await self._call("GET", "/v1/chains", ChainList)
 
-    async def audit(self, *, limit: int = 200, cursor: str | None = None) -> AuditPage:
-        params = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+    async def audit(self, *, limit: int = 200, cursor: str | None = None, operator: bool = False) -> AuditPage:
+        params = {"limit": str(limit), **({"cursor": cursor} if cursor else {}), **({"operator": "1"} if operator else {})}
         return await self._call("GET", "/v1/audit", AuditPage, params=params)
 
     # --- actions ----------------------------------------------------------------------------

@@ -187,8 +187,10 @@ class Service:
 
     # --- audit and events -------------------------------------------------------------------
 
-    async def audit(self, cursor: int | None, limit: int) -> AuditPage:
-        records, next_cursor = await self._store.read(queries.audit_page, cursor, limit)
+    async def audit(self, cursor: int | None, limit: int, *, actions: list[str] | None = None,
+                    actor: str | None = None, operator: bool = False) -> AuditPage:
+        records, next_cursor = await self._store.read(queries.audit_page, cursor, limit, actions=actions, actor=actor,
+                                                      operator=operator)
         return AuditPage(records=records, next_cursor=None if next_cursor is None else str(next_cursor))
 
     async def record(self, actor: str, action: str, target: str, reason: str = "",

@@ -244,7 +244,11 @@ def build_app(service: Service) -> Starlette:
     async def audit(request: Request) -> Response:
         cursor = int_param(request, "cursor", None)
         limit = int_param(request, "limit", 100, 1, MAX_PAGE) or 100
-        return JSON(await service.audit(cursor, limit))
+        q = request.query_params
+        actions = [a for part in q.getlist("action") for a in part.split(",") if a] or None
+        operator = int_param(request, "operator", 0, 0, 1)
+        return JSON(await service.audit(cursor, limit, actions=actions, actor=q.get("actor") or None,
+                                        operator=bool(operator)))
 
     @route("/v1/events", ["GET"])
     async def events(request: Request) -> Response:

@@ -312,10 +312,17 @@ def reload(client: Client, as_json: bool, reason: str) -> None:
 @click.command()
 @click.option("--limit", type=click.IntRange(1, 1000), default=30, show_default=True)
 @click.option("--cursor", help="Continue after this cursor (printed at the end of a page).")
+@click.option("--action", "actions", multiple=True, metavar="ACTION",
+              help="Only these actions (repeat or comma-separate): estop, resume, pause, drain, cancel, retry, "
+                   "submit, set-height, config-reload, shutdown …")
+@click.option("--actor", help="Only records whose actor contains this.")
+@click.option("--operator", is_flag=True, help="Only what operators did (not demo load, recovery or chain scans).")
 @client_options
-def audit(client: Client, as_json: bool, limit: int, cursor: str | None) -> None:
-    """The audit log, newest first: who did what, when and why."""
-    data = client.get("/v1/audit", limit=limit, cursor=cursor)
+def audit(client: Client, as_json: bool, limit: int, cursor: str | None, actions: tuple[str, ...],
+          actor: str | None, operator: bool) -> None:
+    """The audit log, newest first: who did what, when and why (filter by action, actor, operator)."""
+    data = client.get("/v1/audit", limit=limit, cursor=cursor, action=",".join(actions) or None, actor=actor,
+                      operator=1 if operator else None)
     if as_json:
         emit_json(data)
         return

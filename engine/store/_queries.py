@@ -113,10 +113,29 @@ def job_audit(conn: sqlite3.Connection, job_id: str) -> list[AuditRecord]:
     ))
 
 
-def audit_page(conn: sqlite3.Connection, cursor: int | None, limit: int) -> tuple[list[AuditRecord], int | None]:
+#: actors of records the engine writes by itself (demo load, start-up recovery, chain scans)
+AUTOMATIC_ACTORS = ("demo", "engine")
+
+
+def audit_page(conn: sqlite3.Connection, cursor: int | None, limit: int, *, actions: list[str] | None = None,
+               actor: str | None = None, operator: bool = False) -> tuple[list[AuditRecord], int | None]:
+    """Newest first, ``limit`` per page after ``cursor``; only ``actions``, only ``actor`` (a
+    substring), only what operators did (``operator``: not demo load, recovery or chain scans)."""
+    clauses: list[str] = ["id < ?"]
+    params: list[Any] = [cursor if cursor is not None else 2**62]
+    if actions:
+        clauses.append(f"action IN ({','.join('?' * len(actions))})")
+        params.extend(actions)
+    if actor:
+        clauses.append("instr(actor, ?) > 0")
+        params.append(actor)
+    if operator:
+        clauses.append(f"actor NOT IN ({','.join('?' * len(AUTOMATIC_ACTORS))}) AND actor NOT LIKE 'chain:%'")
+        params.extend(AUTOMATIC_ACTORS)
     rows = conn.execute(
-        "SELECT id, ts, actor, action, target, reason, details FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
-        (cursor if cursor is not None else 2**62, limit + 1),
+        f"SELECT id, ts, actor, action, target, reason, details FROM audit WHERE {' AND '.join(clauses)}"
+        " ORDER BY id DESC LIMIT ?",
+        (*params, limit + 1),
     ).fetchall()
     more = len(rows) > limit
     records = _audit_rows(rows[:limit])

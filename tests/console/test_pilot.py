@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Input, Label, Select
 
 from console import make_app
 from console.api import Target
@@ -138,6 +138,10 @@ async def test_estop_asks_reason_and_confirmation_then_resume(engine: EngineProc
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert [r[3] for r in rows[:2]] == ["resume", "estop"]
         assert rows[1][2] == "pilot" and rows[1][5] == "bad payout"
+        title = audit.query_one("#audit-title", Label)
+        assert "operator actions" in str(title.render())
+        await pilot.press("o")  # every record, automatic ones too
+        await eventually(lambda: "every record" in str(title.render()), what="all records")
 
 
 @pytest.mark.asyncio

@@ -306,3 +306,26 @@ async def test_a_stream_from_the_future_or_another_database_starts_with_a_reset(
             "stream.reset", "another database", engine.store.database_id)
         same = await first_event(client, since=0, database=engine.store.database_id)
         assert same.type == "job.submitted" and same.seq == 1
+
+
+@pytest.mark.trio
+async def test_the_audit_log_filters_by_action_actor_and_operator(tmp_path: Path) -> None:
+    async with running_engine(make_settings(tmp_path)) as (_engine, client):
+        for actor in ("demo", "demo", "alice"):
+            await client.post("/v1/jobs", json={"kind": "noop"}, headers={"x-shiftboss-actor": actor})
+        await client.post("/v1/estop", json={"reason": "payout bug"}, headers={"x-shiftboss-actor": "bob"})
+        await client.post("/v1/resume", json={"reason": "fixed"}, headers={"x-shiftboss-actor": "bob"})
+
+        async def audit(**params: Any) -> list[tuple[str, str]]:
+            records = (await client.get("/v1/audit", params=params)).json()["records"]
+            return [(r["actor"], r["action"]) for r in records]
+
+        assert await audit(action="estop") == [("bob", "estop")]
+        assert await audit(action="estop,resume") == [("bob", "resume"), ("bob", "estop")]
+        assert await audit(actor="ali") == [("alice", "submit")]
+        operator = await audit(operator=1)
+        assert ("demo", "submit") not in operator and ("alice", "submit") in operator and len(operator) == 3
+        page = (await client.get("/v1/audit", params={"limit": 2})).json()
+        older = (await client.get("/v1/audit", params={"limit": 2, "cursor": page["next_cursor"]})).json()
+        assert [r["id"] for r in page["records"]] + [r["id"] for r in older["records"]] == sorted(
+            [r["id"] for r in page["records"] + older["records"]], reverse=True)
