@@ -227,6 +227,10 @@ class Service:
     def pool_count(self, pool: str, state: str) -> int:
         return self._stats.pool_count(pool, state)
 
+    def transitions(self) -> dict[tuple[str, str], int]:
+        """Job state changes since start by (pool, new state)."""
+        return dict(self._stats.transitions)
+
     def store_counters(self) -> StoreCounters:
         writer = self._store.writer
         return StoreCounters(commits=writer.batches, ops=writer.ops, last_seq=self._store.last_seq)

@@ -19,6 +19,8 @@ class Stats:
         self.counts: defaultdict[tuple[str, str], int] = defaultdict(int, counts or {})
         self.completed_total: defaultdict[str, int] = defaultdict(int)
         self.failed_total: defaultdict[str, int] = defaultdict(int)
+        #: job state changes since start by (pool, new state): retried, cancelled, expired …
+        self.transitions: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._buckets: defaultdict[str, deque[list[int]]] = defaultdict(deque)  # [second, completed, failed]
 
     def apply(self, events: list[Event]) -> None:
@@ -29,6 +31,7 @@ class Stats:
                 old, new = e.data["from"], e.data["to"]
                 counts[(pool, old)] -= 1
                 counts[(pool, new)] += 1
+                self.transitions[(pool, new)] += 1
                 if new == "completed":
                     self._bump(pool, e.ts, 1)
                 elif new == "failed":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -14,13 +15,14 @@ import trio
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from engine import safejson
 from engine.api._errors import BodyTooLarge, Malformed, UnknownRoute, status_of
-from engine.api._metrics import metrics_text
+from engine.api._metrics import ApiMetrics, metrics_text
 from engine.api._openapi import openapi
 from engine.errors import EngineError, Invalid, Rejected, StoreError
 from engine.schema import (
@@ -121,6 +123,8 @@ def int_param(request: Request, name: str, default: int | None, lo: int = 0, hi:
 
 
 def build_app(service: Service) -> Starlette:
+    api_metrics = ApiMetrics()
+
     def route(path: str, methods: list[str]) -> Callable[[Callable[[Request], Awaitable[Response]]], Route]:
         def wrap(fn: Callable[[Request], Awaitable[Response]]) -> Route:
             return Route(path, fn, methods=methods)
@@ -274,7 +278,7 @@ def build_app(service: Service) -> Starlette:
 
     @route("/metrics", ["GET"])
     async def metrics(request: Request) -> Response:
-        return Response(metrics_text(service), media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(await metrics_text(service, api_metrics), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @route("/openapi.json", ["GET"])
     async def openapi_json(request: Request) -> Response:
@@ -282,9 +286,34 @@ def build_app(service: Service) -> Starlette:
 
     routes = [status, kinds, list_jobs, submit, bulk_retry, bulk_cancel, get_job, retry, cancel, estop, resume,
               pools, pool_action, workers, chains, set_height, audit, events, reload, shutdown, metrics, openapi_json]
-    return Starlette(routes=routes, exception_handlers={
+    return Starlette(routes=routes, middleware=[Middleware(_Timing, metrics=api_metrics)], exception_handlers={
         HTTPException: _http_error, EngineError: _engine_error, Exception: _unexpected,
     })
+
+
+class _Timing:
+    """Times every request into the API's latency histogram (status as answered)."""
+
+    def __init__(self, app: Any, metrics: ApiMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        began = time.perf_counter()
+
+        async def sent(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sent)
+        finally:
+            self.metrics.observe(scope["method"], scope["path"], status, time.perf_counter() - began)
 
 
 class EventStream(Response):

@@ -329,3 +329,33 @@ async def test_the_audit_log_filters_by_action_actor_and_operator(tmp_path: Path
         older = (await client.get("/v1/audit", params={"limit": 2, "cursor": page["next_cursor"]})).json()
         assert [r["id"] for r in page["records"]] + [r["id"] for r in older["records"]] == sorted(
             [r["id"] for r in page["records"] + older["records"]], reverse=True)
+
+
+@pytest.mark.trio
+async def test_metrics_parse_and_carry_what_operators_alert_on(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settings = make_settings(tmp_path, **{"scheduler.backoff_base": 0.01})
+    async with running_engine(settings) as (_engine, client):
+        r = await client.post("/v1/jobs", json={"kind": "demo.flaky", "payload": {"fail_times": 1}})
+        job_id = r.json()["id"]
+        await wait_for(lambda: state_is(client, job_id, "completed"))
+        await client.get(f"/v1/jobs/{job_id}")
+        await client.post("/v1/chains/structs/height", json={"height": 42})
+        text = (await client.get("/metrics")).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+
+    def value(family: str, sample: str | None = None, **labels: str) -> float:
+        for s in families[family].samples:
+            if (sample is None or s.name == sample) and all(s.labels.get(k) == v for k, v in labels.items()):
+                return float(s.value)
+        raise AssertionError(f"no {family} sample with {labels}")
+
+    assert value("shiftboss_job_transitions", pool="default", to="retrying") == 1
+    assert value("shiftboss_job_transitions", pool="default", to="completed") == 1
+    assert value("shiftboss_chain_head", chain="structs", kind="manual") == 42
+    assert value("shiftboss_store_writable") == 1
+    assert value("shiftboss_worker_healthy", worker="default/dispatcher") == 1
+    assert value("shiftboss_pow_hashrate", worker="pow/thread-0", window="10s") == 0
+    assert value("shiftboss_api_request_seconds", "shiftboss_api_request_seconds_count", method="GET",
+                 route="/v1/jobs/{id}", status="200") >= 2

@@ -56,7 +56,8 @@ class EvmChain:
         self.head_hash: str | None = None
         self.head_time: float | None = None
         self.hashes: dict[int, str] = {}
-        self.reorgs: list[dict[str, Any]] = []
+        self.reorgs: list[dict[str, Any]] = []  # the last ten
+        self.reorg_count = 0
         self.balance: int | None = None
         self.error = ""
         self._new_head = trio.Event()
@@ -161,6 +162,7 @@ class EvmChain:
         depth = (self.head or number) - fork + 1
         record = {"fork_block": fork, "depth": depth, "at": time.time(), "head": self.head}
         self.reorgs = [*self.reorgs[-9:], record]
+        self.reorg_count += 1
         log.warning("chain %s: reorg of depth %d (fork at block %d)", self.name, depth, fork)
         for n in [n for n in self.hashes if n >= fork]:
             del self.hashes[n]
@@ -190,7 +192,7 @@ class EvmChain:
 
     async def status(self) -> list[Chain]:
         detail: dict[str, Any] = {"chain_id": self.rpc.chain_id, "endpoints": self.rpc.stats(),
-                                  "reorgs": self.reorgs, "error": self.error}
+                                  "reorgs": self.reorgs, "reorg_count": self.reorg_count, "error": self.error}
         if self.account is not None:
             signer: dict[str, Any] = {"address": self.account.address,
                                       "balance_eth": None if self.balance is None else self.balance / ETH,

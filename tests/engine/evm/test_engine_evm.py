@@ -260,3 +260,7 @@ async def test_a_structs_proof_waits_on_an_evm_chain_fed_by_its_head_watcher(anv
             assert (engine.services.heights.get("devnet") or 0) >= done["result"]["height"]
             chains = {c["name"]: c for c in (await client.get("/v1/chains")).json()["chains"]}
             assert set(chains) == {"devnet"} and chains["devnet"]["kind"] == "evm"  # no second, manual entry
+            metrics = (await client.get("/metrics")).text
+            assert f'shiftboss_chain_head{{chain="devnet",kind="evm"}} {chains["devnet"]["head"]}' in metrics
+            assert 'shiftboss_chain_reachable{chain="devnet"} 1.0' in metrics
+            assert f'shiftboss_signer_balance{{address="{WORKER.address}",chain="devnet"}}' in metrics
