@@ -92,6 +92,13 @@ class ApiSettings(_Section):
     read_only_token_file: Path | None = None
     """File holding a token that may only GET (or set ``SHIFTBOSS_API_READ_ONLY_TOKEN``)."""
 
+    token_name: str = Field("operator", pattern=r"^[\w.@+-]{1,64}$")
+    """Who acts with the full token: audit records of TCP clients name this, and a name the
+    client sends (``X-Shiftboss-Actor``) only as ``on behalf of``."""
+
+    read_only_token_name: str = Field("viewer", pattern=r"^[\w.@+-]{1,64}$")
+    """Who reads with the read-only token."""
+
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     """Largest request body accepted; bigger ones get 413."""
 

@@ -70,9 +70,14 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
 
 
 def actor_of(request: Request) -> str:
-    """Who is acting: the client's ``X-Shiftboss-Actor`` (sanitised), marked by transport."""
-    name = _ACTOR.sub("", request.headers.get("x-shiftboss-actor", ""))[:100] or "api"
-    return f"{name} (tcp)" if request.scope.get("shiftboss.transport") == "tcp" else name
+    """Who is acting, for the audit log. Over TCP the token's name (``api.token_name``): a name
+    the client sends (``X-Shiftboss-Actor``) is recorded only as ``on behalf of``. Over the Unix
+    socket (mode 0600: only the engine's own user, or root, can connect) the client's name."""
+    claimed = _ACTOR.sub("", request.headers.get("x-shiftboss-actor", ""))[:100]
+    if request.scope.get("shiftboss.transport") == "tcp":
+        token = str(request.scope.get("shiftboss.token_name") or "token")
+        return f"{token} (on behalf of {claimed})" if claimed and claimed != token else token
+    return claimed or "api"
 
 
 async def body_as(request: Request, type_: type[T], *, optional: bool = False) -> T:

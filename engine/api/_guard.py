@@ -14,9 +14,9 @@ Scope = dict[str, Any]
 
 class Guard:
     """``tokens`` is ``None`` on the Unix socket (filesystem permissions are the auth);
-    on TCP it maps each accepted token to whether it is read-only."""
+    on TCP it maps each accepted token to (read-only?, the token's name)."""
 
-    def __init__(self, app: Any, *, max_body: int, tokens: dict[str, bool] | None) -> None:
+    def __init__(self, app: Any, *, max_body: int, tokens: dict[str, tuple[bool, str]] | None) -> None:
         self.app = app
         self.max_body = max_body
         self.tokens = tokens
@@ -41,15 +41,16 @@ class Guard:
         assert self.tokens is not None
         auth = _header(scope, b"authorization") or ""
         scheme, _, presented = auth.partition(" ")
-        read_only = None
+        read_only, name = None, None
         if scheme.lower() == "bearer" and presented:
-            for token, ro in self.tokens.items():
+            for token, (ro, token_name) in self.tokens.items():
                 if hmac.compare_digest(token.encode(), presented.strip().encode()):
-                    read_only = ro
+                    read_only, name = ro, token_name
         if read_only is None:
             message = "missing bearer token" if not auth else "invalid bearer token"
             return error_response(401, "unauthorized", message, headers={"www-authenticate": "Bearer"})
         scope["shiftboss.read_only"] = read_only
+        scope["shiftboss.token_name"] = name
         if read_only and scope["method"] not in ("GET", "HEAD"):
             return error_response(403, "read_only", f"this token is read-only: {scope['method']} is not allowed")
         return None

@@ -59,9 +59,9 @@ async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]]
                 token, read_only = read_tokens(settings)
                 if not token:
                     raise ConfigError([("api.tcp", "TCP needs a bearer token")])
-                tokens = {token: False}
+                tokens = {token: (False, settings.api.token_name)}
                 if read_only:
-                    tokens[read_only] = True
+                    tokens[read_only] = (True, settings.api.read_only_token_name)
                 guard = Guard(app, max_body=settings.api.max_body_bytes, tokens=tokens)
                 binds += await nursery.start(serve, guard, _config(settings.api.tcp))
             task_status.started(binds)

@@ -257,7 +257,10 @@ async def test_tcp_requires_a_token_and_read_only_tokens_only_get(tmp_path: Path
             assert r.status_code == 201
             assert (await tcp.get("/v1/status", headers=full)).json()["access"] == "read-write"
             audit = (await tcp.get("/v1/audit", headers=view)).json()["records"]
-            assert audit[0]["actor"] == "ops-bot (tcp)"
+            assert audit[0]["actor"] == "operator (on behalf of ops-bot)"  # the token says who; the header only claims
+            r = await tcp.post("/v1/jobs", json={"kind": "noop"}, headers={"authorization": "Bearer s3cret-full"})
+            audit = (await tcp.get("/v1/audit", headers=view)).json()["records"]
+            assert audit[0]["actor"] == "operator"
 
 
 def test_tcp_without_a_token_refuses_to_start(tmp_path: Path) -> None:
