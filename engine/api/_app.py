@@ -356,7 +356,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     message = f"no route {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
-    return error_response(exc.status_code, code, message)
+    allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
+    return error_response(exc.status_code, code, message, headers={"allow": allow} if allow else None)
 
 
 async def _engine_error(request: Request, exc: Exception) -> Response:

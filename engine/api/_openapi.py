@@ -43,6 +43,43 @@ ROUTES: list[tuple[str, str, str, Any, Any]] = [
 ]
 
 
+def _q(name: str, type_: str, description: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": type_, **extra}}
+
+
+_STATES = {"type": "string", "description": "comma-separated job states", "pattern": "^[a-z,]*$"}
+#: query parameters of the GET routes
+QUERY: dict[str, list[dict[str, Any]]] = {
+    "/v1/jobs": [
+        {"name": "state", "in": "query", "required": False, "schema": _STATES, "description": "filter by state"},
+        _q("kind", "string", "filter by kind"), _q("pool", "string", "filter by pool"),
+        _q("text", "string", "search ids, kinds, payloads, errors, idempotency keys"),
+        _q("cursor", "integer", "continue after this cursor (sort=-created only)", minimum=0),
+        _q("limit", "integer", "jobs per page", minimum=1, maximum=1000),
+        _q("offset", "integer", "skip this many", minimum=0),
+        _q("count", "integer", "1: count the total (default), 0: skip it", minimum=0, maximum=1),
+        _q("sort", "string", "order", enum=list(s.JOB_SORTS)),
+    ],
+    "/v1/audit": [
+        _q("cursor", "integer", "continue after this cursor", minimum=0),
+        _q("limit", "integer", "records per page", minimum=1, maximum=1000),
+        _q("action", "string", "only these actions (comma-separated)"),
+        _q("actor", "string", "only actors containing this"),
+        _q("operator", "integer", "1: only what operators did", minimum=0, maximum=1),
+    ],
+    "/v1/events": [
+        _q("since", "integer", "events after this sequence number (default: from now)", minimum=0),
+        _q("types", "string", "comma-separated type prefixes"),
+        _q("job", "string", "only this job's events"),
+        _q("database", "string", "the database id seen before: another one answers stream.reset"),
+    ],
+}
+#: routes whose body may be left out (all its fields have defaults)
+OPTIONAL_BODY = {"/v1/jobs/{job_id}/retry", "/v1/jobs/{job_id}/cancel", "/v1/resume", "/v1/pools/{name}/pause",
+                 "/v1/pools/{name}/resume", "/v1/pools/{name}/drain", "/v1/reload", "/v1/shutdown"}
+
+
 @functools.cache
 def openapi() -> dict[str, Any]:
     def flat(t: Any) -> list[Any]:
@@ -60,12 +97,20 @@ def openapi() -> dict[str, Any]:
     for method, path, summary, req, resp in ROUTES:
         op: dict[str, Any] = {"summary": summary, "responses": {}}
         if req is not None:
-            op["requestBody"] = {"content": {"application/json": {"schema": take(req)}}, "required": False}
+            op["requestBody"] = {"content": {"application/json": {"schema": take(req)}},
+                                 "required": path not in OPTIONAL_BODY}
         media = "application/x-ndjson" if path == "/v1/events" else "application/json"
-        op["responses"]["200"] = {"description": "ok", "content": {media: {"schema": take(resp)}}}
+        ok = {"description": "ok", "content": {media: {"schema": take(resp)}}}
+        op["responses"]["200"] = ok
+        if (method, path) == ("post", "/v1/jobs"):
+            op["responses"]["201"] = {**ok, "description": "created (200: an idempotency key's existing job)"}
+        if (method, path) == ("post", "/v1/shutdown"):
+            op["responses"] = {"202": {**ok, "description": "accepted: the engine stops gracefully"}}
         params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
-        if params:
-            op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
+        op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                            for p in params] + (QUERY.get(path, []) if method == "get" else [])
+        if not op["parameters"]:
+            del op["parameters"]
         paths.setdefault(path, {})[method] = op
     error = {"description": "error", "content": {"application/json": {"schema": next(it)}}}
     for ops_ in paths.values():
@@ -76,5 +121,8 @@ def openapi() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Shiftboss control API", "version": f"{s.API_VERSION}"},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "TCP only (the Unix socket needs none); a read-only token may only GET"}}},
+        "security": [{}, {"bearer": []}],
     }

@@ -214,6 +214,13 @@ async def test_metrics_openapi_and_kinds(tmp_path: Path) -> None:
         for path in ("/v1/status", "/v1/jobs", "/v1/jobs/{job_id}/retry", "/v1/estop", "/v1/events", "/v1/audit"):
             assert path in spec["paths"]
         assert "JobSubmit" in spec["components"]["schemas"]
+        jobs = spec["paths"]["/v1/jobs"]
+        assert {p["name"] for p in jobs["get"]["parameters"]} >= {"state", "kind", "cursor", "limit", "sort"}
+        assert "201" in jobs["post"]["responses"] and jobs["post"]["requestBody"]["required"] is True
+        assert spec["paths"]["/v1/resume"]["post"]["requestBody"]["required"] is False
+        assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        r = await client.delete("/v1/status")
+        assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
         kinds = {k["name"]: k for k in (await client.get("/v1/kinds")).json()["kinds"]}
         assert set(kinds) == {"noop", "sleep", "demo.flaky", "pow.kale", "pow.structs", "pow.hashcash", "evm.tx",
                               "evm.workflow.scan", "evm.workflow.execute"}
