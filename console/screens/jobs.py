@@ -158,7 +158,7 @@ class JobsScreen(LiveScreen):
         async def preview() -> None:
             result = await api.bulk(verb, query, dry_run=True)  # type: ignore[arg-type]
             if result.matched == 0:
-                self.notify(f"bulk {verb}: no job in this filter can be {verb}{'ed' if verb == 'cancel' else 'd'}")
+                self.notify(f"bulk {verb}: no job in this filter can be {'cancelled' if verb == 'cancel' else 'retried'}")
                 return
             described = _describe(query)
 
@@ -169,7 +169,7 @@ class JobsScreen(LiveScreen):
 
             self.app.push_screen(AskReason(
                 f"Bulk {verb}: {result.matched:,} jobs",
-                f"{result.matched:,} jobs match {described} and can be {verb}{'led' if verb == 'cancel' else 'ed'}.\n"
+                f"{result.matched:,} jobs match {described} and can be {'cancelled' if verb == 'cancel' else 'retried'}.\n"
                 "Give a reason and press Enter to go ahead.", yes=f"{verb.capitalize()} {result.matched:,} jobs",
                 danger=True), done)
 

@@ -36,7 +36,7 @@ def columns(width: int) -> list[Column]:
     """Column widths for a terminal width: the full id only when there is room for it."""
     id_width = 32 if width >= 140 else 12
     fixed = [Column("ID", id_width), Column("STATE", 10), Column("KIND", 14), Column("POOL", 8), Column("P", 1),
-             Column("TRY", 5), Column("AGE", 7)]
+             Column("TRY", 5), Column("UPDATED", 7)]  # time since the job last changed
     return [*fixed, Column("INFO", 0)]
 
 
