@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from engine.bench import bench
@@ -9,6 +11,7 @@ from engine.cli._console import console, up
 from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop
 from engine.cli._evm import devnet, evm, keys
 from engine.cli._jobs import jobs
+from engine.output import emit_json
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -37,7 +40,20 @@ for command in (run, stop, up, console, status, estop, resume, pools, jobs, chai
 
 
 def main() -> None:
-    cli(prog_name="shiftboss")
+    """Run the CLI. Under ``--json`` a usage error is one JSON error document too (exit 2)."""
+    if "--json" not in sys.argv[1:]:
+        cli(prog_name="shiftboss")
+        return
+    try:
+        cli.main(prog_name="shiftboss", standalone_mode=False)
+    except click.UsageError as exc:
+        emit_json({"error": {"code": "usage", "message": exc.format_message(),
+                             "details": {"command": exc.ctx.command_path if exc.ctx else "shiftboss"}}})
+        raise SystemExit(2) from None
+    except click.exceptions.Abort:
+        raise SystemExit(1) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
 
 
 __all__ = ["cli", "main"]

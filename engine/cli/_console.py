@@ -141,7 +141,8 @@ def exec_console(settings: Settings, config_path: Path | None, *, attach: str | 
             if start is None and local and sys.stdin.isatty():
                 start = click.confirm(f"No engine answers at {path}. Start one (detached) now?", default=True)
             if not (start and local):
-                hint = "start one with `shiftboss run --detach`" + (" or pass --start" if local else "")
+                hint = ("start one with `shiftboss run --detach` or pass --start" if local else
+                        f"start an engine that serves it: SHIFTBOSS_API__SOCKET={path} shiftboss run --detach")
                 fail(f"no engine answers at {path}; {hint}", EXIT_UNREACHABLE)
             start_detached(settings, config_path or default_config_path(), demo=demo)
         where = str(path)

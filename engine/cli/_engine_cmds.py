@@ -157,6 +157,8 @@ def stop(client: Client, as_json: bool, timeout: float, reason: str) -> None:
     try:
         pid = client.get("/v1/status")["pid"]
         client.post("/v1/shutdown", {"reason": reason})
+        if not as_json:
+            click.echo(f"stopping the engine (pid {pid}): running jobs get engine.grace_period to finish …", err=True)
     except ClientError:
         pid = pid_from_file(Path(client.where).parent / "engine.pid")
         if pid is None:
@@ -271,6 +273,8 @@ def _pool_action(action: str, doc: str) -> click.Command:
     def command(client: Client, as_json: bool, name: str, reason: str, **extra: Any) -> None:
         data = client.post(f"/v1/pools/{name}/{action}", {"reason": reason})
         if action == "drain" and extra.get("wait"):
+            if data["pool"]["state"] == "draining" and not as_json:
+                click.echo(f"draining pool {name}: waiting for {data['pool']['running']} running job(s) …", err=True)
             while data["pool"]["state"] == "draining":
                 time.sleep(0.2)
                 data = {"pool": next(p for p in client.get("/v1/pools")["pools"] if p["name"] == name)}

@@ -300,3 +300,12 @@ def test_console_refuses_clearly_without_an_engine_a_token_or_a_known_key(tmp_pa
     r = subprocess.run([sys.executable, "-m", "console", "--attach", "x.sock", "--keymap", '{"estopp": "x"}'],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "unknown action 'estopp'" in r.stderr
+
+
+def test_usage_errors_under_json_are_one_json_document() -> None:
+    out = shiftboss("jobs", "lisst", "--json")
+    assert out.returncode == 2
+    error = json.loads(out.stdout)["error"]
+    assert error["code"] == "usage" and "No such command 'lisst'" in error["message"]
+    plain = shiftboss("jobs", "lisst")
+    assert plain.returncode == 2 and "No such command" in plain.stderr and not plain.stdout
