@@ -357,6 +357,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     message = f"no route {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
     allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
+    allow = ", ".join(sorted(m.strip() for m in allow.split(","))) if allow else None  # starlette's order varies
     return error_response(exc.status_code, code, message, headers={"allow": allow} if allow else None)
 
 
