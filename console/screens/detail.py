@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Group
-from rich.pretty import Pretty
+from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -79,20 +79,23 @@ def render_detail(detail: JobDetail, now: float) -> Group:
         head.add_row("deadline", span(job.deadline - now) if job.deadline > now else f"passed {ago(job.deadline, now)} ago")
     if job.idempotency_key:
         head.add_row("idempotency", job.idempotency_key)
-    parts: list = [head, Text("\npayload", "bold underline"), Pretty(job.payload, expand_all=True)]
+    parts: list = [head, Text("\npayload", "bold underline"), JSON.from_data(job.payload, indent=2)]
     if job.progress:
-        parts += [Text("\nprogress", "bold underline"), Text(summary(job) or ""), Pretty(job.progress)]
+        parts += [Text("\nprogress", "bold underline"), Text(summary(job) or ""), JSON.from_data(job.progress, indent=2)]
     if job.error is not None:
         parts += [Text("\nerror", "bold underline"),
                   Text(f"{job.error.code}: {job.error.message}" + ("" if job.error.retryable else " (not retryable)"),
                        "red")]
     if job.result is not None:
         parts += [Text("\nresult", "bold underline"), Text(json.dumps(job.result, indent=2)[:4000])]
-    history = Table("#", "started", "took", "outcome", "worker", "error", box=None, header_style="bold")
-    for a in job.history or []:
+    # "#" counts every attempt ever made; "try" is its number within its budget (an operator's
+    # retry starts a fresh budget, so two attempts can both be try 1)
+    history = Table("#", "try", "started", "took", "outcome", "worker", "error", box=None, header_style="bold")
+    for i, a in enumerate(job.history or [], start=1):
         took = span((a.finished_at or now) - a.started_at)
-        history.add_row(str(a.n), f"{ago(a.started_at, now)} ago", took, Text(a.outcome, STATE_STYLE.get(a.outcome, "")),
-                        a.worker, "" if a.error is None else f"{a.error.code}: {a.error.message}")
+        history.add_row(str(i), str(a.n), f"{ago(a.started_at, now)} ago", took,
+                        Text(a.outcome, STATE_STYLE.get(a.outcome, "")), a.worker,
+                        "" if a.error is None else f"{a.error.code}: {a.error.message}")
     parts += [Text("\nattempts", "bold underline"), history if job.history else Text("none yet", "dim")]
     audit = Table("when", "actor", "action", "reason", box=None, header_style="bold")
     for r in detail.audit:
