@@ -14,7 +14,7 @@ from console import actions
 from console.api import JobQuery
 from console.screens.base import LiveScreen
 from console.screens.dialogs import AskReason
-from console.widgets.job_table import JobTable, header_line
+from console.widgets.job_table import WIDE, JobTable, header_line
 from engine.schema import JOB_SORTS, Event
 
 STATE_FILTERS: tuple[tuple[str, ...], ...] = (
@@ -59,8 +59,9 @@ class JobsScreen(LiveScreen):
         self._load_kinds()
 
     def on_resize(self) -> None:
+        outer = self.table.outer_size.width or self.size.width
         self.query_one("#jobs-header", Static).update(header_line(self.table.scrollable_content_region.width or
-                                                                  self.size.width))
+                                                                  self.size.width, outer >= WIDE))
 
     def _load_kinds(self) -> None:
         async def load() -> None:

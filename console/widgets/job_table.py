@@ -32,26 +32,31 @@ class Column:
     width: int  # 0: takes the rest
 
 
-def columns(width: int) -> list[Column]:
-    """Column widths for a terminal width: the full id only when there is room for it."""
-    id_width = 32 if width >= 140 else 12
+WIDE = 140  # from this outer width on, ids are shown whole
+
+
+def columns(width: int, wide: bool | None = None) -> list[Column]:
+    """Column widths for a table ``width`` wide: the full id only when there is room for it.
+    ``wide`` is decided on the table's outer width, so a scrollbar coming and going does not
+    flip the layout."""
+    id_width = 32 if (width >= WIDE if wide is None else wide) else 12
     fixed = [Column("ID", id_width), Column("STATE", 10), Column("KIND", 14), Column("POOL", 8), Column("P", 1),
              Column("TRY", 5), Column("UPDATED", 7)]  # time since the job last changed
     return [*fixed, Column("INFO", 0)]
 
 
-def header_line(width: int) -> str:
-    return _join([c.title for c in columns(width)], width)
+def header_line(width: int, wide: bool | None = None) -> str:
+    return _join([c.title for c in columns(width, wide)], width, wide)
 
 
-def _cells(job: Job, now: float) -> list[str]:
-    return [job.id if len(job.id) <= 12 else "…" + job.id[-11:], job.state, job.kind, job.pool, str(job.priority), f"{job.attempts}/{job.max_attempts}",
+def _cells(job: Job, now: float, id_width: int) -> list[str]:
+    return [job.id if len(job.id) <= id_width else "…" + job.id[-(id_width - 1):], job.state, job.kind, job.pool, str(job.priority), f"{job.attempts}/{job.max_attempts}",
             ago(job.updated_at, now), summary(job)]
 
 
-def _join(cells: list[str], width: int) -> str:
+def _join(cells: list[str], width: int, wide: bool | None = None) -> str:
     out = []
-    for col, text in zip(columns(width), cells, strict=True):
+    for col, text in zip(columns(width, wide), cells, strict=True):
         if col.width == 0:
             out.append(text)
         else:
@@ -119,12 +124,13 @@ class JobTable(ScrollView, can_focus=True):
         job = self.window.row(index)
         if job is None:
             return Strip([Segment("…".ljust(width), _DIM)], width)
-        line = _join(_cells(job, format.clock()), width)
+        wide = self.outer_size.width >= WIDE
+        cols = columns(width, wide)
+        line = _join(_cells(job, format.clock(), cols[0].width), width, wide)
         if index == self.cursor and self.has_focus:
             return Strip([Segment(line, _CURSOR)], width)
         if index == self.cursor:
             return Strip([Segment(line, Style(underline=True))], width)
-        cols = columns(width)
         state_at = cols[0].width + 1
         state_len = cols[1].width
         return Strip([Segment(line[:state_at], _PLAIN), Segment(line[state_at:state_at + state_len],

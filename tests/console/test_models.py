@@ -154,3 +154,15 @@ def test_every_action_in_the_table_has_a_handler_on_its_scope() -> None:
         owner = ShiftbossApp if target == "app" or a.scope == "app" else owners[a.scope]
         method = "action_" + name.split("(")[0]
         assert hasattr(owner, method), f"{a.id}: {owner.__name__} has no {method}"
+
+
+def test_wide_tables_show_whole_ids_and_the_layout_does_not_follow_the_scrollbar() -> None:
+    from console.widgets.job_table import _cells, columns, header_line
+
+    job = _job(7)
+    job.id = "noop_01M8S4MAS894GYNYJP2RT5GPAM"  # 31 characters
+    wide = columns(138, wide=True)  # a 140-wide table whose scrollbar takes two columns
+    assert wide[0].width == 32 and _cells(job, 0.0, wide[0].width)[0] == job.id
+    assert header_line(138, True).split()[:2] == ["ID", "STATE"] and header_line(138, True).index("STATE") == 33
+    narrow = columns(100)
+    assert _cells(job, 0.0, narrow[0].width)[0] == "…" + job.id[-11:]
