@@ -13,7 +13,7 @@ from textual.widgets import Static
 from console.actions import ACTIONS
 
 SCOPES = {"app": "Everywhere", "dashboard": "Dashboard (the pool under the cursor)", "jobs": "Jobs",
-          "detail": "Job detail"}
+          "detail": "Job detail", "audit": "Audit log"}
 
 
 class HelpScreen(ModalScreen[None]):
@@ -34,19 +34,22 @@ class HelpScreen(ModalScreen[None]):
 def render_help(keymap: dict[str, str], read_only: bool) -> Table:
     table = Table(title="Shiftboss console — keys (ctrl+p: command palette; Esc closes)", box=None,
                   header_style="bold", expand=True)
-    table.add_column("keys", no_wrap=True)
-    table.add_column("action", no_wrap=True)
+    table.add_column("keys", no_wrap=True, max_width=14)
+    table.add_column("action [id]", no_wrap=True)
     table.add_column("what it does")
     for scope, title in SCOPES.items():
-        table.add_row(Text(title, "bold underline"), "", "")
+        table.add_row("", Text(title, "bold underline"), "")
         for a in ACTIONS:
             if a.scope != scope or (read_only and a.mutating):
                 continue
             keys = keymap.get(a.id, a.keys).replace("question_mark", "?").replace("slash", "/")
-            table.add_row(keys, Text(a.title + (" ⚠" if a.dangerous else ""), "bold red" if a.dangerous else ""),
-                          a.help)
+            action = Text(a.title + (" ⚠" if a.dangerous else ""), "bold red" if a.dangerous else "")
+            action.append(f" [{a.id}]", "dim")  # the id [console.keymap] remaps
+            table.add_row(keys, action, a.help)
     table.add_row("", "", "")
-    table.add_row("", "", Text("⚠ = asks for a confirmation. The console is only a client: quitting it never "
-                               "stops the engine." + (" Read-only: actions that change the engine are hidden."
-                                                      if read_only else ""), "dim"))
+    note = ('⚠ = asks for a confirmation. [id]: remap it in config.toml [console.keymap], e.g. estop = "ctrl+e". '
+            "The console is only a client: quitting it never stops the engine.")
+    if read_only:
+        note += " Read-only: actions that change the engine are hidden."
+    table.add_row("", "", Text(note, "dim"))
     return table
