@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
@@ -90,7 +91,7 @@ def submit(client: Client, as_json: bool, kind: str, payload_json: str | None, f
         if show:
             click.echo(err=True)
     if wait and count == 1:
-        job = _wait(client, results[0]["id"])
+        job = _wait(client, results[0]["id"], show=not as_json and sys.stderr.isatty())
         if as_json:
             emit_json(job)
         else:
@@ -107,14 +108,38 @@ def submit(client: Client, as_json: bool, kind: str, payload_json: str | None, f
         click.echo(f"submitted {sum(r['created'] for r in results):,} jobs")
 
 
-def _wait(client: Client, job_id: str) -> dict[str, Any]:
+def _wait(client: Client, job_id: str, *, show: bool = False) -> dict[str, Any]:
+    """Follow the job to its end; with ``show``, one status line on stderr as it moves."""
     job = client.get(f"/v1/jobs/{job_id}")["job"]
     if job["state"] in TERMINAL_STATES:
         return job
+    began = time.monotonic()
+    state, detail = job["state"], ""
     for event in client.events(job=job_id, since=0):
-        if event.type == "job.state" and event.data.get("to") in TERMINAL_STATES:
-            break
+        if event.type == "job.state":
+            state = event.data.get("to", state)
+            if state in TERMINAL_STATES:
+                break
+        elif event.type == "job.progress":
+            detail = _progress_line(event.data)
+        if show:
+            line = f"{job_id}: {state}" + (f" · {detail}" if detail else "") + f" · {time.monotonic() - began:.0f}s"
+            click.echo("\r" + line[:110].ljust(110), nl=False, err=True)
+    if show:
+        click.echo(err=True)
     return client.get(f"/v1/jobs/{job_id}")["job"]  # type: ignore[no-any-return]
+
+
+def _progress_line(progress: dict[str, Any]) -> str:
+    if "hashrate" in progress:
+        rate = (progress.get("hashrate") or {}).get("10s") or 0
+        return f"{rate / 1e6:,.2f} MH/s · best {progress.get('best_zeros', 0)} zeros · {progress.get('hashes', 0):,} hashes"
+    if "waiting_info" in progress:
+        info = progress["waiting_info"]
+        return f"waiting for {info.get('chain')}: {info.get('blocks_remaining')} blocks to go"
+    if "total" in progress:
+        return f"{progress.get('elapsed', 0):g}/{progress['total']:g} s"
+    return ""
 
 
 @jobs.command("kinds")
