@@ -87,6 +87,12 @@ async def test_cancel_and_estop_stop_hashing_within_the_bound(tmp_path: Path, ho
             "index": 2, "entropy": "00" * 32, "farmer": "22" * 32, "min_zeros": 16}})
         job_id = r.json()["id"]
         await wait_for(lambda: hashing_threads(client), 60)
+
+        async def hashed() -> bool:  # a batch has come back (else the e-stop may land inside the first)
+            return bool(((await job(client, job_id)).get("progress") or {}).get("hashes"))
+
+        await wait_for(hashed, 30)
+        await wait_for(lambda: hashing_threads(client), 30)
         started = trio.current_time()
         if how == "cancel":
             await client.post(f"/v1/jobs/{job_id}/cancel", json={"reason": "test"})
