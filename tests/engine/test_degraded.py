@@ -46,13 +46,19 @@ def degraded_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, **{"store.busy_timeout": 0.1, "scheduler.backoff_base": 0.05})
 
 
+async def running_sleeper(client: httpx.AsyncClient, seconds: float) -> str:
+    """A ``sleep`` job, once it runs."""
+    r = await client.post("/v1/jobs", json={"kind": "sleep", "payload": {"seconds": seconds}})
+    sleeper: str = r.json()["id"]
+    await until_state(client, sleeper, "running")
+    return sleeper
+
+
 @pytest.mark.trio
 async def test_a_store_that_cannot_write_degrades_the_engine_and_it_recovers(tmp_path: Path) -> None:
     settings = degraded_settings(tmp_path)
     async with running_engine(settings) as (engine, client):
-        r = await client.post("/v1/jobs", json={"kind": "sleep", "payload": {"seconds": 1.5}})
-        sleeper = r.json()["id"]
-        await until_state(client, sleeper, "running")
+        sleeper = await running_sleeper(client, 1.5)
         with write_lock(settings):
             await wait_for(lambda: store_failing(client), within=10)
             st = await status(client)
@@ -81,9 +87,7 @@ async def test_a_store_that_cannot_write_degrades_the_engine_and_it_recovers(tmp
 async def test_the_estop_acts_while_the_store_cannot_write_and_is_persisted_after(tmp_path: Path) -> None:
     settings = degraded_settings(tmp_path)
     async with running_engine(settings) as (engine, client):
-        r = await client.post("/v1/jobs", json={"kind": "sleep", "payload": {"seconds": 60}})
-        sleeper = r.json()["id"]
-        await until_state(client, sleeper, "running")
+        sleeper = await running_sleeper(client, 60)
         with write_lock(settings):
             await wait_for(lambda: store_failing(client), within=10)
             with trio.fail_after(5):
