@@ -5,8 +5,8 @@ it claims nothing, serves reads, shows it, acts on an e-stop at once, and recove
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,14 @@ def degraded_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, **{"store.busy_timeout": 0.1, "scheduler.backoff_base": 0.05})
 
 
+@asynccontextmanager
+async def store_locked(settings: Settings, client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Hold the write lock until the engine reports that its store cannot write."""
+    with write_lock(settings):
+        await wait_for(lambda: store_failing(client), within=10)
+        yield
+
+
 async def running_sleeper(client: httpx.AsyncClient, seconds: float) -> str:
     """A ``sleep`` job, once it runs."""
     r = await client.post("/v1/jobs", json={"kind": "sleep", "payload": {"seconds": seconds}})
@@ -59,8 +67,7 @@ async def test_a_store_that_cannot_write_degrades_the_engine_and_it_recovers(tmp
     settings = degraded_settings(tmp_path)
     async with running_engine(settings) as (engine, client):
         sleeper = await running_sleeper(client, 1.5)
-        with write_lock(settings):
-            await wait_for(lambda: store_failing(client), within=10)
+        async with store_locked(settings, client):
             st = await status(client)
             assert st["store"]["write_failures"] >= 1 and "locked" in st["store"]["error"]
             r = await client.post("/v1/jobs", json={"kind": "noop"})
@@ -88,8 +95,7 @@ async def test_the_estop_acts_while_the_store_cannot_write_and_is_persisted_afte
     settings = degraded_settings(tmp_path)
     async with running_engine(settings) as (engine, client):
         sleeper = await running_sleeper(client, 60)
-        with write_lock(settings):
-            await wait_for(lambda: store_failing(client), within=10)
+        async with store_locked(settings, client):
             with trio.fail_after(5):
                 r = await client.post("/v1/estop", json={"reason": "disk full"})
             assert r.status_code == 200, r.text
