@@ -50,9 +50,9 @@ async def key_to_fresh_frame(app: ShiftbossApp, key: str) -> float:
         await asyncio.sleep(0.0005)
         screen = app.screen
         if isinstance(screen, JobsScreen):
-            table = screen.query_one(JobTable)
-            if table.fresh_frame_at > stamp:
-                return table.fresh_frame_at - stamp
+            tables = screen.query(JobTable)  # empty until the screen has composed (its first opening)
+            if tables and tables.first().fresh_frame_at > stamp:
+                return tables.first().fresh_frame_at - stamp
     raise TimeoutError(f"no fresh frame within {FRAME_TIMEOUT_S} s after {key!r}")
 
 
