@@ -121,7 +121,8 @@ class ShiftbossApp(LiveFeed):
             screen = self.screen
         except ScreenStackError:
             return None
-        return screen if isinstance(screen, LiveScreen) else None
+        # a screen that has not composed yet (its first opening) has no widgets to show things in
+        return screen if isinstance(screen, LiveScreen) and screen.is_mounted else None
 
     def on_snapshot(self, message: Snapshot) -> None:
         self.snapshot = message

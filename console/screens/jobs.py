@@ -74,7 +74,8 @@ class JobsScreen(LiveScreen):
     # --- live -------------------------------------------------------------------------------
 
     def show_events(self, events: list[Event]) -> None:
-        self.table.apply_events(events)
+        if self.is_mounted:
+            self.table.apply_events(events)
 
     def resync(self) -> None:
         if self.is_mounted:
