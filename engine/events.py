@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import trio
 
@@ -65,18 +66,20 @@ async def stream(store: Store, broker: Broker, since: int, heartbeat: float = HE
     the ``database`` id.
     """
     ident = {"database": store.database_id}
+
+    def reset(seq: int, reason: str, **more: Any) -> Event:
+        return Event(seq=seq, ts=time.time(), type="stream.reset",
+                     data={**ident, "reason": reason, **more, "requested": since})
+
     if database is not None and database != store.database_id:
-        yield Event(seq=store.last_seq, ts=time.time(), type="stream.reset",
-                    data={**ident, "reason": "another database", "requested": since})
+        yield reset(store.last_seq, "another database")
         since = store.last_seq
     elif since > store.last_seq:
-        yield Event(seq=store.last_seq, ts=time.time(), type="stream.reset",
-                    data={**ident, "reason": "since is beyond the newest event", "requested": since})
+        yield reset(store.last_seq, "since is beyond the newest event")
         since = store.last_seq
     oldest = await store.read(queries.oldest_event)
     if oldest and since < oldest - 1:
-        yield Event(seq=oldest - 1, ts=time.time(), type="stream.reset",
-                    data={**ident, "reason": "older than the retained events", "oldest": oldest, "requested": since})
+        yield reset(oldest - 1, "older than the retained events", oldest=oldest)
         since = oldest - 1
     while True:
         sub = broker.subscribe()  # subscribe before reading the backlog: nothing falls between

@@ -21,8 +21,6 @@ from engine.locks import DataDirLock
 DETACHED_ENV = "SHIFTBOSS_DETACHED"
 
 
-
-
 class StartFailed(RuntimeError):
     """The engine exited during start-up (``exited``), or did not answer in time."""
 

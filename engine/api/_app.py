@@ -162,10 +162,7 @@ def build_app(service: Service) -> Starlette:
 
     @route("/v1/jobs", ["POST"])
     async def submit(request: Request) -> Response:
-        try:
-            raw: Any = safejson.decode(await request.body())
-        except (msgspec.DecodeError, safejson.TooDeep) as exc:
-            raise Malformed(f"request body is not valid JSON: {exc}") from None
+        raw: Any = await body_as(request, object)
         batch = isinstance(raw, dict) and "jobs" in raw
         if batch:
             items = raw["jobs"]

@@ -7,7 +7,7 @@ import hmac
 from typing import Any
 
 from engine.api._app import error_response
-from engine.api._errors import BodyTooLarge
+from engine.api._errors import BodyTooLarge, status_of
 
 Scope = dict[str, Any]
 
@@ -73,7 +73,8 @@ class Guard:
 
 def _too_large(limit: int) -> Any:
     # The unread rest of the body makes the connection unusable: tell the client to drop it.
-    return error_response(413, "body_too_large", f"request body over {limit} bytes", {"limit": limit},
+    refusal = BodyTooLarge(limit)
+    return error_response(status_of(refusal), refusal.code, refusal.message, refusal.details,
                           headers={"connection": "close"})
 
 

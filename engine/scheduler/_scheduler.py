@@ -543,26 +543,29 @@ class Scheduler:
         key; if it cannot be persisted, that e-stop stays pending and nothing changes."""
         earlier = self._pending.pop(change.key, None)
         try:
-            await self.store.write(ops.set_control, change.key, change.value, change.event, change.actor,
-                                   change.action, change.target, change.reason)
+            await self._write_control(change)
         except BaseException:
             if earlier is not None:
                 self._pending.setdefault(change.key, earlier)
             raise
 
-    async def _persist(self, change: _Control) -> None:
-        """Write a pending e-stop, unless something newer replaced it meanwhile."""
-        if self._pending.get(change.key) is not change:
-            return
+    async def _write_control(self, change: _Control) -> None:
         await self.store.write(ops.set_control, change.key, change.value, change.event, change.actor, change.action,
                                change.target, change.reason)
+
+    async def _persist(self, change: _Control) -> bool:
+        """Write a pending e-stop, unless something newer replaced it meanwhile; whether it wrote."""
+        if self._pending.get(change.key) is not change:
+            return False
+        await self._write_control(change)
         if self._pending.get(change.key) is change:
             del self._pending[change.key]
+        return True
 
     async def _persist_pending(self) -> None:
         for change in list(self._pending.values()):
-            await self._persist(change)
-            log.info("the e-stop (%s) engaged at %s is persisted now", change.target, change.value.get("since"))
+            if await self._persist(change):
+                log.info("the e-stop (%s) engaged at %s is persisted now", change.target, change.value.get("since"))
 
     def estop_view(self) -> Estop:
         """The global e-stop as the API shows it (``persisted`` false while it waits for the store)."""

@@ -483,10 +483,13 @@ def bulk(
     return len(ids), len(ids), signal
 
 
-def set_control(tx: Tx, key: str, value: dict[str, Any], event: str, actor: str, action: str, target: str, reason: str) -> None:
-    """Persist a switch (e-stop, pool state) with its audit record and event."""
+def set_control(tx: Tx, key: str, value: dict[str, Any], event: str, actor: str | None, action: str, target: str,
+                reason: str) -> None:
+    """Persist a switch (e-stop, pool state, a chain's height) with its event, and its audit
+    record when an operator (``actor``) made the change."""
     tx.conn.execute("INSERT OR REPLACE INTO control (key, value) VALUES (?, ?)", (key, _json(value)))
-    tx.audit(actor, action, target, reason)
+    if actor is not None:
+        tx.audit(actor, action, target, reason)
     tx.emit(event, None, value.get("pool"), **value)
 
 
@@ -495,10 +498,7 @@ def record_height(tx: Tx, value: dict[str, Any], actor: str | None, reason: str 
     persist it, publish ``chain.head``, audit it if an operator set it, and move on the jobs
     waiting for it. Returns the ids queued."""
     chain = value["chain"]
-    tx.conn.execute("INSERT OR REPLACE INTO control (key, value) VALUES (?, ?)", (f"height:{chain}", _json(value)))
-    if actor is not None:
-        tx.audit(actor, "set-height", f"chain:{chain}", reason)
-    tx.emit("chain.head", None, None, **value)
+    set_control(tx, f"height:{chain}", value, "chain.head", actor, "set-height", f"chain:{chain}", reason)
     return advance_gates(tx, chain, value["height"])
 
 
