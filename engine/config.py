@@ -102,6 +102,14 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     """Largest request body accepted; bigger ones get 413."""
 
+    max_connections: int = Field(256, ge=1, le=65536)
+    """Open TCP connections at most; more wait in the kernel's backlog until one closes (the
+    Unix socket is not counted and keeps answering)."""
+
+    header_timeout: float = Field(10.0, gt=0, le=300)
+    """Seconds a TCP client has to send a request's headers, at connect and between keep-alive
+    requests; slower connections are closed."""
+
 
 class SchedulerSettings(_Section):
     default_max_attempts: int = Field(3, ge=1, le=1000)

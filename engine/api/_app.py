@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import pwd
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -70,14 +72,27 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
 
 
 def actor_of(request: Request) -> str:
-    """Who is acting, for the audit log. Over TCP the token's name (``api.token_name``): a name
-    the client sends (``X-Shiftboss-Actor``) is recorded only as ``on behalf of``. Over the Unix
-    socket (mode 0600: only the engine's own user, or root, can connect) the client's name."""
+    """Who is acting, for the audit log: over TCP the token's name (``api.token_name``), over the
+    Unix socket the connecting user (``SO_PEERCRED``). A name the client sends
+    (``X-Shiftboss-Actor``) is recorded only as ``on behalf of``."""
     claimed = _ACTOR.sub("", request.headers.get("x-shiftboss-actor", ""))[:100]
     if request.scope.get("shiftboss.transport") == "tcp":
-        token = str(request.scope.get("shiftboss.token_name") or "token")
-        return f"{token} (on behalf of {claimed})" if claimed and claimed != token else token
-    return claimed or "api"
+        who = str(request.scope.get("shiftboss.token_name") or "token")
+    elif (uid := request.scope.get("shiftboss.peer_uid")) is not None:
+        who = _user_name(uid)
+    else:  # an in-process client (tests' ASGI transport): only the claim is known
+        return claimed or "api"
+    if not claimed or claimed == who or claimed.startswith(f"{who}@"):  # the CLI sends user@host
+        return claimed or who
+    return f"{who} (on behalf of {claimed})"
+
+
+@functools.lru_cache(maxsize=64)
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 async def body_as(request: Request, type_: type[T], *, optional: bool = False) -> T:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 from typing import NoReturn
 
 import trio
 from hypercorn.config import Config
-from hypercorn.trio import serve
 
 from engine.api._app import build_app
 from engine.api._guard import Guard
+from engine.api._listen import connection_budget, serve_listener
 from engine.client import socket_accepts
 from engine.config import read_tokens
 from engine.errors import ConfigError, EngineLocked
@@ -21,13 +22,16 @@ from engine.service import Service
 log = logging.getLogger("shiftboss.api")
 
 
-def _config(bind: str) -> Config:
+def _config(bind: str, *, idle_timeout: float = 75.0) -> Config:
     config = Config()
     config.bind = [bind]
     config.accesslog = None
     config.errorlog = logging.getLogger("shiftboss.hypercorn")
     config.graceful_timeout = 2.0
-    config.keep_alive_timeout = 75.0
+    # A connection that has not completed a request's headers within this time is closed: at
+    # its start and between keep-alive requests (hypercorn's idle timer; a response being
+    # streamed, like the event stream, is not idle).
+    config.keep_alive_timeout = idle_timeout
     config.umask = 0o177  # the socket file is created 0600
     return config
 
@@ -51,7 +55,7 @@ async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]]
         if socket_accepts(socket_path):
             raise EngineLocked(f"something already answers on {socket_path}; stop it or set api.socket elsewhere")
         async with trio.open_nursery() as nursery:
-            binds = list(await nursery.start(serve, Guard(app, max_body=settings.api.max_body_bytes, tokens=None),
+            binds = list(await nursery.start(serve_listener, Guard(app, max_body=settings.api.max_body_bytes, tokens=None),
                                              _config(f"unix:{socket_path}")))
             os.chmod(socket_path, 0o600)
             ours = socket_path.stat().st_ino
@@ -63,7 +67,9 @@ async def serve_api(service: Service, *, task_status: trio.TaskStatus[list[str]]
                 if read_only:
                     tokens[read_only] = (True, settings.api.read_only_token_name)
                 guard = Guard(app, max_body=settings.api.max_body_bytes, tokens=tokens)
-                binds += await nursery.start(serve, guard, _config(settings.api.tcp))
+                binds += await nursery.start(partial(
+                    serve_listener, guard, _config(settings.api.tcp, idle_timeout=settings.api.header_timeout),
+                    max_connections=connection_budget(settings.api.max_connections)))
             task_status.started(binds)
             await trio.sleep_forever()
     finally:

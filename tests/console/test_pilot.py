@@ -70,7 +70,7 @@ async def test_retry_a_failed_job_from_the_jobs_table(engine: EngineProcess, cli
         await eventually(lambda: any(r["action"] == "retry" and r["target"] == job_id
                                      for r in client.get("/v1/audit")["records"]), what="retry audited")
         record = next(r for r in client.get("/v1/audit")["records"] if r["action"] == "retry")
-        assert record["actor"] == "pilot"
+        assert record["actor"].endswith("(on behalf of pilot)")
         job = client.get(f"/v1/jobs/{job_id}")["job"]
         assert job["attempts"] >= 1 and job["state"] in ("queued", "running", "failed")
         # the table follows the job live: its row leaves "failed" and comes back to it
@@ -119,7 +119,7 @@ async def test_estop_asks_reason_and_confirmation_then_resume(engine: EngineProc
         await pilot.press("y")
         await eventually(lambda: client.get("/v1/status")["estop"]["active"])
         estop = client.get("/v1/status")["estop"]
-        assert estop["reason"] == "bad payout" and estop["actor"] == "pilot"
+        assert estop["reason"] == "bad payout" and estop["actor"].endswith("(on behalf of pilot)")
         await eventually(lambda: app.snapshot.status.estop.active, what="console sees the e-stop")
         bar = str(app.screen.query_one("#status-bar").render())
         assert "E-STOP ACTIVE" in bar and "bad payout" in bar
@@ -137,7 +137,7 @@ async def test_estop_asks_reason_and_confirmation_then_resume(engine: EngineProc
         await eventually(lambda: table.row_count >= 2, what="audit rows")
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert [r[3] for r in rows[:2]] == ["resume", "estop"]
-        assert rows[1][2] == "pilot" and rows[1][5] == "bad payout"
+        assert rows[1][2].endswith("(on behalf of pilot)") and rows[1][5] == "bad payout"
         title = audit.query_one("#audit-title", Label)
         assert "operator actions" in str(title.render())
         await pilot.press("o")  # every record, automatic ones too
