@@ -83,8 +83,11 @@ class JobWindow:
                 del self._pages[far]
         return True
 
-    def index_of(self, job_id: str) -> int | None:
-        for page, (_epoch, rows) in self._pages.items():
+    def index_of(self, job_id: str, *, current: bool = False) -> int | None:
+        """Where ``job_id`` is among the cached rows (only the current epoch's if ``current``)."""
+        for page, (epoch, rows) in self._pages.items():
+            if current and epoch != self.epoch:
+                continue
             for i, job in enumerate(rows):
                 if job.id == job_id:
                     return page * PAGE + i

@@ -8,11 +8,11 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from console import actions
 from console.host import ConsoleHost, host
 from console.messages import ActionRequested, BarStale, JobActionRequested, OpenJob, Snapshot
+from console.widgets.footer import KeyFooter
 from console.widgets.status_bar import StatusBar
 from engine.schema import Event
 
@@ -28,7 +28,7 @@ class LiveScreen(Screen[None]):
         yield StatusBar(id="status-bar")
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer()
+        yield KeyFooter(self.SCOPE)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.shiftboss.read_only and action in actions.MUTATING:

@@ -53,6 +53,8 @@ class DashboardScreen(LiveScreen):
                 with Vertical(id="attention-box"):
                     yield Label("Attention", classes="section")
                     yield DataTable(id="attention", cursor_type="row")
+                    yield Label("Running", classes="section", id="running-title")
+                    yield DataTable(id="running", cursor_type="row")
                 with Vertical(id="workers-box"):
                     yield Label("Workers", classes="section")
                     yield DataTable(id="workers", cursor_type="row")
@@ -67,6 +69,7 @@ class DashboardScreen(LiveScreen):
                                                           "BEAT")
         self.query_one("#chains", DataTable).add_columns("CHAIN", "KIND", "HEAD", "LAG", "SIGNER", "NONCE", "TXS")
         self.query_one("#attention", DataTable).add_columns("!", "WHEN", "WHAT")
+        self.query_one("#running", DataTable).add_columns("JOB", "KIND", "POOL", "FOR", "PROGRESS")
         self._show_chains(False)
 
     # --- data -------------------------------------------------------------------------------
@@ -120,9 +123,15 @@ class DashboardScreen(LiveScreen):
             except ConsoleError:
                 pass  # the status bar shows the connection; the next round tries again
             else:
-                self._attention_jobs = attention_jobs(retrying.jobs + failed.jobs + waiting.jobs + running.jobs,
-                                                      format.clock())
+                if not self.query("#running"):  # the console is closing: its widgets are gone
+                    return
+                now = format.clock()
+                self._attention_jobs = attention_jobs(retrying.jobs + failed.jobs + waiting.jobs + running.jobs, now)
                 self._render_attention()
+                started = {short_id(j.id): j.started_at or j.updated_at for j in running.jobs if j.state == "running"}
+                sync_rows(self.query_one("#running", DataTable),  # the longest running first
+                          {j.id: _running_row(j, now) for j in running.jobs if j.state == "running"},
+                          order=lambda cells: started.get(str(cells[0]), now))
         if self.is_current:
             self.set_timer(ATTENTION_S, self.fetch_attention)
 
@@ -163,6 +172,10 @@ class DashboardScreen(LiveScreen):
         key = str(event.row_key.value)
         if key.startswith("job:"):
             self.open_job(key[4:])
+
+    @on(DataTable.RowSelected, "#running")
+    def open_running(self, event: DataTable.RowSelected) -> None:
+        self.open_job(str(event.row_key.value))
 
     # --- pool actions -----------------------------------------------------------------------
 
@@ -271,6 +284,10 @@ def chain_attention(chains: list[Chain], now: float) -> dict[str, tuple[str, str
                 out[f"reorg:{chain.name}"] = ("!", ago(reorg.get("at"), now), Text(
                     f"reorg on {chain.name}: depth {reorg.get('depth')} at block {reorg.get('fork_block')}", "yellow"))
     return out
+
+
+def _running_row(job: Job, now: float) -> list[str | Text]:
+    return [short_id(job.id), job.kind, job.pool, span(now - (job.started_at or job.updated_at)), format.summary(job)]
 
 
 def short_id(job_id: str) -> str:

@@ -99,6 +99,8 @@ class JobTable(ScrollView, can_focus=True):
         # monotonic time of the last render whose visible rows were all fresh (current epoch): what
         # `shiftboss bench console` times a key press against
         self.fresh_frame_at = 0.0
+        # the job under the cursor when the rows last moved: the cursor follows it, not its index
+        self._anchor: str | None = None
 
     # --- what is shown ----------------------------------------------------------------------
 
@@ -145,14 +147,17 @@ class JobTable(ScrollView, can_focus=True):
     # --- the cursor -------------------------------------------------------------------------
 
     def action_move(self, delta: int) -> None:
+        self._anchor = None
         self.cursor = max(0, min(self.window.total - 1, self.cursor + delta))
 
     def action_page(self, direction: int) -> None:
+        self._anchor = None
         step = max(1, self.scrollable_content_region.height - 1)
         self.cursor = max(0, min(self.window.total - 1, self.cursor + direction * step))
         self.scroll_to(y=max(0, self.scroll_offset.y + direction * step), animate=False, immediate=True)
 
     def action_jump(self, where: int) -> None:
+        self._anchor = None
         self.cursor = max(0, self.window.total - 1) if where < 0 else 0
 
     def watch_cursor(self, old: int, new: int) -> None:
@@ -177,6 +182,7 @@ class JobTable(ScrollView, can_focus=True):
         if 0 <= index < self.window.total:
             if index == self.cursor and event.chain >= 2:
                 self.action_open()
+            self._anchor = None
             self.cursor = index
 
     def action_open(self) -> None:
@@ -188,13 +194,17 @@ class JobTable(ScrollView, can_focus=True):
 
     def set_query(self, query) -> None:  # type: ignore[no-untyped-def]
         self.window.reset(query)
+        self._anchor = None
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self._resize()
         self.fetch_visible()
 
     def reload(self) -> None:
-        """Refetch what is on screen (the rows may have moved); old rows stay until then."""
+        """Refetch what is on screen (the rows may have moved); old rows stay until then, and the
+        cursor stays on its job wherever the job moves to (if it is still among the rows near)."""
+        if self._anchor is None and (current := self.current) is not None:
+            self._anchor = current.id
         self.window.stale()
         self.fetch_visible()
 
@@ -230,8 +240,19 @@ class JobTable(ScrollView, can_focus=True):
             if count:
                 self._resize()
                 self.cursor = max(0, min(self.cursor, self.window.total - 1))
+            if self._anchor is not None:
+                self._follow_anchor()
             self.refresh()
             self.post_message(self.Changed(self))
+
+    def _follow_anchor(self) -> None:
+        assert self._anchor is not None
+        index = self.window.index_of(self._anchor, current=True)
+        if index is not None:
+            self._anchor = None
+            self.cursor = index
+        elif self.window.is_current(self.cursor, self.cursor):  # it left the rows near: stay put
+            self._anchor = None
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, self.window.total)

@@ -233,7 +233,7 @@ class PowRuntime:
     def workers(self, now: float | None = None) -> list[Worker]:
         """The pool's hashing as a whole (``<pool>/threads``), then each thread. A thread whose
         batch has not come back for much longer than a batch takes is ``degraded`` (``down``
-        after a minute); a thread that is not hashing shows 0 H/s, not its last rate."""
+        after a minute); a thread (or the pool) that is not hashing shows 0 H/s, not its last rate."""
         now = time.time() if now is None else now
         busy = [slot.job_id for slot in self._slots if slot.job_id]
         states = {slot.state for slot in self._slots}
@@ -242,7 +242,8 @@ class PowRuntime:
             state="compiling" if "compiling" in states else "hashing" if busy else "idle",
             running=len(busy), jobs=sorted(set(busy)),
             heartbeat_at=max((slot.heartbeat for slot in self._slots if slot.heartbeat), default=None),
-            detail={"threads": self.threads, "hashrate": self.meter.rates(), "hashes": self.meter.total,
+            detail={"threads": self.threads, "hashes": self.meter.total,
+                    "hashrate": self.meter.rates() if "hashing" in states else dict.fromkeys(WINDOWS, 0.0),
                     "jobs_waiting_for_threads": sum(1 for j in self._jobs if j.wants_work())},
         )]
         stuck_after = max(5.0, 100 * self.batch_seconds)

@@ -303,3 +303,76 @@ async def test_the_palette_offers_the_screen_actions_and_hides_mutations_when_re
             assert {"Jobs", "Dashboard", "Search", "Sort", "Help"} <= titles
             assert ({"E-STOP", "Retry", "Bulk cancel", "Trigger"} <= titles) is not read_only
             assert not ({"E-STOP", "Retry", "Bulk cancel", "Trigger"} & titles) or not read_only
+
+
+@pytest.mark.asyncio
+async def test_at_80_columns_the_footer_keeps_estop_help_and_quit(engine: EngineProcess) -> None:
+    """What does not fit leaves the footer least-needed first; what stays fits on the screen."""
+    from textual.widgets._footer import FooterKey
+
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key, kind in (("d", DashboardScreen), ("j", JobsScreen), ("a", AuditScreen)):
+            await pilot.press(key)
+            screen = await eventually(lambda kind=kind: isinstance(app.screen, kind) and app.screen)
+            await pilot.pause()
+            shown = await eventually(lambda screen=screen: [k for k in screen.query(FooterKey) if k.region.width] or None)
+            keys = {k.key for k in shown}
+            assert {"ctrl+s", "question_mark", "q"} <= keys, keys
+            assert all(k.region.right <= 80 for k in shown)  # nothing is cut off
+        assert "a" not in keys and "d" in keys  # on the audit screen its own key left first
+    async with app_for(engine).run_test(size=(160, 36)) as pilot:
+        await pilot.pause()
+        wide = {k.key for k in pilot.app.screen.query(FooterKey)}
+        assert {"d", "j", "a", "t", "f"} <= wide  # a wide terminal shows them all
+
+
+@pytest.mark.asyncio
+async def test_at_140_columns_the_workers_table_shows_every_column(engine: EngineProcess) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=(140, 45)):
+        workers = await eventually(lambda: app.screen.query_one("#workers", DataTable).row_count
+                                   and app.screen.query_one("#workers", DataTable))
+        await eventually(lambda: workers.virtual_size.width <= workers.size.width,
+                         what=f"workers table {workers.virtual_size.width} wide in {workers.size.width} columns")
+        assert app.screen.query_one("#running", DataTable).display  # the middle shows what runs
+
+
+@pytest.mark.asyncio
+async def test_the_cursor_stays_on_its_job_when_new_jobs_push_the_rows_down(engine: EngineProcess,
+                                                                            client: Client) -> None:
+    for _ in range(5):
+        client.post("/v1/jobs", {"kind": "noop"})
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j")
+        jobs = await eventually(lambda: isinstance(app.screen, JobsScreen) and app.screen)
+        await eventually(lambda: jobs.table.window.total == 5 and jobs.table.current is not None)
+        await pilot.press("down", "down")
+        chosen = jobs.table.current
+        assert jobs.table.cursor == 2 and chosen is not None
+        for _ in range(3):  # newest first: three rows above it
+            client.post("/v1/jobs", {"kind": "noop"})
+        await eventually(lambda: jobs.table.window.total == 8 and jobs.table.cursor == 5,
+                         what="the cursor followed its job")
+        assert jobs.table.current is not None and jobs.table.current.id == chosen.id
+
+
+@pytest.mark.asyncio
+async def test_the_jobs_screen_is_built_while_the_operator_reads_the_dashboard(engine: EngineProcess,
+                                                                               client: Client) -> None:
+    client.post("/v1/jobs", {"kind": "noop"})
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        def prebuilt() -> JobsScreen | None:
+            try:
+                stack = app.get_screen_stack("jobs")
+            except KeyError:
+                return None
+            return stack[0] if stack and isinstance(stack[0], JobsScreen) and stack[0].table.window.total else None
+
+        jobs = await eventually(prebuilt, what="the jobs screen built in the background")
+        assert isinstance(app.screen, DashboardScreen)  # without leaving the dashboard
+        await pilot.press("j")
+        await pilot.pause()
+        assert app.screen is jobs and jobs.table.window.row(0) is not None  # rows at once, no "loading…"
