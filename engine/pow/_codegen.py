@@ -28,20 +28,31 @@ def _rotl(v: str, r: int) -> str:
     return v if r == 0 else f"(({v} << U({r})) | ({v} >> U({64 - r})))"
 
 
-def _rounds(ind: str) -> list[str]:
+def _rounds(ind: str, *, lane0_last: bool = False) -> list[str]:
+    """24 rounds from ``a0..a24``; the state ends in ``a0..a24`` too. Row by row (a row's five
+    rho-pi words, then its five chi outputs), the rounds alternating between the names ``a`` and
+    ``e``: that keeps ~35 words live rather than 55, so the state stays in the 32 vector
+    registers instead of spilling. ``lane0_last``: the last round computes only lane 0 (all the
+    search scores; candidates get their full digest from the other kernel)."""
     lines = []
     for rnd in range(24):
+        src, dst = ("a", "e") if rnd % 2 == 0 else ("e", "a")
         lines.append(f"{ind}# round {rnd}")
-        lines += [f"{ind}c{x} = a{x} ^ a{x + 5} ^ a{x + 10} ^ a{x + 15} ^ a{x + 20}" for x in range(5)]
-        lines += [f"{ind}d{x} = c{(x + 4) % 5} ^ {_rotl(f'c{(x + 1) % 5}', 1)}" for x in range(5)]
-        lines += [f"{ind}b{PI[i]} = {_rotl(f'(a{i} ^ d{i % 5})', ROT[i])}" for i in range(25)]
-        for y in range(5):
-            for x in range(5):
-                i = x + 5 * y
-                expr = f"b{i} ^ (~b{(x + 1) % 5 + 5 * y} & b{(x + 2) % 5 + 5 * y})"
-                if i == 0:
+        lines += [f"{ind}c{x} = {src}{x} ^ {src}{x + 5} ^ {src}{x + 10} ^ {src}{x + 15} ^ {src}{x + 20}"
+                  for x in range(5)]
+        last = rnd == 23 and lane0_last
+        lines += [f"{ind}d{x} = c{(x + 4) % 5} ^ {_rotl(f'c{(x + 1) % 5}', 1)}" for x in range(5)
+                  if not last or x in (0, 1, 2)]
+        for y in range(1 if last else 5):
+            for x in range(3 if last else 5):
+                j = x + 5 * y
+                i = PI.index(j)  # the lane rho-pi moves to position j
+                lines.append(f"{ind}b{x} = {_rotl(f'({src}{i} ^ d{i % 5})', ROT[i])}")
+            for x in range(1 if last else 5):
+                expr = f"b{x} ^ (~b{(x + 1) % 5} & b{(x + 2) % 5})"
+                if x + 5 * y == 0:
                     expr += f" ^ U({RC[rnd]:#018x})"
-                lines.append(f"{ind}a{i} = {expr}")
+                lines.append(f"{ind}{dst}{x + 5 * y} = {expr}")
     return lines
 
 
@@ -53,7 +64,7 @@ def generate_c() -> str:
         "static inline void keccakf(word s[25]) {\n"
         + "".join(f"    word a{i} = s[{i}];\n" for i in range(25))
         + "    word " + ", ".join([f"c{i}" for i in range(5)] + [f"d{i}" for i in range(5)]
-                                + [f"b{i}" for i in range(25)]) + ";\n"
+                                + [f"b{i}" for i in range(5)] + [f"e{i}" for i in range(25)]) + ";\n"
         + "\n".join(lines) + "\n"
         + "".join(f"    s[{i}] = a{i};\n" for i in range(25))
         + "}\n"
@@ -69,11 +80,9 @@ def _c(line: str) -> str:
 def generate(source: str | None = None) -> str:
     """The kernel module with its GENERATED regions rewritten (``source``: its current text)."""
     text = TARGET.read_text() if source is None else source
-    text = splice(text, "keccak-load", [f"k{i} = base[{i}]" for i in range(25)])
-    lane = [f"a{i} = k{i}" for i in range(2, 25)]
-    lane += _rounds("")
-    lane += [f"out[{w}, k] = a{w}" for w in range(4)]
-    return splice(text, "keccak-lane", lane)
+    lane = [f"a{i} = k{i}" for i in range(2, 25)] + _rounds("", lane0_last=True) + ["out[k] = a0"]
+    full = [f"a{i} = k{i}" for i in range(2, 25)] + _rounds("") + [f"out[{w}, k] = a{w}" for w in range(4)]
+    return splice(splice(text, "keccak-lane", lane), "keccak-digest", full)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ __all__ = [
 ]
 
 MAX_ZEROS = 64
-_NO_DIGESTS = np.empty((0, 4), dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -55,18 +54,16 @@ class KaleWork:
         from engine.pow._kale_kernel import kale_search  # numba loads only when hashing starts
 
         done, nonce, zeros, found = kale_search(
-            self.base, np.uint64(start), np.int64(groups * LANES), np.int64(target), np.int64(best_zeros),
-            _NO_DIGESTS,
-        )
+            self.base, np.uint64(start), np.int64(groups * LANES), np.int64(target), np.int64(best_zeros))
         improved = int(zeros) > best_zeros
         return SearchResult(int(done), int(nonce) if improved else None, int(zeros), bool(found))
 
     def digests(self, start: int, count: int) -> list[bytes]:
         """The kernel's digests of ``count`` nonces from ``start`` (a multiple of LANES; for tests)."""
-        from engine.pow._kale_kernel import kale_search
+        from engine.pow._kale_kernel import kale_digests
 
         out = np.zeros((count, 4), dtype=np.uint64)
-        kale_search(self.base, np.uint64(start), np.int64(count), np.int64(MAX_ZEROS + 1), np.int64(-1), out)
+        kale_digests(self.base, np.uint64(start), out)
         return [row.astype("<u8").tobytes() for row in out]
 
     def hash(self, nonce: int) -> bytes:
