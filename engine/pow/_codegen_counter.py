@@ -89,17 +89,29 @@ def compress_sha1(ind: str, tag: str, state: list[str], words: list[str]) -> tup
 
 
 def _decimal4(ind: str) -> list[str]:
-    return [f"{ind}dd = V((V(V(48) + lo // V(1000) % V(10)) << V(24)) | (V(V(48) + lo // V(100) % V(10)) << V(16))"
-            " | (V(V(48) + lo // V(10) % V(10)) << V(8)) | V(V(48) + lo % V(10)))"]
+    """The low decimal digits' bits in their two words, from tables built per chunk position
+    (contiguous loads: four vector divisions by constants per lane cost more)."""
+    return [f"{ind}ph = TA[np.uint64(g0 + k)]", f"{ind}pl = TB[np.uint64(g0 + k)]"]  # unsigned: no wraparound select, no gather
 
 
 def _hex4(ind: str) -> list[str]:
-    lines = []
+    lines = [f"{ind}lo = V(g0 + k)"]
     for j in range(4):  # a nibble's ASCII: 48 + n, plus 39 past 9 ((9 - n) wraps to a set top bit)
         lines.append(f"{ind}n{j} = V(V(lo >> V({12 - 4 * j})) & V(15))")
         lines.append(f"{ind}c{j} = V(n{j} + V(48) + V(V(V(V(9) - n{j}) >> V(31)) * V(39)))")
     lines.append(f"{ind}dd = V((c0 << V(24)) | (c1 << V(16)) | (c2 << V(8)) | c3)")
-    return lines
+    return lines + _place(ind)
+
+
+def _place(ind: str) -> list[str]:
+    """The four digits' word ``dd`` split over the (at most two) message words they fall in.
+    Every expression wrapped in V(): one bare `a & b` on uint32 is typed 64-bit by numba and
+    turns the whole loop into 64-bit lanes (measured: 17 MH/s instead of 52)."""
+    return [
+        f"{ind}dd = V(dd << dshift)",  # fewer than four low digits: drop the unused leading ones
+        f"{ind}ph = V(dd >> pshift)",
+        f"{ind}pl = V(V(dd << lshift) & lmask)",
+    ]
 
 
 def _lane_loop(ind: str, spec: Spec) -> list[str]:
@@ -109,18 +121,8 @@ def _lane_loop(ind: str, spec: Spec) -> list[str]:
     body = ind + "    "
     lines = [
         f"{ind}for k in range(LANES):",
-        f"{body}lo = V(g0 + k)",
     ]
-    # the four low digits of lo as ASCII, packed big-endian into one word (arithmetic: a table
-    # lookup here is a gather that stops the loop from vectorizing)
     lines += spec.digits4(body)
-    lines += [
-        f"{body}dd = V(dd << dshift)",  # fewer than four low digits: drop the unused leading ones
-        f"{body}ph = V(dd >> pshift)",
-        # every expression wrapped in V(): one bare `a & b` on uint32 is typed 64-bit by numba and
-        # turns the whole loop into 64-bit lanes (measured: 17 MH/s instead of 52)
-        f"{body}pl = V(V(dd << lshift) & lmask)",
-    ]
     lines += [f"{body}i{j} = init[{j}, k]" for j in range(spec.words)]
     words = [f"V(tw{i} | (ph & sa{i}) | (pl & sb{i}))" for i in range(16)]
     code, state = spec.compress(body, "x", [f"i{j}" for j in range(spec.words)], words)

@@ -228,7 +228,20 @@ def _fill(st, hv, nw):
 
 
 @njit(nogil=True, cache=True)
-def _sha256_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask):
+def _digit_tables(TA, TB, dshift, pshift, lshift, lmask):
+    """For lo = 0 … 9999 (and the lanes past): the ASCII of lo's four low decimal digits, placed
+    as the lane loop ORs them into the word they start in (TA) and the next one (TB)."""
+    for i in range(TA.shape[0]):
+        lo = i % 10000
+        dd = V((V(48 + lo // 1000 % 10) << V(24)) | (V(48 + lo // 100 % 10) << V(16))
+               | (V(48 + lo // 10 % 10) << V(8)) | V(48 + lo % 10))
+        dd = V(dd << dshift)  # fewer than four low digits: drop the unused leading ones
+        TA[i] = V(dd >> pshift)
+        TB[i] = V(V(dd << lshift) & lmask)
+
+
+@njit(nogil=True, cache=True)
+def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0):
     """One SHA-256 compression for each of LANES consecutive low values g0 … g0+LANES-1: message
     words from the template ``tw`` plus each lane's four low decimal digits (their ASCII computed
     arithmetically: a table lookup here is a gather that stops the loop from vectorizing)."""
@@ -282,11 +295,8 @@ def _sha256_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask):
     sb14 = SB[14]
     sb15 = SB[15]
     for k in range(LANES):
-        lo = V(g0 + k)
-        dd = V((V(V(48) + lo // V(1000) % V(10)) << V(24)) | (V(V(48) + lo // V(100) % V(10)) << V(16)) | (V(V(48) + lo // V(10) % V(10)) << V(8)) | V(V(48) + lo % V(10)))
-        dd = V(dd << dshift)
-        ph = V(dd >> pshift)
-        pl = V(V(dd << lshift) & lmask)
+        ph = TA[np.uint64(g0 + k)]
+        pl = TB[np.uint64(g0 + k)]
         i0 = init[0, k]
         i1 = init[1, k]
         i2 = init[2, k]
@@ -972,6 +982,9 @@ def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digest
     t = tail.shape[0]
     st = np.empty((nw, LANES), dtype=np.uint32)  # the lanes' digests
     st0 = np.empty((nw, LANES), dtype=np.uint32)  # their starting state
+    TA = np.empty(10000 + LANES, dtype=np.uint32)  # SHA256: low four decimal digits' bits, per word
+    TB = np.empty(10000 + LANES, dtype=np.uint32)
+    placed = (V(99), V(99), V(99), V(99))
     st1 = np.empty((nw, LANES), dtype=np.uint32)  # after the first of two blocks
     hv = np.empty(nw, dtype=np.uint32)
     dg = np.empty(nw, dtype=np.uint32)
@@ -1033,18 +1046,20 @@ def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digest
                     SA[blk, wa - 16 * blk] = ALL
                 if off != 0 and 0 <= wa + 1 - 16 * blk < 16:
                     SB[blk, wa + 1 - 16 * blk] = ALL
+            if algo == SHA256 and (dshift, pshift, lshift, lmask) != placed:
+                _digit_tables(TA, TB, dshift, pshift, lshift, lmask)
+                placed = (dshift, pshift, lshift, lmask)
             _fill(st0, hv, nw)  # every lane starts from the same state; st0 is never written below
             while g0 < lo_n:
                 if blocks - first_block == 1:
                     if algo == SHA256:
-                        _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], g0,
-                                      dshift, pshift, lshift, lmask)
+                        _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], TA, TB, g0)
                     else:
                         _sha1_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], g0,
                                     dshift, pshift, lshift, lmask)
                 elif algo == SHA256:  # the digits in block 1 of 2: both blocks per counter
-                    _sha256_lanes(st1, st0, tw[0], SA[0], SB[0], g0, dshift, pshift, lshift, lmask)
-                    _sha256_lanes(st, st1, tw[1], SA[1], SB[1], g0, dshift, pshift, lshift, lmask)
+                    _sha256_lanes(st1, st0, tw[0], SA[0], SB[0], TA, TB, g0)
+                    _sha256_lanes(st, st1, tw[1], SA[1], SB[1], TA, TB, g0)
                 else:
                     _sha1_lanes(st1, st0, tw[0], SA[0], SB[0], g0, dshift, pshift, lshift, lmask)
                     _sha1_lanes(st, st1, tw[1], SA[1], SB[1], g0, dshift, pshift, lshift, lmask)

@@ -13,13 +13,12 @@ is what the generator writes.
 
 import numpy as np
 
+from engine.pow._codegen import LANES
 from engine.pow._target import configure
 
 configure()  # the CPU target, before numba builds it
 
 from numba import njit  # noqa: E402
-
-from engine.pow._codegen import LANES
 
 U = np.uint64
 
