@@ -63,8 +63,8 @@ def configure() -> Target:
         source = "auto" if want == "auto" else f"{ENV}={want}"
         if "avx512f" in have and not prefer_256:
             os.environ["NUMBA_CPU_FEATURES"] = llvm.get_host_cpu_features().flatten() + ",-prefer-256-bit"
-            if "numba.core.config" in sys.modules:  # imported already: make it read the setting
-                sys.modules["numba.core.config"].reload_config()
+    if "numba.core.config" in sys.modules:  # imported already: make it read the setting
+        sys.modules["numba.core.config"].reload_config()
     bits = 512 if "avx512f" in have and not prefer_256 else 256 if "avx2" in have or "avx512f" in have else 128
     _chosen = Target(cpu, bits, tuple(f for f in _RELEVANT if f in have), source)
     return _chosen
