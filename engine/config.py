@@ -138,6 +138,10 @@ class PoolSettings(_Section):
     kinds: list[str] = ["*"]
     """Job kinds this pool serves; ``"*"`` serves every kind no other pool names."""
 
+    device: Literal["cpu", "cuda"] = "cpu"
+    """Where this pool's KALE jobs hash: ``cuda`` runs them on the GPU (numba.cuda; the engine
+    refuses to start without a CUDA device). Structs and Hashcash jobs hash on the CPU."""
+
     threads: int = Field(0, ge=0, le=1024)
     """Hashing threads for the PoW jobs this pool runs (0: one per core). All of the pool's
     PoW jobs share them, highest priority first."""

@@ -35,12 +35,12 @@ from engine.api import serve_api
 from engine.chains import ChainAdapter, Heights, ManualHeights
 from engine.chains.evm import EvmChain
 from engine.config import Settings, check_kinds
-from engine.errors import EngineError, Rejected
+from engine.errors import ConfigError, EngineError, Rejected
 from engine.events import Broker
 from engine.jobs import Registry, Services, default_registry
 from engine.jobs.pow import warm_pow_kernels
 from engine.locks import DataDirLock
-from engine.pow.runtime import PowRuntime
+from engine.pow.runtime import PowRuntime, cuda_available
 from engine.scheduler import Scheduler
 from engine.schema import JobSubmit, SubmitResponse
 from engine.service import Service
@@ -67,7 +67,12 @@ class Supervisor:
         self.services = Services(heights=heights, submit=self._submit_as_engine)
         self.scheduler = Scheduler(store, registry, settings, stats, self.services)
         for pool in _pow_pools(settings, registry, self.scheduler):
-            self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels)
+            device = settings.pools[pool].device
+            if device == "cuda" and not cuda_available():
+                raise ConfigError([(f"pools.{pool}.device", "no CUDA device here (numba.cuda found none); "
+                                                            "use device = \"cpu\"")])
+            self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels,
+                                                 device=device)
         for name, chain in settings.chains.items():
             self.services.evm[name] = EvmChain(
                 name, chain, store, heights, estop=lambda: self.scheduler.estop.active,

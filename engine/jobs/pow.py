@@ -52,12 +52,14 @@ async def kale(ctx: JobContext, p: KalePayload) -> dict[str, Any]:
     work = KaleWork(p.index, parse_entropy(p.entropy), parse_farmer(p.farmer))
     start = p.start_nonce if p.start_nonce is not None else secrets.randbelow(2**63)
     target = p.min_zeros if p.mode == "until" else 16
-    job = PowJob(ctx.job_id, ctx.priority, work.search, target=target, start=start, expected=16.0**p.min_zeros,
+    runtime = ctx.services.pow_runtime(ctx.pool)
+    search = work.search_cuda if runtime.device == "cuda" else work.search
+    job = PowJob(ctx.job_id, ctx.priority, search, target=target, start=start, expected=16.0**p.min_zeros,
                  stop=ctx.stop_requested)
     began = time.monotonic()
     budget = p.seconds if p.mode == "best" and p.seconds is not None else math.inf
     with trio.move_on_after(budget):
-        await ctx.services.pow_runtime(ctx.pool).solve(job, on_progress=lambda progress: ctx.progress(**progress))
+        await runtime.solve(job, on_progress=lambda progress: ctx.progress(**progress))
     seconds = round(time.monotonic() - began, 3)
     if job.best_nonce is None or job.best_zeros < p.min_zeros:
         raise PermanentFailure(

@@ -23,6 +23,7 @@ RC = [
     0x8000000080008081, 0x8000000000008080, 0x0000000080000001, 0x8000000080008008,
 ]
 TARGET = Path(__file__).with_name("_kale_kernel.py")
+CUDA_TARGET = Path(__file__).with_name("_kale_cuda.py")
 
 def _rotl(v: str, r: int) -> str:
     return v if r == 0 else f"(({v} << U({r})) | ({v} >> U({64 - r})))"
@@ -85,6 +86,13 @@ def generate(source: str | None = None) -> str:
     return splice(splice(text, "keccak-lane", lane), "keccak-digest", full)
 
 
+def generate_cuda(source: str | None = None) -> str:
+    """The CUDA kernel module with its rounds (lane 0 of the last round only) spliced in."""
+    text = CUDA_TARGET.read_text() if source is None else source
+    return splice(text, "keccak-cuda", [f"a{i} = k{i}" for i in range(2, 25)] + _rounds("", lane0_last=True))
+
+
 if __name__ == "__main__":
     TARGET.write_text(generate())
-    print(f"wrote {TARGET}")
+    CUDA_TARGET.write_text(generate_cuda())
+    print(f"wrote {TARGET} and {CUDA_TARGET}")

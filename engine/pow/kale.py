@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.pow._codegen import LANES
 from engine.pow._kale_ref import StrkeyError, kale_hash, strkey_payload
-from engine.pow._result import SearchResult, VerificationError, checked
+from engine.pow._result import SearchResult, VerificationError, checked, leading_zero_nibbles
 
 __all__ = [
     "LANES", "MAX_ZEROS", "KaleWork", "SearchResult", "VerificationError", "parse_entropy", "parse_farmer",
@@ -57,6 +57,19 @@ class KaleWork:
             self.base, np.uint64(start), np.int64(groups * LANES), np.int64(target), np.int64(best_zeros))
         improved = int(zeros) > best_zeros
         return SearchResult(int(done), int(nonce) if improved else None, int(zeros), bool(found))
+
+    def search_cuda(self, start: int, count: int, target: int, best_zeros: int = -1) -> SearchResult:
+        """:meth:`search` on the CUDA device (``[pools.x] device = "cuda"``): the whole range is
+        hashed (no early stop inside a batch); a best of 16+ zeros is recounted here exactly."""
+        from engine.pow import _kale_cuda
+
+        start = min(start, 2**64 - 1)
+        count = max(1, min(count, 2**64 - start))
+        nonce, zeros = _kale_cuda.search(self.base, start, count)
+        if zeros >= 16:
+            zeros = leading_zero_nibbles(self.hash(nonce))
+        improved = zeros > best_zeros
+        return SearchResult(count, nonce if improved else None, max(zeros, best_zeros), zeros >= target)
 
     def digests(self, start: int, count: int) -> list[bytes]:
         """The kernel's digests of ``count`` nonces from ``start`` (a multiple of LANES; for tests)."""

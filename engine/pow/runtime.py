@@ -135,11 +135,22 @@ class _Slot:
         self.began: float | None = None  # when the batch in flight started (wall clock)
 
 
+def cuda_available() -> bool:
+    """Whether numba.cuda finds a CUDA device (the simulator counts: tests run under it)."""
+    from engine.pow._target import configure
+
+    configure()
+    from numba import cuda
+
+    return bool(cuda.is_available())
+
+
 class PowRuntime:
     def __init__(self, pool: str, threads: int = 0, batch_seconds: float = 0.05,
-                 warmup: Callable[[], object] | None = None) -> None:
+                 warmup: Callable[[], object] | None = None, device: str = "cpu") -> None:
         self.pool = pool
-        self.threads = threads or os.cpu_count() or 1
+        self.device = device  # "cuda": one slot drives the GPU (KALE jobs hash there)
+        self.threads = 1 if device == "cuda" else threads or os.cpu_count() or 1
         self.batch_seconds = batch_seconds
         self._warmup = warmup
         self._limiter = trio.CapacityLimiter(self.threads)

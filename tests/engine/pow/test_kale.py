@@ -86,3 +86,4 @@ def test_payload_parsing_names_what_is_wrong() -> None:
 
 def test_the_committed_kernel_is_what_the_generator_writes() -> None:
     assert _codegen.TARGET.read_text() == _codegen.generate(), "run: python -m engine.pow._codegen"
+    assert _codegen.CUDA_TARGET.read_text() == _codegen.generate_cuda(), "run: python -m engine.pow._codegen"
