@@ -23,6 +23,10 @@ from engine.store import Store
 from engine.supervisor import Supervisor
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Specialised PoW kernel builds compile in the background, 15-35 s of CPU each: not in the middle
+# of other tests on a 2-core machine. test_counter_builds.py loads them itself; engines the tests
+# start inherit this.
+os.environ.setdefault("SHIFTBOSS_POW_SPECIALISE", "0")
 
 
 def require_tool(name: str) -> str:

@@ -123,7 +123,8 @@ def _lane_loop(ind: str, spec: Spec) -> list[str]:
         f"{ind}for k in range(LANES):",
     ]
     lines += spec.digits4(body)
-    lines += [f"{body}i{j} = init[{j}, k]" for j in range(spec.words)]
+    # a specialised build (WA a literal ≥ 0) starts every lane from the same state, hoisted
+    lines += [f"{body}i{j} = h{j} if WA >= 0 else init[{j}, k]" for j in range(spec.words)]
     words = [f"V(tw{i} | (ph & sa{i}) | (pl & sb{i}))" for i in range(16)]
     code, state = spec.compress(body, "x", [f"i{j}" for j in range(spec.words)], words)
     lines += code
@@ -153,11 +154,15 @@ TARGET = Path(__file__).with_name("_counter_kernel.py")
 
 
 def lanes(spec: Spec) -> list[str]:
-    """The body of the kernel's lane function for ``spec``: hoisted template words and masks,
-    then the lane loop."""
+    """The body of the kernel's lane function for ``spec``: hoisted template words, masks and
+    starting state, then the lane loop. With ``WA`` a compile-time literal (a specialised
+    build: the digits start in word WA and spill into WA+1 if ``SPILL`` is 1) the masks are constants,
+    so LLVM keeps the other words scalar and hoists every round and schedule word that depends
+    on them alone out of the lane loop; with ``WA`` = -1 the masks come from ``SA``/``SB``."""
     hoist = [f"tw{i} = tw[{i}]" for i in range(16)]
-    hoist += [f"sa{i} = SA[{i}]" for i in range(16)]
-    hoist += [f"sb{i} = SB[{i}]" for i in range(16)]
+    hoist += [f"sa{i} = (ALL if WA == {i} else V(0)) if WA >= 0 else SA[{i}]" for i in range(16)]
+    hoist += [f"sb{i} = (ALL if SPILL == 1 and WA + 1 == {i} else V(0)) if WA >= 0 else SB[{i}]" for i in range(16)]
+    hoist += [f"h{j} = init[{j}, 0]" for j in range(spec.words)]
     return hoist + _lane_loop("", spec)
 
 

@@ -241,10 +241,10 @@ def _digit_tables(TA, TB, dshift, pshift, lshift, lmask):
 
 
 @njit(nogil=True, cache=True)
-def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0):
+def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0, WA, SPILL):
     """One SHA-256 compression for each of LANES consecutive low values g0 … g0+LANES-1: message
-    words from the template ``tw`` plus each lane's four low decimal digits (their ASCII computed
-    arithmetically: a table lookup here is a gather that stops the loop from vectorizing)."""
+    words from the template ``tw`` plus each lane's four low decimal digits (from the tables
+    TA/TB, loaded contiguously)."""
     # BEGIN GENERATED sha256-lanes: python -m engine.pow._codegen_counter
     tw0 = tw[0]
     tw1 = tw[1]
@@ -262,49 +262,57 @@ def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0):
     tw13 = tw[13]
     tw14 = tw[14]
     tw15 = tw[15]
-    sa0 = SA[0]
-    sa1 = SA[1]
-    sa2 = SA[2]
-    sa3 = SA[3]
-    sa4 = SA[4]
-    sa5 = SA[5]
-    sa6 = SA[6]
-    sa7 = SA[7]
-    sa8 = SA[8]
-    sa9 = SA[9]
-    sa10 = SA[10]
-    sa11 = SA[11]
-    sa12 = SA[12]
-    sa13 = SA[13]
-    sa14 = SA[14]
-    sa15 = SA[15]
-    sb0 = SB[0]
-    sb1 = SB[1]
-    sb2 = SB[2]
-    sb3 = SB[3]
-    sb4 = SB[4]
-    sb5 = SB[5]
-    sb6 = SB[6]
-    sb7 = SB[7]
-    sb8 = SB[8]
-    sb9 = SB[9]
-    sb10 = SB[10]
-    sb11 = SB[11]
-    sb12 = SB[12]
-    sb13 = SB[13]
-    sb14 = SB[14]
-    sb15 = SB[15]
+    sa0 = (ALL if WA == 0 else V(0)) if WA >= 0 else SA[0]
+    sa1 = (ALL if WA == 1 else V(0)) if WA >= 0 else SA[1]
+    sa2 = (ALL if WA == 2 else V(0)) if WA >= 0 else SA[2]
+    sa3 = (ALL if WA == 3 else V(0)) if WA >= 0 else SA[3]
+    sa4 = (ALL if WA == 4 else V(0)) if WA >= 0 else SA[4]
+    sa5 = (ALL if WA == 5 else V(0)) if WA >= 0 else SA[5]
+    sa6 = (ALL if WA == 6 else V(0)) if WA >= 0 else SA[6]
+    sa7 = (ALL if WA == 7 else V(0)) if WA >= 0 else SA[7]
+    sa8 = (ALL if WA == 8 else V(0)) if WA >= 0 else SA[8]
+    sa9 = (ALL if WA == 9 else V(0)) if WA >= 0 else SA[9]
+    sa10 = (ALL if WA == 10 else V(0)) if WA >= 0 else SA[10]
+    sa11 = (ALL if WA == 11 else V(0)) if WA >= 0 else SA[11]
+    sa12 = (ALL if WA == 12 else V(0)) if WA >= 0 else SA[12]
+    sa13 = (ALL if WA == 13 else V(0)) if WA >= 0 else SA[13]
+    sa14 = (ALL if WA == 14 else V(0)) if WA >= 0 else SA[14]
+    sa15 = (ALL if WA == 15 else V(0)) if WA >= 0 else SA[15]
+    sb0 = (ALL if SPILL == 1 and WA + 1 == 0 else V(0)) if WA >= 0 else SB[0]
+    sb1 = (ALL if SPILL == 1 and WA + 1 == 1 else V(0)) if WA >= 0 else SB[1]
+    sb2 = (ALL if SPILL == 1 and WA + 1 == 2 else V(0)) if WA >= 0 else SB[2]
+    sb3 = (ALL if SPILL == 1 and WA + 1 == 3 else V(0)) if WA >= 0 else SB[3]
+    sb4 = (ALL if SPILL == 1 and WA + 1 == 4 else V(0)) if WA >= 0 else SB[4]
+    sb5 = (ALL if SPILL == 1 and WA + 1 == 5 else V(0)) if WA >= 0 else SB[5]
+    sb6 = (ALL if SPILL == 1 and WA + 1 == 6 else V(0)) if WA >= 0 else SB[6]
+    sb7 = (ALL if SPILL == 1 and WA + 1 == 7 else V(0)) if WA >= 0 else SB[7]
+    sb8 = (ALL if SPILL == 1 and WA + 1 == 8 else V(0)) if WA >= 0 else SB[8]
+    sb9 = (ALL if SPILL == 1 and WA + 1 == 9 else V(0)) if WA >= 0 else SB[9]
+    sb10 = (ALL if SPILL == 1 and WA + 1 == 10 else V(0)) if WA >= 0 else SB[10]
+    sb11 = (ALL if SPILL == 1 and WA + 1 == 11 else V(0)) if WA >= 0 else SB[11]
+    sb12 = (ALL if SPILL == 1 and WA + 1 == 12 else V(0)) if WA >= 0 else SB[12]
+    sb13 = (ALL if SPILL == 1 and WA + 1 == 13 else V(0)) if WA >= 0 else SB[13]
+    sb14 = (ALL if SPILL == 1 and WA + 1 == 14 else V(0)) if WA >= 0 else SB[14]
+    sb15 = (ALL if SPILL == 1 and WA + 1 == 15 else V(0)) if WA >= 0 else SB[15]
+    h0 = init[0, 0]
+    h1 = init[1, 0]
+    h2 = init[2, 0]
+    h3 = init[3, 0]
+    h4 = init[4, 0]
+    h5 = init[5, 0]
+    h6 = init[6, 0]
+    h7 = init[7, 0]
     for k in range(LANES):
         ph = TA[np.uint64(g0 + k)]
         pl = TB[np.uint64(g0 + k)]
-        i0 = init[0, k]
-        i1 = init[1, k]
-        i2 = init[2, k]
-        i3 = init[3, k]
-        i4 = init[4, k]
-        i5 = init[5, k]
-        i6 = init[6, k]
-        i7 = init[7, k]
+        i0 = h0 if WA >= 0 else init[0, k]
+        i1 = h1 if WA >= 0 else init[1, k]
+        i2 = h2 if WA >= 0 else init[2, k]
+        i3 = h3 if WA >= 0 else init[3, k]
+        i4 = h4 if WA >= 0 else init[4, k]
+        i5 = h5 if WA >= 0 else init[5, k]
+        i6 = h6 if WA >= 0 else init[6, k]
+        i7 = h7 if WA >= 0 else init[7, k]
         xw0 = V(tw0 | (ph & sa0) | (pl & sb0))
         xw1 = V(tw1 | (ph & sa1) | (pl & sb1))
         xw2 = V(tw2 | (ph & sa2) | (pl & sb2))
@@ -581,7 +589,7 @@ def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0):
 
 
 @njit(nogil=True, cache=True)
-def _sha1_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask):
+def _sha1_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask, WA, SPILL):
     """One SHA-1 compression for each of LANES consecutive low values, with four low hex digits."""
     # BEGIN GENERATED sha1-lanes: python -m engine.pow._codegen_counter
     tw0 = tw[0]
@@ -600,38 +608,43 @@ def _sha1_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask):
     tw13 = tw[13]
     tw14 = tw[14]
     tw15 = tw[15]
-    sa0 = SA[0]
-    sa1 = SA[1]
-    sa2 = SA[2]
-    sa3 = SA[3]
-    sa4 = SA[4]
-    sa5 = SA[5]
-    sa6 = SA[6]
-    sa7 = SA[7]
-    sa8 = SA[8]
-    sa9 = SA[9]
-    sa10 = SA[10]
-    sa11 = SA[11]
-    sa12 = SA[12]
-    sa13 = SA[13]
-    sa14 = SA[14]
-    sa15 = SA[15]
-    sb0 = SB[0]
-    sb1 = SB[1]
-    sb2 = SB[2]
-    sb3 = SB[3]
-    sb4 = SB[4]
-    sb5 = SB[5]
-    sb6 = SB[6]
-    sb7 = SB[7]
-    sb8 = SB[8]
-    sb9 = SB[9]
-    sb10 = SB[10]
-    sb11 = SB[11]
-    sb12 = SB[12]
-    sb13 = SB[13]
-    sb14 = SB[14]
-    sb15 = SB[15]
+    sa0 = (ALL if WA == 0 else V(0)) if WA >= 0 else SA[0]
+    sa1 = (ALL if WA == 1 else V(0)) if WA >= 0 else SA[1]
+    sa2 = (ALL if WA == 2 else V(0)) if WA >= 0 else SA[2]
+    sa3 = (ALL if WA == 3 else V(0)) if WA >= 0 else SA[3]
+    sa4 = (ALL if WA == 4 else V(0)) if WA >= 0 else SA[4]
+    sa5 = (ALL if WA == 5 else V(0)) if WA >= 0 else SA[5]
+    sa6 = (ALL if WA == 6 else V(0)) if WA >= 0 else SA[6]
+    sa7 = (ALL if WA == 7 else V(0)) if WA >= 0 else SA[7]
+    sa8 = (ALL if WA == 8 else V(0)) if WA >= 0 else SA[8]
+    sa9 = (ALL if WA == 9 else V(0)) if WA >= 0 else SA[9]
+    sa10 = (ALL if WA == 10 else V(0)) if WA >= 0 else SA[10]
+    sa11 = (ALL if WA == 11 else V(0)) if WA >= 0 else SA[11]
+    sa12 = (ALL if WA == 12 else V(0)) if WA >= 0 else SA[12]
+    sa13 = (ALL if WA == 13 else V(0)) if WA >= 0 else SA[13]
+    sa14 = (ALL if WA == 14 else V(0)) if WA >= 0 else SA[14]
+    sa15 = (ALL if WA == 15 else V(0)) if WA >= 0 else SA[15]
+    sb0 = (ALL if SPILL == 1 and WA + 1 == 0 else V(0)) if WA >= 0 else SB[0]
+    sb1 = (ALL if SPILL == 1 and WA + 1 == 1 else V(0)) if WA >= 0 else SB[1]
+    sb2 = (ALL if SPILL == 1 and WA + 1 == 2 else V(0)) if WA >= 0 else SB[2]
+    sb3 = (ALL if SPILL == 1 and WA + 1 == 3 else V(0)) if WA >= 0 else SB[3]
+    sb4 = (ALL if SPILL == 1 and WA + 1 == 4 else V(0)) if WA >= 0 else SB[4]
+    sb5 = (ALL if SPILL == 1 and WA + 1 == 5 else V(0)) if WA >= 0 else SB[5]
+    sb6 = (ALL if SPILL == 1 and WA + 1 == 6 else V(0)) if WA >= 0 else SB[6]
+    sb7 = (ALL if SPILL == 1 and WA + 1 == 7 else V(0)) if WA >= 0 else SB[7]
+    sb8 = (ALL if SPILL == 1 and WA + 1 == 8 else V(0)) if WA >= 0 else SB[8]
+    sb9 = (ALL if SPILL == 1 and WA + 1 == 9 else V(0)) if WA >= 0 else SB[9]
+    sb10 = (ALL if SPILL == 1 and WA + 1 == 10 else V(0)) if WA >= 0 else SB[10]
+    sb11 = (ALL if SPILL == 1 and WA + 1 == 11 else V(0)) if WA >= 0 else SB[11]
+    sb12 = (ALL if SPILL == 1 and WA + 1 == 12 else V(0)) if WA >= 0 else SB[12]
+    sb13 = (ALL if SPILL == 1 and WA + 1 == 13 else V(0)) if WA >= 0 else SB[13]
+    sb14 = (ALL if SPILL == 1 and WA + 1 == 14 else V(0)) if WA >= 0 else SB[14]
+    sb15 = (ALL if SPILL == 1 and WA + 1 == 15 else V(0)) if WA >= 0 else SB[15]
+    h0 = init[0, 0]
+    h1 = init[1, 0]
+    h2 = init[2, 0]
+    h3 = init[3, 0]
+    h4 = init[4, 0]
     for k in range(LANES):
         lo = V(g0 + k)
         n0 = V(V(lo >> V(12)) & V(15))
@@ -646,11 +659,11 @@ def _sha1_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask):
         dd = V(dd << dshift)
         ph = V(dd >> pshift)
         pl = V(V(dd << lshift) & lmask)
-        i0 = init[0, k]
-        i1 = init[1, k]
-        i2 = init[2, k]
-        i3 = init[3, k]
-        i4 = init[4, k]
+        i0 = h0 if WA >= 0 else init[0, k]
+        i1 = h1 if WA >= 0 else init[1, k]
+        i2 = h2 if WA >= 0 else init[2, k]
+        i3 = h3 if WA >= 0 else init[3, k]
+        i4 = h4 if WA >= 0 else init[4, k]
         xw0 = V(tw0 | (ph & sa0) | (pl & sb0))
         xw1 = V(tw1 | (ph & sa1) | (pl & sb1))
         xw2 = V(tw2 | (ph & sa2) | (pl & sb2))
@@ -969,11 +982,15 @@ def _sha1_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask):
 
 
 @njit(nogil=True, cache=True)
-def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digests):
+def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digests, WA, SPILL):
     """The hash of prefix ‖ digits(counter) for counters start … start+count-1 (count ≥ 1), where
     ``mid`` is the state after the prefix's whole 64-byte blocks and ``tail`` the rest of the
     prefix (< 64 bytes). Returns (hashes, best counter, best score, found) like the KALE kernel;
     with ``digests`` of ``count`` rows, row i gets the digest of start+i as big-endian words.
+
+    ``WA``/``SPILL`` -1/0: any range. A specialised build has them as literals (see
+    :mod:`engine.pow._variants`): the range then lies in one run of same-length counters whose
+    four low digits all fall in one block's word WA (and WA+1 if SPILL is 1), as the caller checks.
     """
     base = np.uint64(10) if algo == SHA256 else np.uint64(16)  # the counter's digits
     maxd = 20 if algo == SHA256 else 16  # most digits a uint64 has in base
@@ -1052,17 +1069,29 @@ def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digest
             _fill(st0, hv, nw)  # every lane starts from the same state; st0 is never written below
             while g0 < lo_n:
                 if blocks - first_block == 1:
-                    if algo == SHA256:
-                        _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], TA, TB, g0)
+                    if WA >= 0:
+                        if wa - 16 * first_block != WA or (1 if off else 0) != SPILL:
+                            raise ValueError("a specialised counter kernel got a range it was not built for")
+                        if algo == SHA256:
+                            _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], TA, TB, g0,
+                                          WA, SPILL)
+                        else:
+                            _sha1_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], g0,
+                                        dshift, pshift, lshift, lmask, WA, SPILL)
+                    elif algo == SHA256:
+                        _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], TA, TB, g0,
+                                      np.int64(-1), np.int64(0))
                     else:
                         _sha1_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], g0,
-                                    dshift, pshift, lshift, lmask)
+                                    dshift, pshift, lshift, lmask, np.int64(-1), np.int64(0))
                 elif algo == SHA256:  # the digits in block 1 of 2: both blocks per counter
-                    _sha256_lanes(st1, st0, tw[0], SA[0], SB[0], TA, TB, g0)
-                    _sha256_lanes(st, st1, tw[1], SA[1], SB[1], TA, TB, g0)
+                    _sha256_lanes(st1, st0, tw[0], SA[0], SB[0], TA, TB, g0, np.int64(-1), np.int64(0))
+                    _sha256_lanes(st, st1, tw[1], SA[1], SB[1], TA, TB, g0, np.int64(-1), np.int64(0))
                 else:
-                    _sha1_lanes(st1, st0, tw[0], SA[0], SB[0], g0, dshift, pshift, lshift, lmask)
-                    _sha1_lanes(st, st1, tw[1], SA[1], SB[1], g0, dshift, pshift, lshift, lmask)
+                    _sha1_lanes(st1, st0, tw[0], SA[0], SB[0], g0, dshift, pshift, lshift, lmask, np.int64(-1),
+                                np.int64(0))
+                    _sha1_lanes(st, st1, tw[1], SA[1], SB[1], g0, dshift, pshift, lshift, lmask, np.int64(-1),
+                                np.int64(0))
                 lowest = st[0, 0]
                 for k in range(1, LANES):  # a vector minimum: the lanes below are looked at only if one may qualify
                     lowest = min(lowest, st[0, k])
