@@ -32,6 +32,7 @@ configure()  # the CPU target, before numba builds it
 from numba import njit  # noqa: E402
 
 LANES = 16
+BLOCK = 512  # lanes per lane-function call: 32 vector groups
 SHA256 = 0  # Structs: decimal digits, leading zero hex digits
 SHA1 = 1  # Hashcash: hex digits, leading zero bits
 V = np.uint32
@@ -218,13 +219,25 @@ def _digits(n, base, maxd):
 def _fill(st, hv, nw):
     """Every lane starts from the state ``hv`` (a constant word count, so the copy unrolls)."""
     if nw == 8:
-        for k in range(LANES):
+        for k in range(st.shape[1]):
             for j in range(8):
                 st[j, k] = hv[j]
     else:
-        for k in range(LANES):
+        for k in range(st.shape[1]):
             for j in range(5):
                 st[j, k] = hv[j]
+
+
+@njit(nogil=True, cache=True)
+def _threshold(algo, best):
+    """First digest words below this may score above ``best``: zero hex digits (SHA256) or bits."""
+    need = best + 1
+    if need <= 0:
+        return np.uint64(1) << np.uint64(32)
+    bits = 4 * need if algo == SHA256 else need
+    if bits >= 32:
+        return np.uint64(1)  # a zero first word; the rest decides
+    return np.uint64(1) << np.uint64(32 - bits)
 
 
 @njit(nogil=True, cache=True)
@@ -241,8 +254,8 @@ def _digit_tables(TA, TB, dshift, pshift, lshift, lmask):
 
 
 @njit(nogil=True, cache=True)
-def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0, WA, SPILL):
-    """One SHA-256 compression for each of LANES consecutive low values g0 … g0+LANES-1: message
+def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0, n, WA, SPILL):
+    """One SHA-256 compression for each of ``n`` consecutive low values g0 … g0+n-1: message
     words from the template ``tw`` plus each lane's four low decimal digits (from the tables
     TA/TB, loaded contiguously)."""
     # BEGIN GENERATED sha256-lanes: python -m engine.pow._codegen_counter
@@ -302,7 +315,7 @@ def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0, WA, SPILL):
     h5 = init[5, 0]
     h6 = init[6, 0]
     h7 = init[7, 0]
-    for k in range(LANES):
+    for k in range(n):
         ph = TA[np.uint64(g0 + k)]
         pl = TB[np.uint64(g0 + k)]
         i0 = h0 if WA >= 0 else init[0, k]
@@ -589,7 +602,7 @@ def _sha256_lanes(st, init, tw, SA, SB, TA, TB, g0, WA, SPILL):
 
 
 @njit(nogil=True, cache=True)
-def _sha1_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask, WA, SPILL):
+def _sha1_lanes(st, init, tw, SA, SB, g0, n, dshift, pshift, lshift, lmask, WA, SPILL):
     """One SHA-1 compression for each of LANES consecutive low values, with four low hex digits."""
     # BEGIN GENERATED sha1-lanes: python -m engine.pow._codegen_counter
     tw0 = tw[0]
@@ -645,7 +658,7 @@ def _sha1_lanes(st, init, tw, SA, SB, g0, dshift, pshift, lshift, lmask, WA, SPI
     h2 = init[2, 0]
     h3 = init[3, 0]
     h4 = init[4, 0]
-    for k in range(LANES):
+    for k in range(n):
         lo = V(g0 + k)
         n0 = V(V(lo >> V(12)) & V(15))
         c0 = V(n0 + V(48) + V(V(V(V(9) - n0) >> V(31)) * V(39)))
@@ -997,12 +1010,12 @@ def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digest
     nw = mid.shape[0]  # digest words
     record = digests.shape[0] >= count
     t = tail.shape[0]
-    st = np.empty((nw, LANES), dtype=np.uint32)  # the lanes' digests
-    st0 = np.empty((nw, LANES), dtype=np.uint32)  # their starting state
-    TA = np.empty(10000 + LANES, dtype=np.uint32)  # SHA256: low four decimal digits' bits, per word
-    TB = np.empty(10000 + LANES, dtype=np.uint32)
+    st = np.empty((nw, BLOCK), dtype=np.uint32)  # the lanes' digests
+    st0 = np.empty((nw, BLOCK), dtype=np.uint32)  # their starting state
+    TA = np.empty(10000 + BLOCK, dtype=np.uint32)  # SHA256: low four decimal digits' bits, per word
+    TB = np.empty(10000 + BLOCK, dtype=np.uint32)
     placed = (V(99), V(99), V(99), V(99))
-    st1 = np.empty((nw, LANES), dtype=np.uint32)  # after the first of two blocks
+    st1 = np.empty((nw, BLOCK), dtype=np.uint32)  # after the first of two blocks
     hv = np.empty(nw, dtype=np.uint32)
     dg = np.empty(nw, dtype=np.uint32)
     buf = np.zeros(128, dtype=np.uint8)
@@ -1068,35 +1081,37 @@ def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digest
                 placed = (dshift, pshift, lshift, lmask)
             _fill(st0, hv, nw)  # every lane starts from the same state; st0 is never written below
             while g0 < lo_n:
+                n_l = min(np.int64(BLOCK), (lo_n - g0 + LANES - 1) // LANES * LANES)
                 if blocks - first_block == 1:
                     if WA >= 0:
                         if wa - 16 * first_block != WA or (1 if off else 0) != SPILL:
                             raise ValueError("a specialised counter kernel got a range it was not built for")
                         if algo == SHA256:
-                            _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], TA, TB, g0,
+                            _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], TA, TB, g0, n_l,
                                           WA, SPILL)
                         else:
-                            _sha1_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], g0,
+                            _sha1_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], g0, n_l,
                                         dshift, pshift, lshift, lmask, WA, SPILL)
                     elif algo == SHA256:
-                        _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], TA, TB, g0,
+                        _sha256_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], TA, TB, g0, n_l,
                                       np.int64(-1), np.int64(0))
                     else:
-                        _sha1_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], g0,
+                        _sha1_lanes(st, st0, tw[first_block], SA[first_block], SB[first_block], g0, n_l,
                                     dshift, pshift, lshift, lmask, np.int64(-1), np.int64(0))
                 elif algo == SHA256:  # the digits in block 1 of 2: both blocks per counter
-                    _sha256_lanes(st1, st0, tw[0], SA[0], SB[0], TA, TB, g0, np.int64(-1), np.int64(0))
-                    _sha256_lanes(st, st1, tw[1], SA[1], SB[1], TA, TB, g0, np.int64(-1), np.int64(0))
+                    _sha256_lanes(st1, st0, tw[0], SA[0], SB[0], TA, TB, g0, n_l, np.int64(-1), np.int64(0))
+                    _sha256_lanes(st, st1, tw[1], SA[1], SB[1], TA, TB, g0, n_l, np.int64(-1), np.int64(0))
                 else:
-                    _sha1_lanes(st1, st0, tw[0], SA[0], SB[0], g0, dshift, pshift, lshift, lmask, np.int64(-1),
+                    _sha1_lanes(st1, st0, tw[0], SA[0], SB[0], g0, n_l, dshift, pshift, lshift, lmask, np.int64(-1),
                                 np.int64(0))
-                    _sha1_lanes(st, st1, tw[1], SA[1], SB[1], g0, dshift, pshift, lshift, lmask, np.int64(-1),
+                    _sha1_lanes(st, st1, tw[1], SA[1], SB[1], g0, n_l, dshift, pshift, lshift, lmask, np.int64(-1),
                                 np.int64(0))
+                threshold = _threshold(algo, best_zeros)
                 lowest = st[0, 0]
-                for k in range(1, LANES):  # a vector minimum: the lanes below are looked at only if one may qualify
+                for k in range(1, n_l):  # a vector minimum: the lanes are looked at only if one may score
                     lowest = min(lowest, st[0, k])
-                if lowest < V(0x10000000) or record:
-                    for k in range(LANES):
+                if np.uint64(lowest) < threshold or record:
+                    for k in range(n_l):
                         lo = g0 + k
                         if lo >= lo_n:
                             break
@@ -1104,17 +1119,18 @@ def search(algo, mid, tail, prefix_len, start, count, target, best_zeros, digest
                             row = np.int64(hi * chunk + np.uint64(lo) - np.uint64(start))
                             for j in range(nw):
                                 digests[row, j] = st[j, k]
-                        if st[0, k] < V(0x10000000) or record:
+                        if np.uint64(st[0, k]) < threshold or record:
                             for j in range(nw):
                                 dg[j] = st[j, k]
                             zeros = score(algo, dg)
                             if zeros > best_zeros:
                                 best_zeros = zeros
                                 best_nonce = hi * chunk + np.uint64(lo)
+                                threshold = _threshold(algo, best_zeros)
                                 if zeros >= target and not record:
                                     return done + k + 1, best_nonce, best_zeros, True
-                done += min(np.int64(LANES), lo_n - g0)
-                g0 += LANES
+                done += min(n_l, lo_n - g0)
+                g0 += n_l
             if chunk_last == seg_last:
                 break
             n = chunk_last + np.uint64(1)
