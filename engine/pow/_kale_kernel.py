@@ -30,6 +30,22 @@ def _bswap32(v):
 
 
 @njit(nogil=True, cache=True)
+def _bswap64(v):
+    return (_bswap32(v & U(0xFFFFFFFF)) << U(32)) | _bswap32(v >> U(32))
+
+
+@njit(nogil=True, cache=True)
+def _threshold(best):
+    """First 8 digest bytes (big-endian) below this may have more than ``best`` zero digits."""
+    need = best + 1
+    if need <= 0:
+        return U(0xFFFFFFFFFFFFFFFF)  # anything beats no best (the all-ones word is 2**-64 likely)
+    if need >= 16:
+        return U(1)  # a zero first word; the rest decides
+    return U(1) << U(64 - 4 * need)
+
+
+@njit(nogil=True, cache=True)
 def zero_nibbles(w0, w1, w2, w3):
     """Leading zero hex digits of a digest given as 4 little-endian uint64 words."""
     zeros = np.int64(0)
@@ -1579,6 +1595,7 @@ def kale_search(base, start, count, target, best_zeros):
     low32 = U(0xFFFFFFFF)
     best_nonce = U(0)
     done = np.int64(0)
+    threshold = _threshold(best_zeros)
     k0, k1, k2, k3, k4 = base[0], base[1], base[2], base[3], base[4]
     k5, k6, k7, k8, k9 = base[5], base[6], base[7], base[8], base[9]
     k10, k11, k12, k13, k14 = base[10], base[11], base[12], base[13], base[14]
@@ -3033,8 +3050,13 @@ def kale_search(base, start, count, target, best_zeros):
             out[k] = a0
             # END GENERATED keccak-lane
         done += LANES
+        lowest = _bswap64(out[0])  # the first digest bytes, big-endian: fewer leading zeros is bigger
+        for k in range(1, LANES):
+            lowest = min(lowest, _bswap64(out[k]))
+        if lowest >= threshold:  # no lane can beat the best so far
+            continue
         for k in range(LANES):
-            if (out[k] & U(0xF0)) == 0:
+            if _bswap64(out[k]) < threshold:
                 w0 = out[k]
                 if w0 == 0:  # 16 zeros and maybe more: count on the full digest
                     kale_digests(base, first, full)
@@ -3044,6 +3066,7 @@ def kale_search(base, start, count, target, best_zeros):
                 if zeros > best_zeros:
                     best_zeros = zeros
                     best_nonce = first + U(k)
+                    threshold = _threshold(best_zeros)
                     if zeros >= target:
                         return done, best_nonce, best_zeros, True
     return done, best_nonce, best_zeros, best_zeros >= target
