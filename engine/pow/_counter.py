@@ -53,7 +53,7 @@ class CounterWork:
             args = (self.ALGO, self.mid, self.tail, np.int64(len(self.prefix)), np.uint64(n), np.int64(run_end - n),
                     np.int64(target), np.int64(best), none)
             key = self._build(n)
-            entry = VARIANTS.entry(key, args) if key is not None else None
+            entry = VARIANTS.entry(key, args, self.prefix) if key is not None else None
             if entry is not None:
                 done, nonce, score, found = entry(*args, key[1], key[2])  # type: ignore[index]
             else:

@@ -7,16 +7,21 @@ the other 14 or 15 words scalar and hoist what depends on them alone out of the 
 rounds before word WA and the schedule words that never see it (measured +15 % on the lane loop
 for the Structs bench message). A job's prefix and counter length decide its build.
 
-Hashing never waits for a compile: a build that is not loaded yet is compiled (or loaded from
-Numba's disk cache) on a background thread while the generic kernel hashes; later batches use
-it. ``SHIFTBOSS_POW_SPECIALISE=0`` turns this off (the generic kernel only).
+Hashing never waits for a compile: a build that is not loaded yet is compiled into Numba's disk
+cache by a child process (``python -m engine.pow._variants``, niced: a compile in this process
+would hold the GIL for seconds at a time and starve the hashing threads — measured 1.8 MH/s
+instead of 60) while the generic kernel hashes; then this process loads it from the cache in
+well under a second. ``SHIFTBOSS_POW_SPECIALISE=0`` turns this off (the generic kernel only).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,9 +42,10 @@ class Variants:
         self._failed: set[Key] = set()
         self._lock = threading.Lock()
 
-    def entry(self, key: Key, args: tuple[Any, ...]) -> Entry | None:
-        """The build for ``key`` if it is loaded; otherwise start loading it and return None.
-        ``args``: a call's arguments (without WA, SPILL), for the build's signature."""
+    def entry(self, key: Key, args: tuple[Any, ...], prefix: bytes = b"") -> Entry | None:
+        """The build for ``key`` if it is loaded; otherwise start building it and return None.
+        ``args``: a call's arguments (without WA, SPILL), for the build's signature; ``prefix``:
+        the work's, for the child process that compiles it."""
         ready = self._ready.get(key)
         if ready is not None or not enabled():
             return ready
@@ -47,7 +53,7 @@ class Variants:
             if key in self._pending or key in self._failed:
                 return None
             self._pending.add(key)
-        threading.Thread(target=self._load, args=(key, args), name=f"pow-build-{key}", daemon=True).start()
+        threading.Thread(target=self._load, args=(key, args, prefix), name=f"pow-build-{key}", daemon=True).start()
         return None
 
     def load_now(self, key: Key, args: tuple[Any, ...]) -> Entry:
@@ -63,10 +69,15 @@ class Variants:
         self._ready[key] = entry
         return entry
 
-    def _load(self, key: Key, args: tuple[Any, ...]) -> None:
+    def _load(self, key: Key, args: tuple[Any, ...], prefix: bytes) -> None:
         try:
-            self.load_now(key, args)
-            log.info("PoW kernel build %s ready", key)
+            began = time.monotonic()
+            child = subprocess.run([sys.executable, "-m", "engine.pow._variants", str(key[0]), prefix.hex(),
+                                    str(int(args[4]))], capture_output=True, text=True, timeout=600)
+            if child.returncode != 0:
+                raise RuntimeError(child.stderr.strip()[-500:] or f"exit status {child.returncode}")
+            self.load_now(key, args)  # from the cache the child wrote
+            log.info("PoW kernel build %s ready (%.1f s)", key, time.monotonic() - began)
         except Exception:  # the generic kernel keeps hashing
             log.exception("PoW kernel build %s failed; the generic kernel keeps hashing", key)
             self._failed.add(key)
@@ -76,3 +87,19 @@ class Variants:
 
 
 VARIANTS = Variants()
+
+
+def _build_in_child(algo: int, prefix: bytes, n: int) -> None:
+    """``python -m engine.pow._variants ALGO PREFIX_HEX N``: compile the build for that work's
+    counters as long as N into the cache, at a low priority, and exit."""
+    os.nice(10)
+    from engine.pow.hashcash import HashcashWork
+    from engine.pow.structs import StructsWork
+
+    work = StructsWork(prefix) if algo == 0 else HashcashWork(prefix)
+    if not work.prepare(n):
+        raise SystemExit(f"no specialised build for counter {n}")
+
+
+if __name__ == "__main__":
+    _build_in_child(int(sys.argv[1]), bytes.fromhex(sys.argv[2]), int(sys.argv[3]))

@@ -55,3 +55,25 @@ def test_search_crosses_counter_lengths_with_the_generic_kernel_while_builds_loa
     best = max(range(9_990, 10_030), key=lambda n: (work.score(work.hash(n)), -n))
     assert result.hashes == 40 and result.best_nonce == best
     assert result.best_zeros == work.score(work.hash(best))
+
+
+@pytest.mark.slow
+def test_a_missing_build_is_made_by_a_child_process_while_the_generic_kernel_hashes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from engine.pow._variants import Variants
+
+    monkeypatch.setenv("SHIFTBOSS_POW_SPECIALISE", "1")
+    work, start, key = CASES[0]
+    variants = Variants()  # nothing loaded in this process yet
+    args = _args(work, start, 16, np.zeros((0, 8), dtype=np.uint32))
+    assert variants.entry(key, args, work.prefix) is None  # the caller hashes with the generic kernel
+    assert variants.entry(key, args, work.prefix) is None  # and asking again starts nothing new
+    deadline = time.monotonic() + 300
+    while (entry := variants.entry(key, args, work.prefix)) is None:
+        assert time.monotonic() < deadline and key not in variants._failed
+        time.sleep(0.1)
+    out = np.zeros((16, 8), dtype=np.uint32)
+    entry(*_args(work, start, 16, out), key[1], key[2])
+    assert out[3].astype(">u4").tobytes() == work.hash(start + 3)
