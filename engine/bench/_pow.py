@@ -93,6 +93,7 @@ def bench_pow(seconds: float, estops: int, avx2: bool, as_json: bool) -> None:
         say(f"engine: all threads, e-stop ×{estops}, loop lag …")
         engine_figures = trio.run(_engine_figures, Path(tmp) / "engine", seconds, estops)
     kale["ours_all_threads"] = engine_figures.pop("all_threads")
+    kale["ours_cuda"] = _cuda_rate(work, seconds)
     result.update(engine_figures)
     simd = kale["c_simd"].get("hashes_per_s")
     one = kale["ours_1_thread"]["hashes_per_s"]
@@ -138,6 +139,20 @@ def _rate_1_thread(work: Any, seconds: float) -> dict[str, Any]:
         start += hashes
         best = max(best, hashes / elapsed)
     return {"hashes_per_s": round(best)}
+
+
+def _cuda_rate(work: Any, seconds: float) -> dict[str, Any]:
+    """KALE on the CUDA device, when there is one (never under Numba's CUDA simulator)."""
+    from engine.pow.runtime import cuda_available
+
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or not cuda_available():
+        return {"error": "no CUDA device"}
+    work.search_cuda(0, 1 << 20, 64)  # compile
+    hashes, count = 0, 1 << 26
+    began = time.perf_counter()
+    while (elapsed := time.perf_counter() - began) < seconds:
+        hashes += work.search_cuda(hashes, count, 64).hashes
+    return {"hashes_per_s": round(hashes / elapsed)}
 
 
 def _c_references(tmp: Path, seconds: float, work: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -426,6 +441,7 @@ def _print(r: dict[str, Any]) -> None:
         ("KALE, C SIMD (8 lanes), 1 thread", rate(k["c_simd"]), f"ours {ratios['ours_vs_c_simd_per_thread']}×"),
         ("KALE, C scalar, 1 thread", rate(k["c_scalar"]), f"ours {ratios['ours_vs_c_scalar']}×"),
         ("KALE, Python (pycryptodome)", rate(k["python_pycryptodome"]), f"ours {ratios['ours_vs_python']}×"),
+        ("KALE, ours on the CUDA device", rate(k["ours_cuda"]), ""),
         ("Structs SHA-256, ours, 1 thread", rate(s["ours_1_thread"]), ""),
         (f"Structs, ours, {s['ours_all_threads']['threads']} threads", rate(s["ours_all_threads"]),
          f"scaling {sr['scaling']} × threads"),
