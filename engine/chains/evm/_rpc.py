@@ -1,156 +1,40 @@
-"""JSON-RPC to an EVM chain over httpx, with several endpoints, failover and retries.
-
-Each request goes to the healthiest endpoint first. A transport error, a timeout, HTTP 429 or
-5xx, or a malformed answer marks that endpoint down for a while (doubling, up to 30 s) and the
-request moves on to the next; after every endpoint has failed, the round is retried with
-backoff, ``retries`` times, then :class:`RpcUnavailable`. A JSON-RPC *error* is an answer, not a
-failure: it is raised at once as :class:`RpcError` (or :class:`Reverted`, with the reason
-decoded), never retried elsewhere.
-
-Resource handling: one ``httpx.AsyncClient`` per :class:`EvmRpc`; ``aclose()`` it (or use it as
-an async context manager). Error handling: httpx and JSON errors are mapped here, ``from`` the
-original.
-"""
+"""JSON-RPC to an EVM chain: the shared failover client (:mod:`engine.chains._jsonrpc`) with
+the EVM's typed calls; a JSON-RPC error is :class:`RpcError`, or :class:`Reverted` with the
+reason decoded."""
 
 from __future__ import annotations
 
-import itertools
-import json
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import trio
 from eth_abi import decode as abi_decode
 
-from engine import safejson
-from engine.errors import BadAnswer, Reverted, RpcError, RpcUnavailable, WrongChain
+from engine.chains._jsonrpc import Endpoint, JsonRpc
+from engine.errors import BadAnswer, Reverted, WrongChain
+
+__all__ = ["Endpoint", "EvmRpc", "decode_revert", "to_bytes", "to_int"]
 
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
-MAX_DOWN_S = 30.0
 
 
-@dataclass
-class Endpoint:
-    """One RPC URL and how it has behaved (shown per chain in ``/v1/chains``)."""
-
-    url: str
-    requests: int = 0
-    failures: int = 0
-    latency_ms: float | None = None  # moving average of successful requests
-    last_error: str = ""
-    down_until: float = 0.0
-    _penalty: float = field(default=0.0, repr=False)
-
-    def healthy(self, now: float) -> bool:
-        return now >= self.down_until
-
-    def succeeded(self, seconds: float) -> None:
-        ms = seconds * 1000
-        self.latency_ms = ms if self.latency_ms is None else 0.8 * self.latency_ms + 0.2 * ms
-        self._penalty = 0.0
-        self.down_until = 0.0
-
-    def failed(self, why: str, now: float) -> None:
-        self.failures += 1
-        self.last_error = why
-        self._penalty = min(MAX_DOWN_S, max(0.5, self._penalty * 2))
-        self.down_until = now + self._penalty
-
-    def public(self) -> dict[str, Any]:
-        return {"url": _redact(self.url), "requests": self.requests, "failures": self.failures,
-                "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 2),
-                "healthy": self.healthy(time.monotonic()), "last_error": self.last_error}
-
-
-def _redact(url: str) -> str:
-    """Endpoint URLs often carry an API key in the path or query: show scheme and host only."""
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "") + (
-        "/…" if parsed.path not in ("", "/") or parsed.query else "")
-
-
-class EvmRpc:
+class EvmRpc(JsonRpc):
     def __init__(self, urls: Sequence[str], *, chain_id: int | None = None, timeout: float = 10.0,
                  retries: int = 3, backoff: float = 0.2, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        if not urls:
-            raise ValueError("at least one RPC endpoint is needed")
-        self.endpoints = [Endpoint(u) for u in urls]
+        super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport)
         self.chain_id = chain_id
-        self.retries, self.backoff = retries, backoff
-        self._ids = itertools.count(1)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport,
-                                       headers={"content-type": "application/json"})
 
     async def __aenter__(self) -> EvmRpc:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    # --- requests ---------------------------------------------------------------------------
-
-    async def request(self, method: str, *params: Any) -> Any:
-        """One JSON-RPC call; its ``result``."""
-        id_ = next(self._ids)
-        body = {"jsonrpc": "2.0", "id": id_, "method": method, "params": list(params)}
-        answer = await self._send(body, lambda data: _check_single(data, id_))
-        return _result(answer, method)
-
-    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Several calls in one HTTP request; results in order (an error raises, as in ``request``)."""
-        if not calls:
-            return []
-        ids = [next(self._ids) for _ in calls]
-        body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)} for i, (m, p) in zip(ids, calls, strict=True)]
-        answers = await self._send(body, lambda data: _check_batch(data, ids))
-        return [_result(a, m) for a, (m, _p) in zip(answers, calls, strict=True)]
-
-    async def _send(self, body: Any, check: Any) -> Any:
-        payload = json.dumps(body).encode()
-        errors: list[str] = []
-        for round_ in range(self.retries + 1):
-            now = time.monotonic()
-            order = sorted(self.endpoints, key=lambda e: (not e.healthy(now), e.down_until))
-            for endpoint in order:
-                endpoint.requests += 1
-                began = time.monotonic()
-                try:
-                    resp = await self._http.post(endpoint.url, content=payload)
-                    if resp.status_code == 429 or resp.status_code >= 500:
-                        raise _Retryable(f"HTTP {resp.status_code}")
-                    if resp.status_code >= 400:
-                        raise _Retryable(f"HTTP {resp.status_code}: {resp.text[:120]}")
-                    try:
-                        safejson.check_depth(resp.content)
-                        data = json.loads(resp.content)
-                    except safejson.TooDeep as exc:
-                        raise BadAnswer(str(exc)) from None
-                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                        raise _Retryable(f"not JSON: {resp.text[:80]!r}") from exc
-                    answer = check(data)
-                except _Retryable as exc:
-                    why = str(exc)
-                except BadAnswer as exc:
-                    why = f"malformed answer: {exc}"
-                except httpx.TimeoutException:
-                    why = "timed out"
-                except httpx.TransportError as exc:
-                    why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                else:
-                    endpoint.succeeded(time.monotonic() - began)
-                    return answer
-                endpoint.failed(why, time.monotonic())
-                errors.append(f"{_redact(endpoint.url)}: {why}")
-            if round_ < self.retries:
-                await trio.sleep(self.backoff * 2**round_)
-        raise RpcUnavailable(f"no RPC endpoint answered ({'; '.join(errors[-len(self.endpoints):])})")
+    def error(self, error: dict[str, Any], method: str) -> Exception:
+        message = str(error.get("message", "error"))
+        data = error.get("data")
+        if "revert" in message.lower() or error.get("code") == 3:
+            return Reverted(decode_revert(data) or message.removeprefix("execution reverted").strip(": "),
+                            code=int(error.get("code", 3)), data=data, method=method)
+        return super().error(error, method)
 
     # --- typed helpers ----------------------------------------------------------------------
 
@@ -200,42 +84,6 @@ class EvmRpc:
         if not isinstance(history, dict) or not history.get("baseFeePerGas"):
             raise BadAnswer(f"eth_feeHistory returned {str(history)[:80]}")
         return history  # type: ignore[no-any-return]
-
-    def stats(self) -> list[dict[str, Any]]:
-        return [e.public() for e in self.endpoints]
-
-
-class _Retryable(Exception):
-    """This endpoint failed; try another."""
-
-
-def _check_single(data: Any, id_: int) -> dict[str, Any]:
-    if not isinstance(data, dict) or data.get("id") != id_ or ("result" not in data and "error" not in data):
-        raise BadAnswer(f"not a JSON-RPC answer to request {id_}: {str(data)[:80]}")
-    return data
-
-
-def _check_batch(data: Any, ids: list[int]) -> list[dict[str, Any]]:
-    if not isinstance(data, list):
-        raise BadAnswer(f"a batch answer must be a list, got {str(data)[:80]}")
-    by_id = {a.get("id"): a for a in data if isinstance(a, dict)}
-    if set(by_id) != set(ids):
-        raise BadAnswer(f"the batch answer has ids {sorted(map(str, by_id))[:5]}, expected {ids[:5]}…")
-    return [_check_single(by_id[i], i) for i in ids]
-
-
-def _result(answer: dict[str, Any], method: str) -> Any:
-    error = answer.get("error")
-    if error is None:
-        return answer.get("result")
-    if not isinstance(error, dict):
-        raise BadAnswer(f"{method}: malformed error {str(error)[:80]}")
-    message = str(error.get("message", "error"))
-    data = error.get("data")
-    if "revert" in message.lower() or error.get("code") == 3:
-        raise Reverted(decode_revert(data) or message.removeprefix("execution reverted").strip(": "),
-                       code=int(error.get("code", 3)), data=data, method=method)
-    raise RpcError(f"{method}: {message}", code=int(error.get("code", 0)), data=data, method=method)
 
 
 def decode_revert(data: Any) -> str:

@@ -1,0 +1,195 @@
+"""JSON-RPC 2.0 over httpx with several endpoints, failover and retries: the one client every
+chain adapter uses (EVM, Soroban, Solana, CometBFT), each adding its typed calls and how its
+node reports errors.
+
+Each request goes to the healthiest endpoint first. A transport error, a timeout, HTTP 429 or
+5xx, or a malformed answer marks that endpoint down for a while (doubling, up to 30 s) and the
+request moves on to the next; after every endpoint has failed, the round is retried with
+backoff, ``retries`` times, then :class:`RpcUnavailable`. A JSON-RPC *error* is an answer, not a
+failure: :meth:`JsonRpc.error` turns it into an exception at once, never retried elsewhere.
+Answers are depth-checked before they are parsed (:mod:`engine.safejson`).
+
+Resource handling: one ``httpx.AsyncClient`` per client; ``aclose()`` it (or use it as an
+async context manager). Error handling: httpx and JSON errors are mapped here, ``from`` the
+original.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import trio
+
+from engine import safejson
+from engine.errors import BadAnswer, RpcError, RpcUnavailable
+
+MAX_DOWN_S = 30.0
+Params = Sequence[Any] | dict[str, Any]
+
+
+@dataclass
+class Endpoint:
+    """One RPC URL and how it has behaved (shown per chain in ``/v1/chains``)."""
+
+    url: str
+    requests: int = 0
+    failures: int = 0
+    latency_ms: float | None = None  # moving average of successful requests
+    last_error: str = ""
+    down_until: float = 0.0
+    _penalty: float = field(default=0.0, repr=False)
+
+    def healthy(self, now: float) -> bool:
+        return now >= self.down_until
+
+    def succeeded(self, seconds: float) -> None:
+        ms = seconds * 1000
+        self.latency_ms = ms if self.latency_ms is None else 0.8 * self.latency_ms + 0.2 * ms
+        self._penalty = 0.0
+        self.down_until = 0.0
+
+    def failed(self, why: str, now: float) -> None:
+        self.failures += 1
+        self.last_error = why
+        self._penalty = min(MAX_DOWN_S, max(0.5, self._penalty * 2))
+        self.down_until = now + self._penalty
+
+    def public(self) -> dict[str, Any]:
+        return {"url": _redact(self.url), "requests": self.requests, "failures": self.failures,
+                "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 2),
+                "healthy": self.healthy(time.monotonic()), "last_error": self.last_error}
+
+
+def _redact(url: str) -> str:
+    """Endpoint URLs often carry an API key in the path or query: show scheme and host only."""
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "") + (
+        "/…" if parsed.path not in ("", "/") or parsed.query else "")
+
+
+class JsonRpc:
+    def __init__(self, urls: Sequence[str], *, timeout: float = 10.0, retries: int = 3, backoff: float = 0.2,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        if not urls:
+            raise ValueError("at least one RPC endpoint is needed")
+        self.endpoints = [Endpoint(u) for u in urls]
+        self.retries, self.backoff = retries, backoff
+        self._ids = itertools.count(1)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport,
+                                       headers={"content-type": "application/json"})
+
+    async def __aenter__(self) -> JsonRpc:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- requests ---------------------------------------------------------------------------
+
+    async def request(self, method: str, *params: Any, named: dict[str, Any] | None = None) -> Any:
+        """One JSON-RPC call with positional ``params`` (or ``named`` ones); its ``result``."""
+        id_ = next(self._ids)
+        body = {"jsonrpc": "2.0", "id": id_, "method": method, "params": named if named is not None else list(params)}
+        answer = await self._send(body, lambda data: _check_single(data, id_))
+        return self._result(answer, method)
+
+    async def batch(self, calls: Sequence[tuple[str, Params]]) -> list[Any]:
+        """Several calls in one HTTP request; results in order (an error raises, as in ``request``)."""
+        if not calls:
+            return []
+        ids = [next(self._ids) for _ in calls]
+        body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p if isinstance(p, dict) else list(p)}
+                for i, (m, p) in zip(ids, calls, strict=True)]
+        answers = await self._send(body, lambda data: _check_batch(data, ids))
+        return [self._result(a, m) for a, (m, _p) in zip(answers, calls, strict=True)]
+
+    def _result(self, answer: dict[str, Any], method: str) -> Any:
+        error = answer.get("error")
+        if error is None:
+            return answer.get("result")
+        if not isinstance(error, dict):
+            raise BadAnswer(f"{method}: malformed error {str(error)[:80]}")
+        raise self.error(error, method)
+
+    def error(self, error: dict[str, Any], method: str) -> Exception:
+        """The exception for a JSON-RPC error answer (a chain maps its own kinds here)."""
+        return RpcError(f"{method}: {error.get('message', 'error')}", code=_code(error), data=error.get("data"),
+                        method=method)
+
+    async def _send(self, body: Any, check: Any) -> Any:
+        payload = json.dumps(body).encode()
+        errors: list[str] = []
+        for round_ in range(self.retries + 1):
+            now = time.monotonic()
+            order = sorted(self.endpoints, key=lambda e: (not e.healthy(now), e.down_until))
+            for endpoint in order:
+                endpoint.requests += 1
+                began = time.monotonic()
+                try:
+                    resp = await self._http.post(endpoint.url, content=payload)
+                    if resp.status_code == 429 or resp.status_code >= 500:
+                        raise _Retryable(f"HTTP {resp.status_code}")
+                    if resp.status_code >= 400:
+                        raise _Retryable(f"HTTP {resp.status_code}: {resp.text[:120]}")
+                    try:
+                        safejson.check_depth(resp.content)
+                        data = json.loads(resp.content)
+                    except safejson.TooDeep as exc:
+                        raise BadAnswer(str(exc)) from None
+                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                        raise _Retryable(f"not JSON: {resp.text[:80]!r}") from exc
+                    answer = check(data)
+                except _Retryable as exc:
+                    why = str(exc)
+                except BadAnswer as exc:
+                    why = f"malformed answer: {exc}"
+                except httpx.TimeoutException:
+                    why = "timed out"
+                except httpx.TransportError as exc:
+                    why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                else:
+                    endpoint.succeeded(time.monotonic() - began)
+                    return answer
+                endpoint.failed(why, time.monotonic())
+                errors.append(f"{_redact(endpoint.url)}: {why}")
+            if round_ < self.retries:
+                await trio.sleep(self.backoff * 2**round_)
+        raise RpcUnavailable(f"no RPC endpoint answered ({'; '.join(errors[-len(self.endpoints):])})")
+
+    def stats(self) -> list[dict[str, Any]]:
+        return [e.public() for e in self.endpoints]
+
+
+def _code(error: dict[str, Any]) -> int:
+    try:
+        return int(error.get("code", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+class _Retryable(Exception):
+    """This endpoint failed; try another."""
+
+
+def _check_single(data: Any, id_: int) -> dict[str, Any]:
+    if not isinstance(data, dict) or data.get("id") != id_ or ("result" not in data and "error" not in data):
+        raise BadAnswer(f"not a JSON-RPC answer to request {id_}: {str(data)[:80]}")
+    return data
+
+
+def _check_batch(data: Any, ids: list[int]) -> list[dict[str, Any]]:
+    if not isinstance(data, list):
+        raise BadAnswer(f"a batch answer must be a list, got {str(data)[:80]}")
+    by_id = {a.get("id"): a for a in data if isinstance(a, dict)}
+    if set(by_id) != set(ids):
+        raise BadAnswer(f"the batch answer has ids {sorted(map(str, by_id))[:5]}, expected {ids[:5]}…")
+    return [_check_single(by_id[i], i) for i in ids]
