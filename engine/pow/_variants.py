@@ -8,7 +8,7 @@ rounds before word WA and the schedule words that never see it (measured +15 % o
 for the Structs bench message). A job's prefix and counter length decide its build.
 
 Hashing never waits for a compile: a build that is not loaded yet is compiled into Numba's disk
-cache by a child process (``python -m engine.pow._variants``, niced: a compile in this process
+cache by a child process (``python -m engine.pow._build``, niced: a compile in this process
 would hold the GIL for seconds at a time and starve the hashing threads — measured 1.8 MH/s
 instead of 60) while the generic kernel hashes; then this process loads it from the cache in
 well under a second. ``SHIFTBOSS_POW_SPECIALISE=0`` turns this off (the generic kernel only).
@@ -72,7 +72,7 @@ class Variants:
     def _load(self, key: Key, args: tuple[Any, ...], prefix: bytes) -> None:
         try:
             began = time.monotonic()
-            child = subprocess.run([sys.executable, "-m", "engine.pow._variants", str(key[0]), prefix.hex(),
+            child = subprocess.run([sys.executable, "-m", "engine.pow._build", str(key[0]), prefix.hex(),
                                     str(int(args[4]))], capture_output=True, text=True, timeout=600)
             if child.returncode != 0:
                 raise RuntimeError(child.stderr.strip()[-500:] or f"exit status {child.returncode}")
@@ -87,19 +87,3 @@ class Variants:
 
 
 VARIANTS = Variants()
-
-
-def _build_in_child(algo: int, prefix: bytes, n: int) -> None:
-    """``python -m engine.pow._variants ALGO PREFIX_HEX N``: compile the build for that work's
-    counters as long as N into the cache, at a low priority, and exit."""
-    os.nice(10)
-    from engine.pow.hashcash import HashcashWork
-    from engine.pow.structs import StructsWork
-
-    work = StructsWork(prefix) if algo == 0 else HashcashWork(prefix)
-    if not work.prepare(n):
-        raise SystemExit(f"no specialised build for counter {n}")
-
-
-if __name__ == "__main__":
-    _build_in_child(int(sys.argv[1]), bytes.fromhex(sys.argv[2]), int(sys.argv[3]))
