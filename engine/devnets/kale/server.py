@@ -1,9 +1,11 @@
 """The devnet's Soroban-RPC-compatible JSON-RPC server (hypercorn on Trio), and the clock that
 closes a ledger every ``ledger_seconds``.
 
-Methods so far: ``getHealth``, ``getNetwork``, ``getLatestLedger``, ``getLedgerEntries``, with
-the real server's parameter names and answer fields. Unknown methods get JSON-RPC's -32601 and
-bad parameters -32602, as stellar-rpc answers them.
+Methods: ``getHealth``, ``getNetwork``, ``getLatestLedger``, ``getLedgerEntries``,
+``simulateTransaction``, ``sendTransaction``, ``getTransaction``, with the real server's
+parameter names and answer fields. A sent transaction waits for the next ledger close, which
+applies the waiting ones in order. Unknown methods get JSON-RPC's -32601 and bad parameters
+-32602, as stellar-rpc answers them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import base64
 import binascii
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import trio
@@ -24,7 +26,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from stellar_sdk import xdr as sx
 
-from engine.devnets.kale.ledger import PASSPHRASE, Ledger
+from engine.devnets.kale.contract import ContractError
+from engine.devnets.kale.ledger import PASSPHRASE, TEMP_TTL, Ledger
+from engine.devnets.kale.txs import Call, Rejected, invoke, meta_xdr, parse, result_xdr, simulation, validate
 
 PROTOCOL_VERSION = 23
 MAX_KEYS = 200
@@ -38,6 +42,8 @@ class InvalidParams(Exception):
 class Devnet:
     ledger: Ledger
     ledger_seconds: float = 5.0
+    pending: list[Call] = field(default_factory=list)
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash → what getTransaction shows
 
     # --- the methods -------------------------------------------------------------------------
 
@@ -72,6 +78,68 @@ class Devnet:
             entries.append(entry)
         return {"entries": entries, "latestLedger": self.ledger.sequence}
 
+    def simulate_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            call = parse(_xdr_param(params), self.ledger)
+        except Rejected as exc:
+            return {"error": str(exc), "latestLedger": self.ledger.sequence}
+        return simulation(call, self.ledger, ledger_seconds=self.ledger_seconds)
+
+    def send_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
+        envelope = _xdr_param(params)
+        answer: dict[str, Any] = {"latestLedger": self.ledger.sequence,
+                                  "latestLedgerCloseTime": str(self.ledger.close_time)}
+        try:
+            call = parse(envelope, self.ledger)
+        except Rejected as exc:
+            return {**answer, "status": "ERROR", "hash": "", "errorResultXdr": result_xdr(exc.code, 0)}
+        if call.hash in self.done or any(p.hash == call.hash for p in self.pending):
+            return {**answer, "status": "DUPLICATE", "hash": call.hash}
+        try:
+            queued = sum(1 for p in self.pending if p.source == call.source)
+            validate(call, self.ledger, self.ledger.close_time, queued)
+        except Rejected as exc:
+            return {**answer, "status": "ERROR", "hash": call.hash, "errorResultXdr": result_xdr(exc.code, 0)}
+        self.pending.append(call)
+        return {**answer, "status": "PENDING", "hash": call.hash}
+
+    def get_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
+        tx_hash = params.get("hash")
+        if not isinstance(tx_hash, str) or len(tx_hash) != 64:
+            raise InvalidParams("hash: expected a 64-character hex transaction hash")
+        answer = {"latestLedger": self.ledger.sequence, "latestLedgerCloseTime": str(self.ledger.close_time),
+                  "oldestLedger": 1, "oldestLedgerCloseTime": "0"}
+        found = self.done.get(tx_hash.lower())
+        return {**answer, **found} if found else {**answer, "status": "NOT_FOUND", "txHash": tx_hash.lower()}
+
+    def close(self, now: int) -> None:
+        """Close the next ledger: apply what waits, in order, then drop expired temporary entries."""
+        ledger = self.ledger
+        ledger.sequence += 1
+        ledger.close_time = now
+        calls, self.pending = self.pending, []
+        for order, call in enumerate(calls, 1):
+            account = ledger.accounts[call.source]
+            account.sequence = call.sequence
+            account.balance -= call.fee
+            record = {"txHash": call.hash, "ledger": ledger.sequence, "createdAt": str(now),
+                      "applicationOrder": order, "feeBump": False, "envelopeXdr": call.envelope.to_xdr()}
+            try:
+                value = invoke(call, ledger, sequence=ledger.sequence, now=now, check_auth=True)
+            except ContractError:
+                record.update(status="FAILED", resultXdr=result_xdr(sx.TransactionResultCode.txFAILED, call.fee))
+            else:
+                record.update(status="SUCCESS", resultXdr=result_xdr(sx.TransactionResultCode.txSUCCESS, call.fee, value),
+                              resultMetaXdr=meta_xdr(value))
+            self.done[call.hash] = record
+        for key, since in list(ledger.modified.items()):
+            if ledger.sequence > since + TEMP_TTL:
+                del ledger.modified[key]
+                if key[0] == "Block":
+                    ledger.farm.evict(key[1])
+                else:
+                    ledger.farm.state.pails.pop((key[1], key[2]), None)
+
     @staticmethod
     def ledger_hash(sequence: int) -> str:
         return base64.b16encode(sequence.to_bytes(32, "big")).decode().lower()
@@ -80,7 +148,9 @@ class Devnet:
 
     def app(self) -> Starlette:
         methods = {"getHealth": self.get_health, "getNetwork": self.get_network,
-                   "getLatestLedger": self.get_latest_ledger, "getLedgerEntries": self.get_ledger_entries}
+                   "getLatestLedger": self.get_latest_ledger, "getLedgerEntries": self.get_ledger_entries,
+                   "simulateTransaction": self.simulate_transaction, "sendTransaction": self.send_transaction,
+                   "getTransaction": self.get_transaction}
 
         async def rpc(request: Request) -> JSONResponse:
             try:
@@ -96,8 +166,7 @@ class Devnet:
     async def close_ledgers(self) -> None:
         while True:
             await trio.sleep(self.ledger_seconds)
-            self.ledger.sequence += 1
-            self.ledger.close_time = int(time.time())
+            self.close(int(time.time()))
 
     async def run(self, host: str = "127.0.0.1", port: int = 0, *,
                   task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
@@ -109,6 +178,13 @@ class Devnet:
             binds = await nursery.start(serve, self.app(), config)
             nursery.start_soon(self.close_ledgers)
             task_status.started(binds[0])
+
+
+def _xdr_param(params: dict[str, Any]) -> str:
+    envelope = params.get("transaction")
+    if not isinstance(envelope, str) or not envelope:
+        raise InvalidParams("transaction: expected a base64 TransactionEnvelope")
+    return envelope
 
 
 def answer(call: Any, methods: dict[str, Any]) -> dict[str, Any]:

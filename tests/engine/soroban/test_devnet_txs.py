@@ -1,0 +1,129 @@
+"""Transactions against the local KALE devnet over its JSON-RPC, built, simulated, assembled and
+signed with stellar-sdk as a client would: plant → work, and what a validator refuses (a wrong
+sequence number, a missing signature, a duplicate), each with the result a real node gives."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import trio
+from stellar_sdk import Account, Keypair, TransactionBuilder, scval
+from stellar_sdk import xdr as sx
+from stellar_sdk.base_soroban_server import _assemble_transaction
+
+from engine.chains.soroban._rpc import ContractFailed, SorobanRpc
+from engine.devnets.kale.contract import KaleFarm, farm_hash
+from engine.devnets.kale.ledger import PASSPHRASE, Ledger
+from engine.devnets.kale.server import Devnet
+
+
+async def account(rpc: SorobanRpc, key: Keypair) -> Account:
+    entry = await rpc.ledger_entries([sx.LedgerKey(sx.LedgerEntryType.ACCOUNT,
+                                                   account=sx.LedgerKeyAccount(key.xdr_account_id()))])
+    assert entry.entries
+    return Account(key.public_key, sx.LedgerEntryData.from_xdr(entry.entries[0].xdr).account.seq_num.sequence_number.int64)  # type: ignore[union-attr]
+
+
+async def build(rpc: SorobanRpc, ledger: Ledger, key: Keypair, function: str, args: list[sx.SCVal]) -> str:
+    source = await account(rpc, key)
+    tx = (TransactionBuilder(source, PASSPHRASE, base_fee=100)
+          .append_invoke_contract_function_op(ledger.farm_id, function, args).set_timeout(30).build())
+    sim = await rpc.simulate(tx.to_xdr())
+    assembled = _assemble_transaction(tx, sim)
+    assembled.sign(key)
+    return str(assembled.to_xdr())
+
+
+async def until_done(rpc: SorobanRpc, tx_hash: str) -> str:
+    with trio.fail_after(5):
+        while (status := (await rpc.transaction(tx_hash)).status.value) == "NOT_FOUND":  # noqa: ASYNC110 - polling is the protocol
+            await trio.sleep(0.05)
+    return str(status)
+
+
+@pytest.mark.trio
+async def test_plant_then_work_and_what_a_validator_refuses() -> None:
+    farmer = Keypair.random()
+    now = int(time.time())  # the devnet closes ledgers at the wall clock's time
+    ledger = Ledger(sequence=50, close_time=now, farm=KaleFarm(Keypair.random().public_key, now=now))
+    ledger.fund(farmer.public_key, kale=1_000)
+    devnet = Devnet(ledger, ledger_seconds=0.2)
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(devnet.run)
+        async with SorobanRpc([url]) as rpc:
+            plant = await build(rpc, ledger, farmer, "plant", [scval.to_address(farmer.public_key), scval.to_int128(400)])
+            sent = await rpc.send(plant)
+            assert sent.status.value == "PENDING"
+            assert (await rpc.send(plant)).status.value == "DUPLICATE"
+            assert await until_done(rpc, sent.hash) == "SUCCESS"
+            assert ledger.farm.state.asset.balances[farmer.public_key] == 600  # type: ignore[union-attr]
+            with pytest.raises(ContractFailed) as err:  # planting twice: the contract's #8, found by simulation
+                await build(rpc, ledger, farmer, "plant", [scval.to_address(farmer.public_key), scval.to_int128(1)])
+            assert err.value.number == 8
+
+            entropy = ledger.farm.state.blocks[0].entropy
+            digest = farm_hash(0, 5, entropy, farmer.public_key)
+            work = await build(rpc, ledger, farmer, "work",
+                               [scval.to_address(farmer.public_key), scval.to_bytes(digest), scval.to_uint64(5)])
+            done = await rpc.send(work)
+            assert await until_done(rpc, done.hash) == "SUCCESS"
+            meta = sx.TransactionMeta.from_xdr((await rpc.transaction(done.hash)).result_meta_xdr)  # type: ignore[arg-type]
+            assert scval.from_uint32(meta.v3.soroban_meta.return_value) >= 1  # type: ignore[union-attr]  # the gap
+
+            with pytest.raises(ContractFailed) as err:  # simulation refuses: block 0 is still current
+                await build(rpc, ledger, farmer, "harvest", [scval.to_address(farmer.public_key), scval.to_uint32(0)])
+            assert err.value.number == 14
+            behind = await account(rpc, farmer)
+            behind.sequence -= 1  # a sequence number already used
+            stale = TransactionBuilder(behind, PASSPHRASE, base_fee=100_000).append_invoke_contract_function_op(
+                ledger.farm_id, "harvest", [scval.to_address(farmer.public_key), scval.to_uint32(0)]).set_timeout(30).build()
+            stale.sign(farmer)
+            refused = await rpc.send(stale.to_xdr())
+            result = sx.TransactionResult.from_xdr(refused.error_result_xdr)  # type: ignore[arg-type]
+            assert refused.status.value == "ERROR" and result.result.code == sx.TransactionResultCode.txBAD_SEQ
+
+            unsigned = TransactionBuilder(await account(rpc, farmer), PASSPHRASE, base_fee=100_000).append_invoke_contract_function_op(
+                ledger.farm_id, "harvest", [scval.to_address(farmer.public_key), scval.to_uint32(0)]).set_timeout(30).build()
+            refused = await rpc.send(unsigned.to_xdr())
+            result = sx.TransactionResult.from_xdr(refused.error_result_xdr)  # type: ignore[arg-type]
+            assert result.result.code == sx.TransactionResultCode.txBAD_AUTH
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_a_plant_for_another_farmer_needs_that_farmers_signed_authorisation() -> None:
+    from stellar_sdk.auth import authorize_entry
+
+    payer, farmer = Keypair.random(), Keypair.random()
+    now = int(time.time())  # the devnet closes ledgers at the wall clock's time
+    ledger = Ledger(sequence=50, close_time=now, farm=KaleFarm(Keypair.random().public_key, now=now))
+    ledger.fund(payer.public_key)
+    ledger.fund(farmer.public_key, kale=10)
+    devnet = Devnet(ledger, ledger_seconds=0.2)
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(devnet.run)
+        async with SorobanRpc([url]) as rpc:
+            args = [scval.to_address(farmer.public_key), scval.to_int128(0)]
+            forged = await build(rpc, ledger, payer, "plant", args)  # only SOURCE_ACCOUNT auth: the payer's
+            assert await until_done(rpc, (await rpc.send(forged)).hash) == "FAILED"
+            assert ledger.farm.state.pails == {}
+
+            source = await account(rpc, payer)
+            tx = (TransactionBuilder(source, PASSPHRASE, base_fee=100)
+                  .append_invoke_contract_function_op(ledger.farm_id, "plant", args).set_timeout(30).build())
+            sim = await rpc.simulate(tx.to_xdr())
+            entry = sx.SorobanAuthorizationEntry(
+                credentials=sx.SorobanCredentials(
+                    sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_ADDRESS,
+                    address=sx.SorobanAddressCredentials(
+                        address=scval.to_address(farmer.public_key).address, nonce=sx.Int64(7),
+                        signature_expiration_ledger=sx.Uint32(ledger.sequence + 100), signature=scval.to_void())),
+                root_invocation=sx.SorobanAuthorizationEntry.from_xdr(sim.results[0].auth[0]).root_invocation)  # type: ignore[index]
+            signed = authorize_entry(entry, farmer, ledger.sequence + 100, PASSPHRASE)
+            tx.transaction.operations[0].auth = [signed]  # type: ignore[attr-defined]
+            assembled = _assemble_transaction(tx, sim)
+            assembled.sign(payer)
+            assert await until_done(rpc, (await rpc.send(assembled.to_xdr())).hash) == "SUCCESS"
+            assert (farmer.public_key, 0) in ledger.farm.state.pails
+        nursery.cancel_scope.cancel()
