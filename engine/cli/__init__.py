@@ -11,6 +11,7 @@ from engine.cli._console import console, up
 from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop
 from engine.cli._evm import devnet, evm, keys
 from engine.cli._jobs import jobs
+from engine.cli._kale import kale
 from engine.output import emit_json
 
 
@@ -26,6 +27,7 @@ def cli() -> None:
     Steer:    jobs submit|retry|cancel · pools pause|resume|drain · estop --reason · resume
               chains set-height (manual height source for pow.structs)
     Chains:   shiftboss devnet (local anvil + workflow contracts) · keys new|show|import · evm grant-role
+              shiftboss kale devnet (the local KALE chain: a Soroban-RPC devnet running the farm contract)
     Config:   shiftboss config check · reload (or SIGHUP)
     Measure:  shiftboss bench queue · bench pow
 
@@ -35,7 +37,7 @@ def cli() -> None:
 
 
 for command in (run, stop, up, console, status, estop, resume, pools, jobs, chains, audit, config, reload, bench,
-                devnet, keys, evm):
+                devnet, keys, evm, kale):
     cli.add_command(command)
 
 

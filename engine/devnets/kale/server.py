@@ -42,6 +42,7 @@ class InvalidParams(Exception):
 class Devnet:
     ledger: Ledger
     ledger_seconds: float = 5.0
+    friendbot_url: str | None = None
     pending: list[Call] = field(default_factory=list)
     done: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash → what getTransaction shows
 
@@ -52,7 +53,7 @@ class Devnet:
                 "ledgerRetentionWindow": 17280}
 
     def get_network(self, _params: dict[str, Any]) -> dict[str, Any]:
-        return {"passphrase": PASSPHRASE, "protocolVersion": PROTOCOL_VERSION, "friendbotUrl": None}
+        return {"passphrase": PASSPHRASE, "protocolVersion": PROTOCOL_VERSION, "friendbotUrl": self.friendbot_url}
 
     def get_latest_ledger(self, _params: dict[str, Any]) -> dict[str, Any]:
         return {"id": self.ledger_hash(self.ledger.sequence), "protocolVersion": PROTOCOL_VERSION,
@@ -161,7 +162,20 @@ class Devnet:
                 return JSONResponse([answer(call, methods) for call in body])
             return JSONResponse(answer(body, methods))
 
-        return Starlette(routes=[Route("/", rpc, methods=["POST"])])
+        async def friendbot(request: Request) -> JSONResponse:
+            """As Stellar's friendbot: ``GET /friendbot?addr=G…`` funds an account (10,000 XLM), and
+            on this devnet also gives it a KALE trustline (and ``kale`` stroops of KALE if asked)."""
+            address = request.query_params.get("addr", "")
+            try:
+                kale = int(request.query_params.get("kale", "0"))
+                if kale < 0:
+                    raise ValueError("kale must not be negative")
+                self.ledger.fund(address, kale=kale)
+            except ValueError as exc:
+                return JSONResponse({"status": 400, "detail": str(exc)}, status_code=400)
+            return JSONResponse({"successful": True, "account": address, "ledger": self.ledger.sequence})
+
+        return Starlette(routes=[Route("/", rpc, methods=["POST"]), Route("/friendbot", friendbot, methods=["GET"])])
 
     async def close_ledgers(self) -> None:
         while True:
@@ -176,6 +190,7 @@ class Devnet:
         config.accesslog = None
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(serve, self.app(), config)
+            self.friendbot_url = f"{binds[0]}/friendbot"
             nursery.start_soon(self.close_ledgers)
             task_status.started(binds[0])
 
