@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from engine.errors import ConfigError
 
@@ -205,6 +205,31 @@ class EvmChainSettings(_Section):
     """The signer's balance below which the dashboard raises an alert."""
 
 
+class SorobanChainSettings(_Section):
+    kind: Literal["soroban"]
+    """A Stellar network's Soroban RPC (KALE farming)."""
+
+    rpc: list[str] = Field(min_length=1)
+    """Soroban JSON-RPC endpoints, in order of preference; the next takes over when one fails."""
+
+    network_passphrase: str | None = Field(None, min_length=1, max_length=200)
+    """The network the endpoints must serve (checked at start with ``getNetwork``), e.g.
+    ``Public Global Stellar Network ; September 2015``. Empty: whatever they serve."""
+
+    poll_interval: float = Field(1.0, gt=0, le=60)
+    """Seconds between ``getLatestLedger`` polls (ledgers close about every 5 s)."""
+
+
+def _chain_kind(value: Any) -> str:
+    """A chain section's ``kind``; sections written before there were several kinds are EVM."""
+    kind = value.get("kind", "evm") if isinstance(value, dict) else getattr(value, "kind", "evm")
+    return str(kind)
+
+
+ChainSettings = Annotated[Annotated[EvmChainSettings, Tag("evm")] | Annotated[SorobanChainSettings, Tag("soroban")],
+                          Discriminator(_chain_kind)]
+
+
 class ConsoleSettings(_Section):
     keymap: dict[str, str] = {}
     """Keys for console actions by action id, e.g. ``estop = "ctrl+e"`` or ``jobs = "j,f2"``.
@@ -227,7 +252,7 @@ class Settings(_Section):
     }
     demo: DemoSettings = DemoSettings()
     console: ConsoleSettings = ConsoleSettings()
-    chains: dict[str, EvmChainSettings] = {}
+    chains: dict[str, ChainSettings] = {}
 
     # Derived paths -----------------------------------------------------------------------
     @property

@@ -34,7 +34,8 @@ from engine import demo, safejson
 from engine.api import serve_api
 from engine.chains import ChainAdapter, Heights, ManualHeights
 from engine.chains.evm import EvmChain
-from engine.config import Settings, check_kinds
+from engine.chains.soroban import SorobanChain
+from engine.config import Settings, SorobanChainSettings, check_kinds
 from engine.errors import ConfigError, EngineError, Rejected
 from engine.events import Broker
 from engine.jobs import Registry, Services, default_registry
@@ -74,10 +75,14 @@ class Supervisor:
             self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels,
                                                  device=device)
         for name, chain in settings.chains.items():
+            if isinstance(chain, SorobanChainSettings):
+                self.services.soroban[name] = SorobanChain(name, chain, heights)
+                continue
             self.services.evm[name] = EvmChain(
                 name, chain, store, heights, estop=lambda: self.scheduler.estop.active,
                 submit=functools.partial(self._submit_as_engine, actor=f"chain:{name}", batch=False))
-        self.chains: list[ChainAdapter] = [ManualHeights(heights), *self.services.evm.values()]
+        self.chains: list[ChainAdapter] = [ManualHeights(heights), *self.services.evm.values(),
+                                           *self.services.soroban.values()]
         self.service = Service(settings, store, registry, self.scheduler, self.services, stats, broker, self.chains,
                                config_path=config_path, overrides=overrides)
         self.binds: list[str] = []
@@ -100,27 +105,29 @@ class Supervisor:
                 if self.early_signals:
                     log.info("a stop signal arrived during start-up")
                     self.request_shutdown()
-                async with trio.open_nursery() as services:
-                    for runtime in self.services.pow.values():
-                        await services.start(runtime.run)
+                try:
+                    async with trio.open_nursery() as services:
+                        for runtime in self.services.pow.values():
+                            await services.start(runtime.run)
+                        for chain in self.chains:
+                            await services.start(chain.run)
+                        await services.start(self.scheduler.run)
+                        self.binds = await services.start(serve_api, self.service)
+                        if self.settings.demo.enabled:
+                            services.start_soon(demo.feed, self.service)
+                        log.info("engine ready: %s", ", ".join(self.binds))
+                        task_status.started(self.binds)
+                        await self.service.wait_shutdown()
+                        grace = self.service.settings.engine.grace_period
+                        log.info("shutting down: running jobs get %.1f s (signal again to interrupt them now)", grace)
+                        interrupted = await self.scheduler.shutdown(grace)
+                        if interrupted:
+                            log.info("interrupted %d jobs; they are back in the queue", interrupted)
+                        services.cancel_scope.cancel()
+                finally:  # also when a service refused to start: no connection is left open
                     for chain in self.chains:
-                        await services.start(chain.run)
-                    await services.start(self.scheduler.run)
-                    self.binds = await services.start(serve_api, self.service)
-                    if self.settings.demo.enabled:
-                        services.start_soon(demo.feed, self.service)
-                    log.info("engine ready: %s", ", ".join(self.binds))
-                    task_status.started(self.binds)
-                    await self.service.wait_shutdown()
-                    grace = self.service.settings.engine.grace_period
-                    log.info("shutting down: running jobs get %.1f s (signal again to interrupt them now)", grace)
-                    interrupted = await self.scheduler.shutdown(grace)
-                    if interrupted:
-                        log.info("interrupted %d jobs; they are back in the queue", interrupted)
-                    services.cancel_scope.cancel()
-                for chain in self.chains:
-                    with trio.CancelScope(shield=True):
-                        await chain.aclose()
+                        with trio.CancelScope(shield=True):
+                            await chain.aclose()
                 outer.cancel_scope.cancel()
         log.info("engine stopped")
 

@@ -1,0 +1,93 @@
+"""A Stellar network's Soroban RPC as a chain adapter (the shape of :mod:`engine.chains._adapter`):
+connect (checking the network passphrase), then watch heads — each new ledger goes into the
+heights book (``chain.head`` events, persisted heights, height gates). Stellar ledgers are final
+when they close (SCP), so there are no reorgs to follow. The transaction sender and the KALE farm
+service build on this next.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, NoReturn
+
+import trio
+
+from engine.chains.heights import Heights
+from engine.chains.soroban._rpc import SorobanRpc
+from engine.config import SorobanChainSettings
+from engine.errors import ChainError, StoreError, WrongChain
+from engine.schema import Chain
+
+log = logging.getLogger("shiftboss.chains")
+
+
+class SorobanChain:
+    kind = "soroban"
+
+    def __init__(self, name: str, settings: SorobanChainSettings, heights: Heights, *,
+                 rpc: SorobanRpc | None = None) -> None:
+        self.name, self.settings, self.heights = name, settings, heights
+        self.rpc = rpc or SorobanRpc(settings.rpc)
+        self.passphrase: str | None = None
+        self.protocol: int | None = None
+        self.head: int | None = None
+        self.head_hash: str | None = None
+        self.head_time: float | None = None
+        self.error = ""
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        """Ready once the network is checked (the wrong network stops the engine's start with a
+        clear error; an unreachable RPC does not: the chain shows the error and keeps trying)."""
+        connected = await self._connect()
+        if not connected:
+            log.warning("chain %s: %s (retrying)", self.name, self.error)
+        task_status.started()
+        while not connected:
+            await trio.sleep(self.settings.poll_interval)
+            connected = await self._connect()
+        while True:
+            try:
+                await self.poll_head()
+                self.error = ""
+            except ChainError as exc:
+                self.error = str(exc)
+                log.warning("chain %s: head watcher: %s", self.name, exc)
+            except StoreError as exc:  # seen again next poll, once the store writes
+                log.warning("chain %s: head not recorded: %s", self.name, exc)
+            await trio.sleep(self.settings.poll_interval)
+
+    async def _connect(self) -> bool:
+        try:
+            network = await self.rpc.request("getNetwork", named={})
+        except ChainError as exc:
+            self.error = str(exc)
+            return False
+        passphrase = network.get("passphrase") if isinstance(network, dict) else None
+        if not isinstance(passphrase, str):
+            self.error = f"getNetwork returned no passphrase: {str(network)[:80]}"
+            return False
+        wanted = self.settings.network_passphrase
+        if wanted is not None and passphrase != wanted:
+            raise WrongChain(f"chain {self.name}: the RPC serves the network {passphrase!r}, but {wanted!r} is configured")
+        self.passphrase, self.protocol, self.error = passphrase, network.get("protocolVersion"), ""
+        return True
+
+    async def poll_head(self) -> None:
+        latest = await self.rpc.latest_ledger()
+        if latest.sequence == self.head:
+            return
+        self.head, self.head_hash = latest.sequence, latest.id
+        self.head_time = float(latest.close_time) if latest.close_time else time.time()
+        await self.heights.observe(self.name, latest.sequence, source=self.kind, hash=latest.id,
+                                   lag_s=round(max(0.0, time.time() - self.head_time), 2))
+
+    async def aclose(self) -> None:
+        await self.rpc.aclose()
+
+    async def status(self) -> list[Chain]:
+        detail: dict[str, Any] = {"network_passphrase": self.passphrase, "protocol_version": self.protocol,
+                                  "endpoints": self.rpc.stats(), "error": self.error}
+        lag = None if self.head_time is None else round(max(0.0, time.time() - self.head_time), 2)
+        return [Chain(name=self.name, kind=self.kind, head=self.head, head_hash=self.head_hash, lag_s=lag,
+                      detail=detail)]
