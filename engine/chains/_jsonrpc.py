@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import trio
@@ -84,7 +84,7 @@ class JsonRpc:
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport,
                                        headers={"content-type": "application/json"})
 
-    async def __aenter__(self) -> JsonRpc:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

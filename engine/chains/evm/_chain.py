@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 import trio
 
+from engine.chains._watch import connect_until, watch_heads
 from engine.chains.evm import _keys
 from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._devnet import DevnetState
@@ -26,7 +27,7 @@ from engine.chains.evm._rpc import EvmRpc, to_int
 from engine.chains.evm._txmanager import GWEI, FeePolicy, TxManager
 from engine.chains.heights import Heights
 from engine.config import EvmChainSettings
-from engine.errors import ChainError, StoreError, WrongChain
+from engine.errors import ChainError, WrongChain
 from engine.schema import Chain, JobSubmit
 from engine.store import Store
 
@@ -67,13 +68,7 @@ class EvmChain:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         """Ready once the chain id is checked (a wrong one stops the engine's start with a clear
         error; an unreachable RPC does not: the chain shows the error and keeps trying)."""
-        chain_id = await self._connect()
-        if chain_id is None:
-            log.warning("chain %s: %s (retrying)", self.name, self.error)
-        task_status.started()
-        while chain_id is None:
-            await trio.sleep(self.settings.poll_interval)
-            chain_id = await self._connect()
+        chain_id = await connect_until(self, self._connect, self.settings.poll_interval, task_status)
         async with trio.open_nursery() as nursery:
             if self.account is not None:
                 s = self.settings
@@ -84,7 +79,7 @@ class EvmChain:
                                     head=lambda: self.head)
                 await nursery.start(functools.partial(self.tx.run, interval=self.settings.poll_interval))
                 nursery.start_soon(self._watch_balance)
-            nursery.start_soon(self._watch_heads)
+            nursery.start_soon(watch_heads, self, self.settings.poll_interval)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _connect(self) -> int | None:
@@ -104,18 +99,6 @@ class EvmChain:
         await self.rpc.aclose()
 
     # --- heads ------------------------------------------------------------------------------
-
-    async def _watch_heads(self) -> NoReturn:
-        while True:
-            try:
-                await self.poll_head()
-                self.error = ""
-            except ChainError as exc:
-                self.error = str(exc)
-                log.warning("chain %s: head watcher: %s", self.name, exc)
-            except StoreError as exc:  # the head is seen again next poll, once the store writes
-                log.warning("chain %s: head not recorded: %s", self.name, exc)
-            await trio.sleep(self.settings.poll_interval)
 
     async def poll_head(self) -> None:
         latest = await self.rpc.get_block("latest")

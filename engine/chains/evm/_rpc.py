@@ -25,9 +25,6 @@ class EvmRpc(JsonRpc):
         super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport)
         self.chain_id = chain_id
 
-    async def __aenter__(self) -> EvmRpc:
-        return self
-
     def error(self, error: dict[str, Any], method: str) -> Exception:
         message = str(error.get("message", "error"))
         data = error.get("data")

@@ -7,19 +7,17 @@ service build on this next.
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any, NoReturn
 
 import trio
 
+from engine.chains._watch import connect_until, watch_heads
 from engine.chains.heights import Heights
 from engine.chains.soroban._rpc import SorobanRpc
 from engine.config import SorobanChainSettings
-from engine.errors import ChainError, StoreError, WrongChain
+from engine.errors import ChainError, WrongChain
 from engine.schema import Chain
-
-log = logging.getLogger("shiftboss.chains")
 
 
 class SorobanChain:
@@ -39,39 +37,26 @@ class SorobanChain:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         """Ready once the network is checked (the wrong network stops the engine's start with a
         clear error; an unreachable RPC does not: the chain shows the error and keeps trying)."""
-        connected = await self._connect()
-        if not connected:
-            log.warning("chain %s: %s (retrying)", self.name, self.error)
-        task_status.started()
-        while not connected:
-            await trio.sleep(self.settings.poll_interval)
-            connected = await self._connect()
-        while True:
-            try:
-                await self.poll_head()
-                self.error = ""
-            except ChainError as exc:
-                self.error = str(exc)
-                log.warning("chain %s: head watcher: %s", self.name, exc)
-            except StoreError as exc:  # seen again next poll, once the store writes
-                log.warning("chain %s: head not recorded: %s", self.name, exc)
-            await trio.sleep(self.settings.poll_interval)
+        await connect_until(self, self._connect, self.settings.poll_interval, task_status)
+        await watch_heads(self, self.settings.poll_interval)
 
-    async def _connect(self) -> bool:
+    async def _connect(self) -> str | None:
+        """The checked network passphrase, or None while no endpoint answers (why is in
+        ``error``). The wrong network raises :class:`WrongChain`."""
         try:
             network = await self.rpc.request("getNetwork", named={})
         except ChainError as exc:
             self.error = str(exc)
-            return False
+            return None
         passphrase = network.get("passphrase") if isinstance(network, dict) else None
         if not isinstance(passphrase, str):
             self.error = f"getNetwork returned no passphrase: {str(network)[:80]}"
-            return False
+            return None
         wanted = self.settings.network_passphrase
         if wanted is not None and passphrase != wanted:
             raise WrongChain(f"chain {self.name}: the RPC serves the network {passphrase!r}, but {wanted!r} is configured")
         self.passphrase, self.protocol, self.error = passphrase, network.get("protocolVersion"), ""
-        return True
+        return passphrase
 
     async def poll_head(self) -> None:
         latest = await self.rpc.latest_ledger()

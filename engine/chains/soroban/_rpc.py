@@ -15,7 +15,6 @@ import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-import httpx
 import pydantic
 from stellar_sdk import xdr as sx
 from stellar_sdk.soroban_rpc import (
@@ -58,13 +57,6 @@ class LatestLedger(pydantic.BaseModel):
 
 
 class SorobanRpc(JsonRpc):
-    def __init__(self, urls: Sequence[str], *, timeout: float = 10.0, retries: int = 3, backoff: float = 0.2,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport)
-
-    async def __aenter__(self) -> SorobanRpc:
-        return self
-
     async def _typed(self, model: type[M], method: str, params: dict[str, Any] | None = None) -> M:
         result = await self.request(method, named=params or {})
         try:
