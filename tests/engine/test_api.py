@@ -351,7 +351,8 @@ async def first_event(client: httpx.AsyncClient, **params: Any) -> Event:
 @pytest.mark.trio
 async def test_a_stream_from_the_future_or_another_database_starts_with_a_reset(tmp_path: Path) -> None:
     async with running_engine(make_settings(tmp_path)) as (engine, client):
-        await client.post("/v1/jobs", json={"kind": "noop"})
+        job_id = (await client.post("/v1/jobs", json={"kind": "noop"})).json()["id"]
+        await wait_for(lambda: state_is(client, job_id, "completed"))  # no event written after last_seq is read
         status = (await client.get("/v1/status")).json()
         assert status["database_id"] == engine.store.database_id and len(status["database_id"]) == 32
         last = engine.store.last_seq
