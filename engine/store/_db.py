@@ -133,6 +133,87 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (chain, signer)
     );
     """,
+    # v6: Soroban (Stellar) transactions, persisted signed before they are sent: one row per
+    # intent, one stable id across re-signings (every hash kept), and each source account's
+    # sequence ledger. The KALE farm: its farmers (secret keys sealed), blocks seen, one row per
+    # farmer and block (the pail's progress), compensations, and the Backend reports' outbox.
+    """
+    CREATE TABLE soroban_txs (
+        id            TEXT PRIMARY KEY,
+        chain         TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        intent        TEXT NOT NULL UNIQUE,
+        job_id        TEXT,
+        contract      TEXT NOT NULL,
+        function      TEXT NOT NULL,
+        args          TEXT NOT NULL,
+        sequence      INTEGER NOT NULL,
+        envelope      TEXT NOT NULL,
+        hashes        TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        max_time      INTEGER NOT NULL,
+        ledger        INTEGER,
+        result        TEXT,
+        error         TEXT,
+        error_number  INTEGER,
+        tries         INTEGER NOT NULL DEFAULT 0,
+        created_at    REAL NOT NULL,
+        updated_at    REAL NOT NULL,
+        sent_at       REAL
+    );
+    CREATE INDEX soroban_txs_open ON soroban_txs (chain, state);
+    CREATE TABLE soroban_seqs (
+        chain     TEXT NOT NULL,
+        account   TEXT NOT NULL,
+        next_seq  INTEGER NOT NULL,
+        PRIMARY KEY (chain, account)
+    );
+    CREATE TABLE kale_farmers (
+        address   TEXT PRIMARY KEY,
+        sealed    TEXT NOT NULL,
+        stake     TEXT NOT NULL,
+        origin    TEXT NOT NULL,
+        active    INTEGER NOT NULL DEFAULT 1,
+        added_at  REAL NOT NULL
+    );
+    CREATE TABLE kale_blocks (
+        idx        INTEGER PRIMARY KEY,
+        timestamp  INTEGER NOT NULL,
+        entropy    TEXT NOT NULL,
+        data       TEXT NOT NULL,
+        seen_at    REAL NOT NULL
+    );
+    CREATE TABLE kale_pails (
+        farmer      TEXT NOT NULL,
+        idx         INTEGER NOT NULL,
+        stake       TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        detail      TEXT NOT NULL,
+        updated_at  REAL NOT NULL,
+        PRIMARY KEY (idx, farmer)
+    );
+    CREATE INDEX kale_pails_farmer ON kale_pails (farmer, idx);
+    CREATE TABLE kale_compensations (
+        id          INTEGER PRIMARY KEY,
+        farmer      TEXT NOT NULL,
+        idx         INTEGER NOT NULL,
+        stake       TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        UNIQUE (farmer, idx)
+    );
+    CREATE TABLE outbox (
+        id            TEXT PRIMARY KEY,
+        target        TEXT NOT NULL,
+        body          TEXT NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_at       REAL NOT NULL,
+        delivered_at  REAL,
+        error         TEXT,
+        created_at    REAL NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (next_at) WHERE delivered_at IS NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

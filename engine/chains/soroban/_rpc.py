@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import pydantic
+from stellar_sdk import Keypair
 from stellar_sdk import xdr as sx
 from stellar_sdk.soroban_rpc import (
     GetLedgerEntriesResponse,
@@ -87,3 +88,19 @@ class SorobanRpc(JsonRpc):
 
     async def transaction(self, tx_hash: str) -> GetTransactionResponse:
         return await self._typed(GetTransactionResponse, "getTransaction", {"hash": tx_hash})
+
+    async def account_sequence(self, address: str) -> int | None:
+        """The account's current sequence number (its next transaction uses this + 1); None if
+        the account does not exist."""
+        key = sx.LedgerKey(sx.LedgerEntryType.ACCOUNT,
+                           account=sx.LedgerKeyAccount(Keypair.from_public_key(address).xdr_account_id()))
+        found = await self.ledger_entries([key])
+        if not found.entries:
+            return None
+        try:
+            account = sx.LedgerEntryData.from_xdr(found.entries[0].xdr).account
+        except Exception as exc:  # noqa: BLE001 - any XDR failure is a malformed answer
+            raise BadAnswer(f"getLedgerEntries returned an unreadable account entry: {exc}") from None
+        if account is None:
+            raise BadAnswer("getLedgerEntries returned a non-account entry for an account key")
+        return int(account.seq_num.sequence_number.int64)

@@ -28,7 +28,17 @@ from stellar_sdk import xdr as sx
 
 from engine.devnets.kale.contract import ContractError
 from engine.devnets.kale.ledger import PASSPHRASE, TEMP_TTL, Ledger
-from engine.devnets.kale.txs import Call, Rejected, invoke, meta_xdr, parse, result_xdr, simulation, validate
+from engine.devnets.kale.txs import (
+    Call,
+    Rejected,
+    check_footprint,
+    invoke,
+    meta_xdr,
+    parse,
+    result_xdr,
+    simulation,
+    validate,
+)
 
 PROTOCOL_VERSION = 23
 MAX_KEYS = 200
@@ -43,6 +53,7 @@ class Devnet:
     ledger: Ledger
     ledger_seconds: float = 5.0
     friendbot_url: str | None = None
+    autoclose: bool = True  # False: ledgers close only when ``close`` is called (tests)
     pending: list[Call] = field(default_factory=list)
     done: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash → what getTransaction shows
 
@@ -96,9 +107,10 @@ class Devnet:
             return {**answer, "status": "ERROR", "hash": "", "errorResultXdr": result_xdr(exc.code, 0)}
         if call.hash in self.done or any(p.hash == call.hash for p in self.pending):
             return {**answer, "status": "DUPLICATE", "hash": call.hash}
+        if any(p.source == call.source for p in self.pending):  # Stellar Core queues one per account
+            return {**answer, "status": "TRY_AGAIN_LATER", "hash": call.hash}
         try:
-            queued = sum(1 for p in self.pending if p.source == call.source)
-            validate(call, self.ledger, self.ledger.close_time, queued)
+            validate(call, self.ledger, self.ledger.close_time)
         except Rejected as exc:
             return {**answer, "status": "ERROR", "hash": call.hash, "errorResultXdr": result_xdr(exc.code, 0)}
         self.pending.append(call)
@@ -126,6 +138,7 @@ class Devnet:
             record = {"txHash": call.hash, "ledger": ledger.sequence, "createdAt": str(now),
                       "applicationOrder": order, "feeBump": False, "envelopeXdr": call.envelope.to_xdr()}
             try:
+                check_footprint(call, ledger, now)
                 value = invoke(call, ledger, sequence=ledger.sequence, now=now, check_auth=True)
             except ContractError:
                 record.update(status="FAILED", resultXdr=result_xdr(sx.TransactionResultCode.txFAILED, call.fee))
@@ -191,7 +204,8 @@ class Devnet:
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(serve, self.app(), config)
             self.friendbot_url = f"{binds[0]}/friendbot"
-            nursery.start_soon(self.close_ledgers)
+            if self.autoclose:
+                nursery.start_soon(self.close_ledgers)
             task_status.started(binds[0])
 
 

@@ -75,15 +75,14 @@ def parse(envelope_xdr: str, ledger: Ledger) -> Call:
                 auth=list(ops[0].auth))  # type: ignore[attr-defined]
 
 
-def validate(call: Call, ledger: Ledger, now: int, queued: int = 0) -> None:
-    """What a validator checks before a transaction enters a ledger, in its order (``queued``:
-    the source's transactions already waiting for the next ledger)."""
+def validate(call: Call, ledger: Ledger, now: int) -> None:
+    """What a validator checks before a transaction enters a ledger, in its order."""
     codes = sx.TransactionResultCode
     account = ledger.accounts.get(call.source)
     if account is None:
         raise Rejected(codes.txNO_ACCOUNT, f"source account {call.source} does not exist")
-    if call.sequence != account.sequence + queued + 1:
-        raise Rejected(codes.txBAD_SEQ, f"sequence {call.sequence}, expected {account.sequence + queued + 1}")
+    if call.sequence != account.sequence + 1:
+        raise Rejected(codes.txBAD_SEQ, f"sequence {call.sequence}, expected {account.sequence + 1}")
     declared = call.envelope.transaction.soroban_data
     resource_fee = declared.resource_fee.int64 if declared is not None else 0
     if call.fee < INCLUSION_FEE + resource_fee:
@@ -168,8 +167,9 @@ def _require_auth(call: Call, farmer: str, sequence: int) -> None:
     raise ContractError(0, "auth")
 
 
-def footprint(call: Call, ledger: Ledger) -> tuple[list[sx.LedgerKey], list[sx.LedgerKey]]:
-    """The ledger keys the call reads, and those it writes."""
+def footprint(call: Call, ledger: Ledger, now: int) -> tuple[list[sx.LedgerKey], list[sx.LedgerKey]]:
+    """The ledger keys the call reads, and those it writes, if it runs at ledger time ``now``: a
+    plant that opens a new block writes that block's keys, not the current one's."""
     contract = Address(ledger.farm_id).to_xdr_sc_address()
 
     def data(key: sx.SCVal, durability: sx.ContractDataDurability) -> sx.LedgerKey:
@@ -178,15 +178,27 @@ def footprint(call: Call, ledger: Ledger) -> tuple[list[sx.LedgerKey], list[sx.L
 
     instance = data(sx.SCVal(sx.SCValType.SCV_LEDGER_KEY_CONTRACT_INSTANCE), sx.ContractDataDurability.PERSISTENT)
     temporary = sx.ContractDataDurability.TEMPORARY
-    index = ledger.farm.state.farm_index
+    state = ledger.farm.state
+    index = state.farm_index
     farmer = scval.from_address(call.args[0]).address if call.args else call.source
     if call.function == "harvest" and len(call.args) == 2:
         index = scval.from_uint32(call.args[1])
-    writes = [instance, data(storage_key("Block", index), temporary), data(storage_key("Pail", farmer, index), temporary)]
-    if call.function == "plant":
-        writes.append(data(storage_key("Block", index + 1), temporary))
-        writes.append(data(storage_key("Pail", farmer, index + 1), temporary))
-    return [], writes
+    elif call.function == "plant" and state.farm_block is not None and (
+            now >= state.farm_block.timestamp + ledger.farm.block_interval
+            or (index > 0 and index not in state.blocks)):
+        index += 1  # this plant opens the next block (the contract's rule in _plant)
+    return [], [instance, data(storage_key("Block", index), temporary), data(storage_key("Pail", farmer, index), temporary)]
+
+
+def check_footprint(call: Call, ledger: Ledger, now: int) -> None:
+    """A Soroban transaction may touch only the keys its footprint declares: a plant simulated
+    before a block boundary and applied after it needs the next block's keys, and fails (the
+    host's ``Error(Storage, ExceededLimit)``)."""
+    declared = call.envelope.transaction.soroban_data
+    keys = set() if declared is None else {k.to_xdr() for k in (*declared.resources.footprint.read_only,
+                                                                *declared.resources.footprint.read_write)}
+    if any(k.to_xdr() not in keys for k in footprint(call, ledger, now)[1]):
+        raise ContractError(0, "footprint")
 
 
 def simulation(call: Call, ledger: Ledger, *, ledger_seconds: float) -> dict[str, Any]:
@@ -198,7 +210,7 @@ def simulation(call: Call, ledger: Ledger, *, ledger_seconds: float) -> dict[str
                        check_auth=False)
     except ContractError as exc:
         return {"error": f"HostError: {host_error(exc)}", "latestLedger": ledger.sequence}
-    read_only, read_write = footprint(call, ledger)
+    read_only, read_write = footprint(call, ledger, ledger.close_time + int(ledger_seconds))
     data = (SorobanDataBuilder().set_read_only(read_only).set_read_write(read_write)
             .set_resources(2_000_000, 4_000, 2_000).set_resource_fee(RESOURCE_FEE).build())
     auth = []
@@ -225,6 +237,8 @@ def host_error(exc: ContractError) -> str:
         return "Error(Auth, InvalidAction)"
     if exc.contract == "host":
         return "Error(Storage, MissingValue)"
+    if exc.contract == "footprint":
+        return "Error(Storage, ExceededLimit)"
     return f"Error(Contract, #{exc.code})"
 
 
