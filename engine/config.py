@@ -219,6 +219,13 @@ class SorobanChainSettings(_Section):
     poll_interval: float = Field(1.0, gt=0, le=60)
     """Seconds between ``getLatestLedger`` polls (ledgers close about every 5 s)."""
 
+    base_fee: int = Field(100, ge=100, le=10_000_000)
+    """Inclusion fee (stroops) per transaction, on top of the simulated resource fee."""
+
+    tx_timeout: int = Field(30, ge=5, le=3600)
+    """Seconds (by the network's clock) a signed transaction stays valid; one not seen by then
+    is re-signed with a fresh sequence number."""
+
 
 def _chain_kind(value: Any) -> str:
     """A chain section's ``kind``; sections written before there were several kinds are EVM."""
@@ -228,6 +235,73 @@ def _chain_kind(value: Any) -> str:
 
 ChainSettings = Annotated[Annotated[EvmChainSettings, Tag("evm")] | Annotated[SorobanChainSettings, Tag("soroban")],
                           Discriminator(_chain_kind)]
+
+
+class KaleFarmerSettings(_Section):
+    address: str = Field(pattern=r"^G[A-Z2-7]{55}$")
+    """The farmer's Stellar account (``G…``)."""
+
+    secret_file: Path
+    """File (mode 0600) holding the farmer's secret seed (``S…``); it must match ``address``.
+    Read at start, sealed into the store, never logged."""
+
+    stake: int | None = Field(None, ge=0)
+    """KALE (stroops) staked per block; empty: ``kale.stake``."""
+
+
+class KaleSettings(_Section):
+    chain: str = Field(min_length=1, max_length=64)
+    """The ``[chains.<name>]`` (``kind = "soroban"``) the farm contract lives on."""
+
+    contract: str = Field(pattern=r"^C[A-Z2-7]{55}$")
+    """The KALE farm contract (mainnet ``CDL74RF5BLYR2YBLCCI7F5FB6TPSCLKEJUBSD2RSVWZ4YHF3VMFAIGWA``)."""
+
+    stake: int = Field(0, ge=0)
+    """KALE (stroops) each farmer stakes per block unless the farmer says otherwise."""
+
+    work_delay: float = Field(240.0, ge=0, le=3600)
+    """Seconds after a block opens when work is submitted with the best hash found so far (more
+    time hashing: more zeros; more ledgers since the plant: a larger gap)."""
+
+    work_margin: float = Field(15.0, ge=0, le=600)
+    """No work is sent later than this many seconds before the block's end (a plant may open the
+    next block at any ledger after it)."""
+
+    min_zeros: int = Field(1, ge=0, le=64)
+    """Work waits for at least this many leading zero hex digits (past ``work_delay`` if need
+    be, never past the block's end)."""
+
+    work_attempts: int = Field(3, ge=1, le=20)
+    """Attempts per farmer and block before the work counts as failed (and is compensated)."""
+
+    harvest_lookback: int = Field(12, ge=1, le=17_000)
+    """Unharvested pails up to this many blocks back are harvested."""
+
+    block_interval: int = Field(300, ge=1, le=86_400)
+    """The contract's block interval in seconds (300 on mainnet; a devnet may run faster)."""
+
+    plant_window: float = Field(120.0, ge=0)
+    """A block someone else opened is still planted into while it is younger than this."""
+
+    farmers: list[KaleFarmerSettings] = []
+    """The farmers this engine farms for (more can be added with ``shiftboss kale farmers add``)."""
+
+    key_file: Path | None = None
+    """Key (32 random bytes, mode 0600) that seals custodial secrets in the store; created on
+    first use. Empty: ``<data_dir>/kale.key``."""
+
+    pooler_token_file: Path | None = None
+    """File with the token a KALE Backend must send to the Pooler API (or ``POOLER_AUTH_TOKEN``);
+    without one the Pooler API is off."""
+
+    backend_url: str | None = Field(None, pattern=r"^https?://")
+    """The Backend that gets ``/pooler/block-discovered`` and ``/pooler/work-completed`` reports."""
+
+    backend_token_file: Path | None = None
+    """File with the bearer token for the Backend (or ``BACKEND_AUTH_TOKEN``)."""
+
+    pooler_id: str = Field("shiftboss", min_length=1, max_length=64)
+    """How this pooler names itself in reports."""
 
 
 class ConsoleSettings(_Section):
@@ -249,10 +323,12 @@ class Settings(_Section):
     pools: dict[str, PoolSettings] = {
         "default": PoolSettings(),
         "pow": PoolSettings(concurrency=16, kinds=["pow.kale", "pow.structs", "pow.hashcash"]),
+        "kale": PoolSettings(concurrency=1024, kinds=["kale.plant", "kale.work", "kale.harvest"]),
     }
     demo: DemoSettings = DemoSettings()
     console: ConsoleSettings = ConsoleSettings()
     chains: dict[str, ChainSettings] = {}
+    kale: KaleSettings | None = None
 
     # Derived paths -----------------------------------------------------------------------
     @property
@@ -274,6 +350,10 @@ class Settings(_Section):
     @property
     def log_path(self) -> Path:
         return self.data_dir / "engine.log"
+
+    @property
+    def kale_key_path(self) -> Path:
+        return (self.kale.key_file if self.kale and self.kale.key_file else self.data_dir / "kale.key").expanduser()
 
 
 def default_config_path() -> Path | None:
@@ -400,9 +480,34 @@ def _cross_checks(settings: Settings, environ: Any) -> list[tuple[str, str]]:
             problems.append(("api.tcp", f"TCP needs a bearer token: set api.token_file or {TOKEN_ENV}"))
     if not settings.pools:
         problems.append(("pools", "at least one pool is needed"))
+    if settings.kale is not None:
+        problems += _kale_checks(settings.kale, settings)
     if len(str(settings.socket_path)) > 100:
         problems.append(("api.socket", f"Unix socket path is too long ({len(str(settings.socket_path))} > 100 chars)"))
     return problems
+
+
+def _kale_checks(kale: KaleSettings, settings: Settings) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    chain = settings.chains.get(kale.chain)
+    if not isinstance(chain, SorobanChainSettings):
+        problems.append(("kale.chain", f"{kale.chain!r} is not a [chains.<name>] with kind = \"soroban\""))
+    if kale.work_delay + kale.work_margin >= kale.block_interval:
+        problems.append(("kale.work_delay", f"work_delay + work_margin must be below block_interval "
+                                            f"({kale.work_delay:g} + {kale.work_margin:g} >= {kale.block_interval})"))
+    for i, farmer in enumerate(kale.farmers):
+        if not Path(farmer.secret_file).expanduser().is_file():
+            problems.append((f"kale.farmers[{i}].secret_file", f"{farmer.secret_file} is not a readable file"))
+    for key in ("pooler_token_file", "backend_token_file"):
+        path = getattr(kale, key)
+        if path is not None and not Path(path).expanduser().is_file():
+            problems.append((f"kale.{key}", f"{path} is not a readable file"))
+    return problems
+
+
+def read_secret_file(path: Path | None, env_name: str, environ: Any = None) -> str | None:
+    """A secret from its file (stripped) or the environment variable; None if neither is set."""
+    return _read_secret(path, (os.environ if environ is None else environ).get(env_name))
 
 
 def _read_secret(path: Path | None, env_value: str | None) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 import trio
 
 from engine.chains import ChainAdapter
+from engine.chains.soroban import KaleFarm
 from engine.config import Settings, check_kinds, load_settings
 from engine.errors import ConfigError, Invalid
 from engine.events import Broker, stream
@@ -79,6 +80,11 @@ class Service:
         self._chains = list(chains)
         self.started_at = store.clock()
         self._shutdown = trio.Event()
+
+    @property
+    def kale(self) -> KaleFarm | None:
+        """The KALE farm, when ``[kale]`` is configured."""
+        return self._services.kale
 
     # --- jobs -------------------------------------------------------------------------------
 

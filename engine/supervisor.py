@@ -34,7 +34,8 @@ from engine import demo, safejson
 from engine.api import serve_api
 from engine.chains import ChainAdapter, Heights, ManualHeights
 from engine.chains.evm import EvmChain
-from engine.chains.soroban import SorobanChain
+from engine.chains.soroban import KaleFarm, SorobanChain
+from engine.chains.soroban._vault import Vault
 from engine.config import Settings, SorobanChainSettings, check_kinds
 from engine.errors import ConfigError, EngineError, Rejected
 from engine.events import Broker
@@ -76,11 +77,16 @@ class Supervisor:
                                                  device=device)
         for name, chain in settings.chains.items():
             if isinstance(chain, SorobanChainSettings):
-                self.services.soroban[name] = SorobanChain(name, chain, heights)
+                self.services.soroban[name] = SorobanChain(name, chain, store, heights,
+                                                           estop=lambda: self.scheduler.estop.active)
                 continue
             self.services.evm[name] = EvmChain(
                 name, chain, store, heights, estop=lambda: self.scheduler.estop.active,
                 submit=functools.partial(self._submit_as_engine, actor=f"chain:{name}", batch=False))
+        if settings.kale is not None:
+            self.services.kale = KaleFarm(settings.kale, self.services.soroban[settings.kale.chain], store,
+                                          Vault(settings.kale_key_path), self._submit_as_engine,
+                                          estop=lambda: self.scheduler.estop.active)
         self.chains: list[ChainAdapter] = [ManualHeights(heights), *self.services.evm.values(),
                                            *self.services.soroban.values()]
         self.service = Service(settings, store, registry, self.scheduler, self.services, stats, broker, self.chains,
@@ -111,6 +117,8 @@ class Supervisor:
                             await services.start(runtime.run)
                         for chain in self.chains:
                             await services.start(chain.run)
+                        if self.services.kale is not None:
+                            await services.start(self.services.kale.run)
                         await services.start(self.scheduler.run)
                         self.binds = await services.start(serve_api, self.service)
                         if self.settings.demo.enabled:
@@ -125,9 +133,11 @@ class Supervisor:
                             log.info("interrupted %d jobs; they are back in the queue", interrupted)
                         services.cancel_scope.cancel()
                 finally:  # also when a service refused to start: no connection is left open
-                    for chain in self.chains:
-                        with trio.CancelScope(shield=True):
+                    with trio.CancelScope(shield=True):
+                        for chain in self.chains:
                             await chain.aclose()
+                        if self.services.kale is not None:
+                            await self.services.kale.aclose()
                 outer.cancel_scope.cancel()
         log.info("engine stopped")
 
@@ -153,9 +163,11 @@ class Supervisor:
 
 def _pow_pools(settings: Settings, registry: Registry, scheduler: Scheduler) -> set[str]:
     """Pools that run PoW jobs: where pow.* kinds are routed, and any that names one."""
-    kinds = [k for k in registry.names() if k.startswith("pow.")]
-    pools = {scheduler.pool_for(k, None) for k in kinds}
-    pools |= {name for name, p in settings.pools.items() if any(k.startswith("pow.") for k in p.kinds)}
+    hashing = [k for k in registry.names() if k.startswith("pow.")]
+    if settings.kale is not None:
+        hashing.append("kale.work")
+    pools = {scheduler.pool_for(k, None) for k in hashing}
+    pools |= {name for name, p in settings.pools.items() if any(k in hashing for k in p.kinds)}
     return pools
 
 

@@ -21,6 +21,12 @@ class BodyTooLarge(Rejected):
         super().__init__(f"request body over {limit} bytes", details={"limit": limit})
 
 
+class Unauthorized(Rejected):
+    """A credential the route checks itself (the Pooler API's token) is missing or wrong."""
+
+    code = "unauthorized"
+
+
 class UnknownRoute(NotFound):
     """No route for this method and path (or an unknown action in a path)."""
 
@@ -28,6 +34,7 @@ class UnknownRoute(NotFound):
 #: The one mapping from error classes to HTTP statuses, most specific first.
 STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (BodyTooLarge, 413),
+    (Unauthorized, 401),
     (Malformed, 400),
     (NotFound, 404),
     (Conflict, 409),

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.api._app import error_response
 from engine.api._errors import BodyTooLarge, status_of
+from engine.api._kale import POOLER_PATHS
 
 Scope = dict[str, Any]
 
@@ -27,6 +28,9 @@ class Guard:
             return
         if self.tokens is not None:
             scope["shiftboss.transport"] = "tcp"
+            if scope["path"].startswith(POOLER_PATHS):  # the Pooler API checks its own token
+                await self.app(scope, self._limited(receive), send)
+                return
             rejection = self._check_token(scope)
             if rejection is not None:
                 await rejection(scope, receive, send)

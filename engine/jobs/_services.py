@@ -12,7 +12,7 @@ from typing import Protocol
 
 from engine.chains import Heights
 from engine.chains.evm import EvmChain
-from engine.chains.soroban import SorobanChain
+from engine.chains.soroban import KaleFarm, SorobanChain
 from engine.errors import PermanentFailure
 from engine.pow.runtime import PowRuntime
 from engine.schema import JobSubmit, SubmitResponse
@@ -39,6 +39,8 @@ class Services:
     evm: dict[str, EvmChain] = field(default_factory=dict)
     #: Soroban (Stellar) chain adapters by their ``[chains.<name>]``
     soroban: dict[str, SorobanChain] = field(default_factory=dict)
+    #: the KALE farm of ``[kale]``, if configured
+    kale: KaleFarm | None = None
 
     def pow_runtime(self, pool: str) -> PowRuntime:
         """The hashing threads of ``pool``; a pool without them fails the job for good."""

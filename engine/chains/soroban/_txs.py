@@ -107,6 +107,9 @@ class SorobanTxs:
     def remove_signer(self, address: str) -> None:
         self._keys.pop(address, None)
 
+    def signers(self) -> list[str]:
+        return list(self._keys)
+
     def _key(self, source: str) -> Keypair:
         key = self._keys.get(source)
         if key is None:
@@ -174,9 +177,7 @@ class SorobanTxs:
         try:
             sim = await self.rpc.simulate(tx.to_xdr())
         except ContractFailed as exc:
-            name = self.error_name(exc.number) if exc.number is not None else "no contract error"
-            raise ContractFailed(f"{function} would fail: {name}" + (f" (#{exc.number})" if exc.number else "")
-                                 + ("" if exc.number else f": {exc}"), number=exc.number, method=exc.method) from None
+            raise self._named(exc, function) from None
         assembled = _assemble_transaction(tx, sim)
         assembled.sign(key)
         return assembled.to_xdr(), assembled.hash_hex(), sequence, max_time
@@ -232,6 +233,25 @@ class SorobanTxs:
                                sequence=sequence, max_time=max_time, state="signed")
         if not self.estop():
             await self._broadcast(record, may_resign=False)
+
+    async def simulate(self, source: str, contract: str, function: str, args: list[sx.SCVal]) -> sx.SCVal:
+        """The call's return value by simulation (nothing is signed or sent); a contract error
+        raises :class:`ContractFailed`, named."""
+        tx = (TransactionBuilder(Account(source, 0), self.passphrase() or "", base_fee=self.base_fee)
+              .append_invoke_contract_function_op(contract, function, args).set_timeout(self.tx_timeout).build())
+        try:
+            sim = await self.rpc.simulate(tx.to_xdr())
+        except ContractFailed as exc:
+            raise self._named(exc, function) from None
+        if not sim.results:
+            raise ContractFailed(f"simulating {function} returned no result", number=None, method="simulateTransaction")
+        return sx.SCVal.from_xdr(sim.results[0].xdr)
+
+    def _named(self, exc: ContractFailed, function: str) -> ContractFailed:
+        if exc.number is None:
+            return ContractFailed(f"{function} would fail: {exc}", number=None, method=exc.method)
+        return ContractFailed(f"{function} would fail: {self.error_name(exc.number)} (#{exc.number})",
+                              number=exc.number, method=exc.method)
 
     # --- waiting --------------------------------------------------------------------------------
 
