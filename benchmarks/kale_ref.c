@@ -4,9 +4,11 @@
  *   -DLANES=1  scalar: one nonce at a time
  *   -DLANES=8  SIMD: 8 nonces in lockstep with GCC vector extensions (one 512-bit vector per lane)
  *
- * Usage: kale_ref START COUNT  — hashes nonces START..START+COUNT-1 of a fixed job (index 0,
- * zero entropy, farmer 31 zero bytes then 0x04: the second vector of docs/design.md §6) and prints
- * "hashes=N seconds=S best_nonce=B best_zeros=Z" so the driver can check it against our kernel.
+ * Usage: kale_ref START COUNT [INDEX ENTROPY_HEX FARMER_HEX]  — hashes nonces
+ * START..START+COUNT-1 of a fixed job (index 0, zero entropy, farmer 31 zero bytes then 0x04: the
+ * second vector of docs/design.md §6), or of the job given (`shiftboss bench kale` mines real
+ * farmers' work with it), and prints "hashes=N seconds=S best_nonce=B best_zeros=Z" so the
+ * driver can check it against our kernel.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -40,10 +42,24 @@ static int zero_nibbles(uint64_t lane0) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: %s START COUNT\n", argv[0]); return 2; }
+    if (argc != 3 && argc != 6) {
+        fprintf(stderr, "usage: %s START COUNT [INDEX ENTROPY_HEX FARMER_HEX]\n", argv[0]);
+        return 2;
+    }
     uint64_t start = strtoull(argv[1], NULL, 10), count = strtoull(argv[2], NULL, 10);
     uint8_t block[200] = {0};
     block[75] = 0x04;              /* farmer = 31 zero bytes ‖ 0x04; index 0; zero entropy */
+    if (argc == 6) {               /* index (u32 BE) ‖ nonce (u64 BE) ‖ entropy (32) ‖ farmer (32) */
+        uint32_t index = (uint32_t)strtoul(argv[3], NULL, 10);
+        for (int i = 0; i < 4; i++) block[i] = (uint8_t)(index >> (24 - 8 * i));
+        if (strlen(argv[4]) != 64 || strlen(argv[5]) != 64) { fprintf(stderr, "entropy and farmer: 64 hex digits\n"); return 2; }
+        for (int i = 0; i < 32; i++) {
+            unsigned e, f;
+            if (sscanf(argv[4] + 2 * i, "%2x", &e) != 1 || sscanf(argv[5] + 2 * i, "%2x", &f) != 1) return 2;
+            block[12 + i] = (uint8_t)e;
+            block[44 + i] = (uint8_t)f;
+        }
+    }
     block[76] ^= 0x01;             /* Keccak padding */
     block[135] ^= 0x80;
     uint64_t base[25];

@@ -156,6 +156,8 @@ async def work(ctx: JobContext, p: WorkPayload) -> dict[str, Any]:
                 await farm.store.write(farmstore.set_pail, p.farmer, p.block, "hashing", best_nonce=best[0],
                                        best_zeros=best[1], hashes=hashes)
             if best is not None and best[1] > submitted and best[1] >= s.min_zeros:
+                if submitted < 0:
+                    await farm.store.write(farmstore.set_pail, p.farmer, p.block, "hashing", first_work_at=time.time())
                 gap = await _submit_work(ctx, farm, p, search, best, began, hashes)
                 submitted = best[1]
                 ctx.progress(submitted_zeros=submitted, gap=gap)
