@@ -35,6 +35,8 @@ ACTIONS: tuple[Action, ...] = (
            "attention.", "app"),
     Action("jobs", "j", "app.switch_mode('jobs')", "Jobs", "Every job: filter, search, sort, act.", "app"),
     Action("audit", "a", "app.switch_mode('audit')", "Audit", "Who did what, when and why.", "app"),
+    Action("kale", "K", "app.switch_mode('kale')", "KALE", "The KALE farm: the block, every farmer's pail, the "
+           "hash rate and the next deadline.", "app"),
     Action("trigger", "t", "app.trigger", "Trigger", "Submit a job: pick a kind, fill its payload form.", "app",
            mutating=True),
     Action("freeze", "f", "app.toggle_freeze", "Freeze", "Stop live updates while you read; press again to "
@@ -69,6 +71,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("audit_operator", "o", "toggle_operator", "Operator only", "Show only what operators did, or also demo "
            "load, recovery and chain scans.", "audit"),
     Action("audit_more", "m", "more", "More", "Load the next page of older records.", "audit"),
+    # KALE farm
+    Action("kale_open", "enter", "open_job", "Open job", "Show the job of the farmer under the cursor.", "kale"),
+    Action("kale_retry", "r", "retry_work", "Retry work", "Retry the farmer's failed job in this block "
+           "(fresh attempts).", "kale", mutating=True),
     # job detail
     Action("detail_retry", "r", "retry", "Retry", "Retry this job with a fresh attempt budget.", "detail",
            mutating=True),

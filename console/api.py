@@ -29,6 +29,7 @@ from engine.schema import (
     JobFilter,
     JobPage,
     JobSubmit,
+    KaleStatus,
     KindList,
     PoolList,
     PoolResult,
@@ -134,6 +135,9 @@ class EngineApi:
 
     async def chains(self) -> ChainList:
         return await self._call("GET", "/v1/chains", ChainList)
+
+    async def kale(self) -> KaleStatus:
+        return await self._call("GET", "/v1/kale", KaleStatus)
 
     async def audit(self, *, limit: int = 200, cursor: str | None = None, operator: bool = False) -> AuditPage:
         params = {"limit": str(limit), **({"cursor": cursor} if cursor else {}), **({"operator": "1"} if operator else {})}

@@ -38,6 +38,7 @@ from console.screens.detail import JobDetailScreen
 from console.screens.dialogs import AskReason, Confirm
 from console.screens.help import HelpScreen
 from console.screens.jobs import JobsScreen
+from console.screens.kale import KaleScreen
 from console.screens.trigger import TriggerScreen
 from console.widgets.status_bar import BarState, StatusBar
 
@@ -55,7 +56,8 @@ GC_THAW_S = 300.0
 class ShiftbossApp(LiveFeed):
     CSS_PATH = "console.tcss"
     TITLE = "Shiftboss"
-    MODES: ClassVar[dict[str, Any]] = {"dashboard": DashboardScreen, "jobs": JobsScreen, "audit": AuditScreen}
+    MODES: ClassVar[dict[str, Any]] = {"dashboard": DashboardScreen, "jobs": JobsScreen, "audit": AuditScreen,
+                                       "kale": KaleScreen}
     DEFAULT_MODE = "dashboard"
     BINDINGS: ClassVar[list[BindingType]] = actions.bindings("app")
     COMMANDS = App.COMMANDS | {ActionCommands}

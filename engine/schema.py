@@ -421,6 +421,60 @@ class ChainList(Struct, kw_only=True):
     chains: list[Chain]
 
 
+class KalePail(Struct, kw_only=True):
+    """One farmer's progress in one KALE block (extra fields the farm records pass through)."""
+
+    farmer: str
+    block: int
+    stake: str = "0"
+    state: str
+    zeros: int | None = None
+    best_zeros: int | None = None
+    gap: int | None = None
+    hashes: int | None = None
+    reward: str | None = None
+    error: str | None = None
+    job: str | None = None
+    updated_at: float | None = None
+
+
+class KaleFarmer(Struct, kw_only=True):
+    address: str
+    stake: str
+    origin: str
+    active: bool
+    added_at: float
+    pail: KalePail | None = None  # in the current block
+
+
+class KaleBlock(Struct, kw_only=True):
+    index: int
+    timestamp: int
+    entropy: str
+    age_s: int | None = None
+    min_zeros: int = 0
+    max_zeros: int = 0
+    staked_total: str = "0"
+
+
+class KaleStatus(Struct, kw_only=True):
+    """``GET /v1/kale``: the farm's current block, its farmers' pails in it, and what comes next."""
+
+    chain: str
+    contract: str
+    error: str = ""
+    ledger: int | None = None
+    paused: bool | None = None
+    block: KaleBlock | None = None
+    next_work_at: float | None = None
+    block_ends_at: float | None = None
+    farmers: list[KaleFarmer] = []
+    compensations: int = 0
+    hashes_per_s: float | None = None  # the farm's PoW pool, last 10 s
+    reports: dict[str, int] = {}
+    settings: dict[str, Any] = {}
+
+
 class ReloadResult(Struct, kw_only=True):
     """``POST /v1/reload``: config keys now in effect, and changed keys that need a restart."""
 

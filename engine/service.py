@@ -86,6 +86,10 @@ class Service:
         """The KALE farm, when ``[kale]`` is configured."""
         return self._services.kale
 
+    def kale_pool(self) -> str:
+        """The pool KALE work hashes in."""
+        return self._scheduler.pool_for("kale.work", None)
+
     # --- jobs -------------------------------------------------------------------------------
 
     async def submit(self, specs: list[JobSubmit], actor: str, *, batch: bool) -> SubmitResponse:

@@ -48,7 +48,11 @@ def kale_routes(service: Service, *, json: Callable[..., Response], actor_of: Ca
         return service.kale
 
     async def status(request: Request) -> Response:
-        return json(await farm().status())
+        state = await farm().status()
+        pool = service.kale_pool()
+        whole = next((w for w in service.workers() if w.id == f"{pool}/threads"), None)
+        state["hashes_per_s"] = None if whole is None else whole.detail.get("hashrate", {}).get("10s")
+        return json(state)
 
     async def blocks(request: Request) -> Response:
         limit = _int(request, "limit", 20, 1, 1000)

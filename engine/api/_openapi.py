@@ -33,6 +33,8 @@ ROUTES: list[tuple[str, str, str, Any, Any]] = [
      s.PoolResult),
     ("get", "/v1/workers", "Workers and their health", None, s.WorkerList),
     ("get", "/v1/chains", "Chain heads", None, s.ChainList),
+    ("get", "/v1/kale", "The KALE farm: current block, each farmer's pail, next deadline (404 without [kale])", None,
+     s.KaleStatus),
     ("post", "/v1/chains/{name}/height", "Set a chain's height by hand (manual height source)", s.HeightRequest,
      dict[str, Any]),
     ("get", "/v1/audit", "Audit log, newest first (query: cursor, limit)", None, s.AuditPage),

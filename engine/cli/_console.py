@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -56,22 +57,26 @@ def console(config_path: Path | None, data_dir: str | None, attach: str | None, 
 @CONFIG_OPTION
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Engine data dir.")
 @click.option("--follow", "follow_only", is_flag=True, help="Print events instead of opening the console.")
-@click.option("--no-devnet", is_flag=True, help="Do not start the local EVM devnet (anvil + workflow contracts).")
+@click.option("--no-devnet", is_flag=True, help="Do not start the local chains (anvil + workflow contracts, KALE).")
 def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_devnet: bool) -> None:
     """Start a devnet and an engine with demo load (if not running) and open the console.
 
     This is what `make demo` runs: a local anvil chain with the workflow executor's contracts
-    (state in ./.demo, see `shiftboss devnet`), and an engine with demo jobs that also executes
-    the demo workflows on that chain. Without a terminal (or with --follow) it prints events
-    instead. The engine and the chain keep running afterwards (`shiftboss stop`; the chain's pid
-    is in .demo/anvil.pid).
+    (state in ./.demo, see `shiftboss devnet`), the local KALE chain (a devnet with 60 s blocks,
+    see `shiftboss kale devnet`) with three demo farmers, and an engine with demo jobs that also
+    executes the demo workflows and farms KALE for those farmers (press K in the console).
+    Without a terminal (or with --follow) it prints events instead. The engine and the chains
+    keep running afterwards (`shiftboss stop`; the chains' pids are in .demo/anvil.pid and
+    .demo/kale-devnet.json).
     """
     overrides = {"engine.data_dir": data_dir} if data_dir else {}
     settings = load_or_exit(config_path, overrides)
     devnet_state = None if no_devnet else _ensure_devnet(Path(".demo"))
+    kale_state = None if no_devnet else _ensure_kale_devnet(Path(".demo"))
     if not socket_accepts(settings.socket_path):
         click.echo("starting the engine with demo load …")
-        start_detached(settings, config_path or default_config_path(), demo=True, devnet_state=devnet_state)
+        start_detached(settings, config_path or default_config_path(), demo=True, devnet_state=devnet_state,
+                       kale_state=kale_state)
     else:
         click.echo(f"attached to the running engine at {settings.socket_path}")
     if not follow_only and sys.stdin.isatty() and sys.stdout.isatty():
@@ -117,6 +122,53 @@ def _ensure_devnet(folder: Path) -> Path | None:
         click.echo(f"the devnet did not start ({result.stderr.strip()}); the demo runs without a chain")
         return None
     click.echo(result.stdout.strip())
+    return state_path
+
+
+def _ensure_kale_devnet(folder: Path, farmers: int = 3) -> Path | None:
+    """The demo's local KALE chain (60 s blocks, 2 s ledgers): the running one, or a new one
+    started in the background; and ``farmers`` demo farmers, their seeds in kale-farmers/ (0600),
+    funded by its friendbot."""
+    import httpx
+    from stellar_sdk import Keypair
+
+    state_path = folder / "kale-devnet.json"
+    state = None
+    if state_path.exists():
+        try:
+            state = json.loads(state_path.read_text())
+            httpx.post(state["rpc"], json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=2).raise_for_status()
+            click.echo(f"KALE devnet running at {state['rpc']}")
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            state_path.unlink(missing_ok=True)
+            state = None
+    if state is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        click.echo("starting the local KALE chain (a devnet: 60 s blocks, a ledger every 2 s) …")
+        with open(folder / "kale-devnet.log", "ab") as log, open(os.devnull, "rb") as devnull:
+            subprocess.Popen([sys.executable, "-m", "engine", "kale", "devnet", "--port", "0", "--state", str(state_path),
+                              "--block-seconds", "60", "--ledger-seconds", "2"], stdin=devnull, stdout=log, stderr=log,
+                             start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not state_path.exists() or not state_path.read_text().strip().endswith("}"):
+            if time.monotonic() > deadline:
+                click.echo("the KALE devnet did not start (see .demo/kale-devnet.log); the demo runs without it")
+                return None
+            time.sleep(0.1)
+        state = json.loads(state_path.read_text())
+    keys_dir = folder / "kale-farmers"
+    keys_dir.mkdir(mode=0o700, exist_ok=True)
+    for n in range(farmers):
+        path = keys_dir / f"farmer{n + 1}.secret"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(Keypair.random().secret + "\n")
+        address = Keypair.from_secret(path.read_text().strip()).public_key
+        try:
+            httpx.get(state["friendbot"], params={"addr": address, "kale": str(10**10)}, timeout=5).raise_for_status()
+        except httpx.HTTPError as exc:
+            click.echo(f"could not fund demo farmer {address}: {exc}")
     return state_path
 
 

@@ -3,6 +3,7 @@ pools, config."""
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 import os
@@ -58,8 +59,11 @@ def load_or_exit(config_path: Path | None, overrides: dict[str, Any] | None = No
 @click.option("--tcp", metavar="HOST:PORT", help="Also serve the API on TCP (needs a token; see api.token_file).")
 @click.option("--devnet", "devnet_state", type=click.Path(dir_okay=False, exists=True),
               help="Add the chain `devnet` from a `shiftboss devnet` state file (RPC, contracts, signer key).")
+@click.option("--kale-devnet", "kale_state", type=click.Path(dir_okay=False, exists=True),
+              help="Farm KALE on the local KALE chain of a `shiftboss kale devnet` state file, for the farmers"
+                   " whose secret files are in kale-farmers/ beside it (what `make demo` does).")
 def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool, tcp: str | None,
-        devnet_state: str | None) -> None:
+        devnet_state: str | None, kale_state: str | None) -> None:
     """Run the engine (foreground unless --detach).
 
     SIGTERM or Ctrl-C stops it gracefully: nothing new is claimed, running jobs get
@@ -76,10 +80,13 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         overrides["api.tcp"] = tcp
     if devnet_state:
         overrides.update(devnet_overrides(Path(devnet_state)))
+    if kale_state:
+        overrides.update(kale_devnet_overrides(Path(kale_state)))
     settings = load_or_exit(config_path, overrides)
     if detach:
         start_detached(settings, config_path or default_config_path(), demo=demo, tcp=tcp,
-                       devnet_state=Path(devnet_state) if devnet_state else None)
+                       devnet_state=Path(devnet_state) if devnet_state else None,
+                       kale_state=Path(kale_state) if kale_state else None)
         return
     from engine.supervisor import run_engine
 
@@ -127,12 +134,33 @@ def devnet_overrides(state_path: Path) -> dict[str, Any]:
     return values
 
 
+def kale_devnet_overrides(state_path: Path) -> dict[str, Any]:
+    """Config overrides that farm KALE on the local KALE chain of ``state_path``: the chain
+    ``kale``, the farm, and every farmer whose secret file is in ``kale-farmers/`` beside it."""
+    from stellar_sdk import Keypair
+
+    try:
+        state = json.loads(state_path.read_text())
+        block = int(state["block_seconds"])
+        farmers = [{"address": Keypair.from_secret(f.read_text().strip()).public_key, "secret_file": str(f.resolve())}
+                   for f in sorted((state_path.parent / "kale-farmers").glob("*.secret"))]
+        return {"chains.kale.kind": "soroban", "chains.kale.rpc": [state["rpc"]],
+                "chains.kale.network_passphrase": state["passphrase"], "chains.kale.poll_interval": 0.5,
+                "kale.chain": "kale", "kale.contract": state["farm_contract"], "kale.block_interval": block,
+                "kale.work_delay": round(block * 0.6, 1), "kale.work_margin": round(block * 0.1, 1),
+                "kale.plant_window": round(block * 0.3, 1), "kale.stake": 10**7, "kale.farmers": farmers}
+    except (OSError, ValueError, KeyError) as exc:
+        fail(f"{state_path} is not a KALE devnet state file: {exc}", EXIT_CONFIG)
+        raise
+
+
 def start_detached(settings: Settings, config_path: Path | None, *, demo: bool = False, tcp: str | None = None,
-                   devnet_state: Path | None = None) -> None:
+                   devnet_state: Path | None = None, kale_state: Path | None = None) -> None:
     """Start a detached engine (see :func:`engine.lifecycle.detach`) and say where it is; exit
     with the reason if it cannot start."""
     try:
-        pid = detach(settings, config_path=config_path, demo=demo, tcp=tcp, devnet_state=devnet_state)
+        pid = detach(settings, config_path=config_path, demo=demo, tcp=tcp, devnet_state=devnet_state,
+                     kale_state=kale_state)
     except EngineLocked as exc:
         fail(str(exc), EXIT_ERROR)
     except UnsafeDataDir as exc:

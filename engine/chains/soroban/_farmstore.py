@@ -93,7 +93,7 @@ def set_pail(tx: Tx, farmer: str, index: int, state: str, *, stake: int | None =
     """Record a farmer's progress in block ``index`` (detail fields merge into what is there);
     emits ``kale.pail``."""
     row = tx.conn.execute("SELECT stake, detail FROM kale_pails WHERE farmer = ? AND idx = ?", (farmer, index)).fetchone()
-    merged = {**(msgspec.json.decode(row[1]) if row else {}), **detail}
+    merged = {**(msgspec.json.decode(row[1]) if row else {}), **detail, **({"job": job_id} if job_id else {})}
     stake_text = str(stake) if stake is not None else (row[0] if row else "0")
     tx.conn.execute("INSERT INTO kale_pails (farmer, idx, stake, state, detail, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (idx, farmer) DO UPDATE SET stake = excluded.stake, state = excluded.state,"

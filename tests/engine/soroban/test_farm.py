@@ -19,6 +19,7 @@ from engine.devnets.kale.contract import KaleFarm
 from engine.devnets.kale.ledger import PASSPHRASE, Ledger
 from engine.devnets.kale.server import Devnet
 from tests.conftest import make_settings, running_engine, wait_for
+from tests.engine.soroban.test_rpc import dead_url
 
 BLOCK = 6
 
@@ -88,3 +89,20 @@ async def test_several_farmers_plant_work_and_harvest_over_several_blocks(tmp_pa
 
 def _all_txs(conn: Any) -> list[txledger.SorobanTx]:
     return [txledger.by_id(conn, r[0]) for r in conn.execute("SELECT id FROM soroban_txs").fetchall()]  # type: ignore[misc]
+
+
+@pytest.mark.trio
+async def test_with_the_rpc_down_the_farm_shows_it_and_the_engine_keeps_running(tmp_path: Path) -> None:
+    node = local_chain()
+    _keys, overrides = farmers(node, tmp_path, 1)
+    settings = farm_settings(tmp_path, dead_url(), node, **overrides)
+    async with running_engine(settings) as (_engine, client):
+        async def shown() -> dict[str, Any] | None:
+            state = (await client.get("/v1/kale")).json()
+            return state if state["error"] else None
+
+        state = await wait_for(shown, within=10, interval=0.2)
+        assert "no RPC endpoint answered" in state["error"] and state["block"] is None
+        assert (await client.get("/v1/status")).status_code == 200
+        jobs = (await client.get("/v1/jobs", params={"kind": "kale.plant"})).json()
+        assert jobs["total"] == 0  # nothing queued while the chain cannot be read
