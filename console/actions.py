@@ -36,7 +36,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("jobs", "j", "app.switch_mode('jobs')", "Jobs", "Every job: filter, search, sort, act.", "app"),
     Action("audit", "a", "app.switch_mode('audit')", "Audit", "Who did what, when and why.", "app"),
     Action("kale", "K", "app.switch_mode('kale')", "KALE", "The KALE farm: the block, every farmer's pail, the "
-           "hash rate and the next deadline.", "app"),
+           "hash rate and the next deadline.", "app", show=False),
     Action("trigger", "t", "app.trigger", "Trigger", "Submit a job: pick a kind, fill its payload form.", "app",
            mutating=True),
     Action("freeze", "f", "app.toggle_freeze", "Freeze", "Stop live updates while you read; press again to "

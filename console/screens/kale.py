@@ -97,6 +97,10 @@ class KaleScreen(LiveScreen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((f for f in self.status.farmers if f.address == key), None)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_job()
+
     def action_open_job(self) -> None:
         farmer = self._farmer()
         if farmer and farmer.pail and farmer.pail.job:

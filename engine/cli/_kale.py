@@ -158,12 +158,16 @@ def compensations(client: Client, as_json: bool) -> None:
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(".demo/kale-devnet.json"), show_default=True,
               help="Where to write the RPC URL, network passphrase and contract ids (the engine's config reads it).")
-def devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Path) -> None:
+@click.option("--detach", is_flag=True, help="Run in the background (log beside the state file); return once it answers.")
+def devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Path, detach: bool) -> None:
     """Run a local KALE chain: a Soroban-RPC-compatible JSON-RPC server whose ledger runs a model of
     the KALE farm contract (KALE-sc @96a0241: every rule and error code, checked signatures and
     sequence numbers). It is a devnet, not a Stellar node: only the farm contract (and the KALE
     asset it mints and burns) exists on it; accounts are created by its friendbot
     (GET <rpc>/friendbot?addr=G…&kale=STROOPS). Ctrl-C or SIGTERM stops it."""
+    if detach:
+        _detach_devnet(port, ledger_seconds, block_seconds, state_path)
+        return
     from stellar_sdk import Keypair
 
     from engine.devnets.kale.contract import KaleFarm
@@ -190,6 +194,7 @@ def devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Pat
                     break
 
     state_path.parent.mkdir(parents=True, exist_ok=True)
+    state_path.unlink(missing_ok=True)
     try:
         trio.run(main)
     except* OSError as group:
@@ -198,3 +203,25 @@ def devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Pat
         fail(f"the KALE devnet could not start on 127.0.0.1:{port}: {why}", EXIT_ERROR)
     finally:
         state_path.unlink(missing_ok=True)
+
+
+def _detach_devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Path) -> None:
+    """The devnet in its own session, its output in ``<state>.log``; back once its state file is
+    written (or with its log's end if it exits first)."""
+    import subprocess
+
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    state_path.unlink(missing_ok=True)
+    log_path = state_path.with_suffix(".log")
+    args = [sys.executable, "-m", "engine", "kale", "devnet", "--port", str(port), "--ledger-seconds",
+            str(ledger_seconds), "--block-seconds", str(block_seconds), "--state", str(state_path)]
+    with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
+        child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + 30
+    while not (state_path.exists() and state_path.read_text().strip().endswith("}")):
+        if child.poll() is not None or time.monotonic() > deadline:
+            fail(f"the KALE devnet did not start; end of {log_path}:\n" + log_path.read_text()[-800:], EXIT_ERROR)
+        time.sleep(0.05)
+    state = json.loads(state_path.read_text())
+    click.echo(f"KALE devnet (a local model, not a Stellar node) at {state['rpc']}, pid {state['pid']}; "
+               f"state {state_path}, log {log_path}")

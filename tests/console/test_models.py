@@ -146,9 +146,10 @@ def test_every_action_in_the_table_has_a_handler_on_its_scope() -> None:
     from console.screens.dashboard import DashboardScreen
     from console.screens.detail import JobDetailScreen
     from console.screens.jobs import JobsScreen
+    from console.screens.kale import KaleScreen
 
     owners = {"app": ShiftbossApp, "dashboard": DashboardScreen, "jobs": JobsScreen, "detail": JobDetailScreen,
-              "audit": AuditScreen}
+              "audit": AuditScreen, "kale": KaleScreen}
     for a in actions.ACTIONS:
         target, _, name = a.action.rpartition(".")
         owner = ShiftbossApp if target == "app" or a.scope == "app" else owners[a.scope]

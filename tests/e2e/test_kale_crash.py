@@ -152,5 +152,6 @@ secret_file = "{secret}"
         if proxy is not None:
             proxy.release.set()
             proxy.server.shutdown()
+            proxy.server.server_close()
         devnet.terminate()
         devnet.wait(10)
