@@ -304,7 +304,7 @@ def build_app(service: Service) -> Starlette:
 
     routes = [status, kinds, list_jobs, submit, bulk_retry, bulk_cancel, get_job, retry, cancel, estop, resume,
               pools, pool_action, workers, chains, set_height, audit, events, reload, shutdown, metrics, openapi_json,
-              *kale_routes(service, json=JSON, actor_of=actor_of, body_as=body_as)]
+              *kale_routes(service, json=JSON, actor_of=actor_of, body_as=body_as, int_param=int_param)]
     return Starlette(routes=routes, middleware=[Middleware(_Timing, metrics=api_metrics)], exception_handlers={
         HTTPException: _http_error, EngineError: _engine_error, Exception: _unexpected,
     })

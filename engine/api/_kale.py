@@ -41,7 +41,13 @@ class FarmerRemove(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def kale_routes(service: Service, *, json: Callable[..., Response], actor_of: Callable[[Request], str],
-                body_as: Callable[..., Awaitable[Any]]) -> list[Route]:
+                body_as: Callable[..., Awaitable[Any]], int_param: Callable[..., int | None]) -> list[Route]:
+    """The routes; the API's own helpers (answers, the actor, bodies, query integers) are lent."""
+
+    def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+        value = int_param(request, name, default, lo, hi)
+        return default if value is None else value
+
     def farm() -> KaleFarm:
         if service.kale is None:
             raise NotFound("no KALE farm is configured (add a [kale] section to config.toml)", code="no_farm")
@@ -145,15 +151,3 @@ def kale_routes(service: Service, *, json: Callable[..., Response], actor_of: Ca
         Route("/debug/test-work", test_work, methods=["POST"]),
     ]
 
-
-def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"{name}: expected an integer, got {raw!r}", field=name) from None
-    if not lo <= value <= hi:
-        raise Invalid(f"{name}: must be between {lo} and {hi}", field=name)
-    return value

@@ -42,13 +42,21 @@ def chain(tmp_path: Path) -> Iterator[dict[str, Any]]:
         proc.wait(10)
 
 
+@pytest.fixture
+def keys(chain: dict[str, Any]) -> list[Keypair]:
+    """Two farmers, funded by the chain's friendbot."""
+    keys = [Keypair.random() for _ in range(2)]
+    for key in keys:
+        httpx.get(chain["friendbot"], params={"addr": key.public_key, "kale": "100000000"}).raise_for_status()
+    return keys
+
+
 @pytest.mark.slow
 @pytest.mark.asyncio
-async def test_the_kale_view_follows_farmers_through_a_block(tmp_path: Path, chain: dict[str, Any]) -> None:
-    keys = [Keypair.random() for _ in range(2)]
+async def test_the_kale_view_follows_farmers_through_a_block(tmp_path: Path, chain: dict[str, Any],
+                                                             keys: list[Keypair]) -> None:
     farmers = []
     for i, key in enumerate(keys):
-        httpx.get(chain["friendbot"], params={"addr": key.public_key, "kale": "100000000"}).raise_for_status()
         secret = tmp_path / f"f{i}.secret"
         secret.write_text(key.secret)
         secret.chmod(0o600)

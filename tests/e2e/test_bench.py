@@ -55,3 +55,18 @@ def test_bench_evm_runs_both_sides_on_anvil() -> None:
     assert result["workflows"] == 10 and result["target_speedup"] == 3.0
     assert result["engine"]["per_s"] > 0 and result["baseline"]["per_s"] > 0
     assert result["speedup"] == round(result["engine"]["per_s"] / result["baseline"]["per_s"], 2)
+
+
+@pytest.mark.slow
+def test_bench_kale_runs_both_sides_on_the_local_chain() -> None:
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "kale", "--farmers", "3", "--block-seconds", "20",
+                          "--work-delay", "10", "--margin", "3", "--ledger-seconds", "1", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    (size,) = report["sizes"]
+    ours, seed = size["engine"], size["seed_shape"]
+    assert ours["planted"] == 3 and ours["worked"] == 3 and ours["hashes_median"] > 0
+    assert seed["planted"] == 3 and seed["hashes_median"] > 0
+    assert size["hashes_ratio"] == round(ours["hashes_median"] / seed["hashes_median"], 1)
+    assert report["miner_hashes_per_s"] > 0 and report["target"]["hashes_ratio"] == 10.0

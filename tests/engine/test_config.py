@@ -17,7 +17,7 @@ def test_defaults_are_valid_and_paths_derive_from_the_data_dir(tmp_path: Path) -
     assert s.db_path == tmp_path / "shiftboss.db"
     assert s.socket_path == tmp_path / "engine.sock"
     assert s.store.synchronous == "FULL"
-    assert list(s.pools) == ["default", "pow"]
+    assert list(s.pools) == ["default", "pow", "kale"]
     assert s.pools["pow"].kinds == ["pow.kale", "pow.structs", "pow.hashcash"] and s.pools["pow"].threads == 0
 
 
