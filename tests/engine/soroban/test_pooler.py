@@ -165,6 +165,13 @@ async def test_a_backend_drives_the_pooler_and_gets_its_reports(tmp_path: Path) 
             await wait_for(worked, within=BLOCK, interval=0.2)
             pails = node.ledger.farm.state.pails
             assert all(pails[(w.public_key, index)].zeros is not None for w in wallets[:2])  # worked on chain
+            trial = await tcp.post("/debug/test-work", headers=pooler, json={
+                "blockIndex": index, "entropy": entropy, "farmers": [wallets[2].public_key]})
+            assert trial.status_code == 200, trial.text
+            (trial_job,) = trial.json()["jobs"]
+            job = (await _unix.get(f"/v1/jobs/{trial_job}")).json()["job"]
+            assert job["kind"] == "pow.kale" and job["payload"]["farmer"] == wallets[2].public_key
+            assert (await tcp.post("/debug/test-work", headers=pooler, json={"blockIndex": index})).status_code == 422
             status = (await tcp.get("/status/work", headers=pooler)).json()
             assert status["currentBlock"] == index and {f["state"] for f in status["farmers"]} >= {"worked"}
 
