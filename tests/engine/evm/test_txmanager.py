@@ -66,7 +66,9 @@ async def settle(m: TxManager, tx_id: str, within: float = 10.0) -> None:
 
 
 def _chain_nonce(anvil: Anvil) -> int:
-    return int(Rpc(anvil.url)("eth_getTransactionCount", KEY.address, "latest"), 16)
+    """The key's next nonce. "pending": anvil's automine may answer a send before the block
+    with it is the latest (seen once: the next external send then reused a nonce)."""
+    return int(Rpc(anvil.url)("eth_getTransactionCount", KEY.address, "pending"), 16)
 
 
 @pytest.mark.trio
