@@ -131,6 +131,17 @@ class SchedulerSettings(_Section):
     """Most jobs one pool claims in one store transaction."""
 
 
+class RemoteWorkerSettings(_Section):
+    worker_id: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")
+    """The worker's Ed25519 public key, base64 (``shiftboss worker keygen`` prints it)."""
+
+    endpoint: str = Field(pattern=r"^https?://[^\s/]+(/.*)?$")
+    """Where it serves, e.g. ``http://10.0.0.5:8443``."""
+
+    max_concurrent_jobs: int | None = Field(None, ge=1, le=1024)
+    """Jobs it runs at once; empty: the free slots its health answer reports."""
+
+
 class PoolSettings(_Section):
     concurrency: int = Field(64, ge=1, le=100_000)
     """Most jobs this pool runs at once."""
@@ -145,6 +156,23 @@ class PoolSettings(_Section):
     threads: int = Field(0, ge=0, le=1024)
     """Hashing threads for the PoW jobs this pool runs (0: one per core). All of the pool's
     PoW jobs share them, highest priority first."""
+
+    remote: bool = False
+    """A trusted pool: this pool's ``compute.run`` jobs run on the allowlisted remote workers
+    below (``shiftboss worker run``), each proven by its Ed25519 signature."""
+
+    workers: list[RemoteWorkerSettings] = []
+    """The allowlist: ``[[pools.<name>.workers]]`` with ``worker_id``, ``endpoint``,
+    ``max_concurrent_jobs``."""
+
+    workers_file: Path | None = None
+    """The seed's ``workers.json`` (a list of the same three fields), read as is."""
+
+    health_interval: float = Field(30.0, ge=0.1, le=3600)
+    """Seconds between signed health checks of each worker."""
+
+    tls_ca: Path | None = None
+    """CA bundle that signed the workers' TLS certificates (``https://`` endpoints)."""
 
 
 class DemoSettings(_Section):
@@ -482,6 +510,12 @@ def _cross_checks(settings: Settings, environ: Any) -> list[tuple[str, str]]:
         problems.append(("pools", "at least one pool is needed"))
     if settings.kale is not None:
         problems += _kale_checks(settings.kale, settings)
+    for name, pool in settings.pools.items():
+        if pool.remote and not pool.workers and pool.workers_file is None:
+            problems.append((f"pools.{name}.workers", "a remote pool needs its allowlist: [[pools.<name>.workers]] "
+                                                      "or workers_file"))
+        if pool.workers_file is not None and not Path(pool.workers_file).expanduser().is_file():
+            problems.append((f"pools.{name}.workers_file", f"{pool.workers_file} is not a readable file"))
     if len(str(settings.socket_path)) > 100:
         problems.append(("api.socket", f"Unix socket path is too long ({len(str(settings.socket_path))} > 100 chars)"))
     return problems

@@ -25,6 +25,7 @@ from engine.errors import ConfigError, Invalid
 from engine.events import Broker, stream
 from engine.ids import job_id
 from engine.jobs import Registry, Services
+from engine.remote._coordinator import RemotePool
 from engine.scheduler import Scheduler
 from engine.schema import (
     API_VERSION,
@@ -85,6 +86,10 @@ class Service:
     def kale(self) -> KaleFarm | None:
         """The KALE farm, when ``[kale]`` is configured."""
         return self._services.kale
+
+    def remote_pools(self) -> dict[str, RemotePool]:
+        """The trusted pools (``remote = true``) by name."""
+        return self._services.remote
 
     def kale_pool(self) -> str:
         """The pool KALE work hashes in."""
@@ -183,7 +188,8 @@ class Service:
         for w in threads:
             if w.state == "idle" and (self._scheduler.estop.active or self._scheduler.pools[w.pool].state == "stopped"):
                 w.state = "stopped"
-        return self._scheduler.workers() + threads
+        remote = [w for pool in self._services.remote.values() for w in pool.status()]
+        return self._scheduler.workers() + threads + remote
 
     # --- chains -----------------------------------------------------------------------------
 

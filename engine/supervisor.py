@@ -43,6 +43,7 @@ from engine.jobs import Registry, Services, default_registry
 from engine.jobs.pow import warm_pow_kernels
 from engine.locks import DataDirLock
 from engine.pow.runtime import PowRuntime, cuda_available
+from engine.remote._coordinator import FileStore, RemotePool, coordinator_key
 from engine.scheduler import Scheduler
 from engine.schema import JobSubmit, SubmitResponse
 from engine.service import Service
@@ -83,6 +84,11 @@ class Supervisor:
             self.services.evm[name] = EvmChain(
                 name, chain, store, heights, estop=lambda: self.scheduler.estop.active,
                 submit=functools.partial(self._submit_as_engine, actor=f"chain:{name}", batch=False))
+        remote = [name for name, pool in settings.pools.items() if pool.remote]
+        if remote:
+            key = coordinator_key(settings.data_dir / "coordinator.key")
+            files = FileStore(settings.data_dir / "pool")
+            self.services.remote = {name: RemotePool(name, settings.pools[name], key, files) for name in remote}
         if settings.kale is not None:
             self.services.kale = KaleFarm(settings.kale, self.services.soroban[settings.kale.chain], store,
                                           Vault(settings.kale_key_path), self._submit_as_engine,
@@ -119,6 +125,8 @@ class Supervisor:
                             await services.start(chain.run)
                         if self.services.kale is not None:
                             await services.start(self.services.kale.run)
+                        for pool in self.services.remote.values():
+                            await services.start(pool.run)
                         await services.start(self.scheduler.run)
                         self.binds = await services.start(serve_api, self.service)
                         if self.settings.demo.enabled:
@@ -138,6 +146,8 @@ class Supervisor:
                             await chain.aclose()
                         if self.services.kale is not None:
                             await self.services.kale.aclose()
+                        for pool in self.services.remote.values():
+                            await pool.aclose()
                 outer.cancel_scope.cancel()
         log.info("engine stopped")
 

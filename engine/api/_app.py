@@ -27,6 +27,7 @@ from engine.api._errors import BodyTooLarge, Malformed, UnknownRoute, status_of
 from engine.api._kale import kale_routes
 from engine.api._metrics import ApiMetrics, metrics_text
 from engine.api._openapi import openapi
+from engine.api._pool import pool_routes
 from engine.errors import EngineError, Invalid, Rejected, StoreError
 from engine.schema import (
     JOB_SORTS,
@@ -304,7 +305,8 @@ def build_app(service: Service) -> Starlette:
 
     routes = [status, kinds, list_jobs, submit, bulk_retry, bulk_cancel, get_job, retry, cancel, estop, resume,
               pools, pool_action, workers, chains, set_height, audit, events, reload, shutdown, metrics, openapi_json,
-              *kale_routes(service, json=JSON, actor_of=actor_of, body_as=body_as, int_param=int_param)]
+              *kale_routes(service, json=JSON, actor_of=actor_of, body_as=body_as, int_param=int_param),
+              *pool_routes(service, json=JSON, actor_of=actor_of)]
     return Starlette(routes=routes, middleware=[Middleware(_Timing, metrics=api_metrics)], exception_handlers={
         HTTPException: _http_error, EngineError: _engine_error, Exception: _unexpected,
     })

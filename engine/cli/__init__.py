@@ -12,6 +12,7 @@ from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload,
 from engine.cli._evm import devnet, evm, keys
 from engine.cli._jobs import jobs
 from engine.cli._kale import kale
+from engine.cli._worker import worker, workers
 from engine.output import emit_json
 
 
@@ -28,8 +29,9 @@ def cli() -> None:
               chains set-height (manual height source for pow.structs)
     Chains:   shiftboss devnet (local anvil + workflow contracts) · keys new|show|import · evm grant-role
               shiftboss kale devnet (the local KALE chain: a Soroban-RPC devnet running the farm contract)
+    Workers:  shiftboss workers [drain|undrain ID] · worker keygen FILE · worker run --key FILE --coordinator ID
     Config:   shiftboss config check · reload (or SIGHUP)
-    Measure:  shiftboss bench queue · bench pow
+    Measure:  shiftboss bench queue · bench pow · bench evm · bench kale · bench console
 
     Clients find the engine through --socket PATH or SHIFTBOSS_SOCKET (default: the socket in
     the data dir), or --url with a token over TCP. Every client command takes --json.
@@ -37,7 +39,7 @@ def cli() -> None:
 
 
 for command in (run, stop, up, console, status, estop, resume, pools, jobs, chains, audit, config, reload, bench,
-                devnet, keys, evm, kale):
+                devnet, keys, evm, kale, worker, workers):
     cli.add_command(command)
 
 

@@ -15,6 +15,7 @@ from engine.chains.evm import EvmChain
 from engine.chains.soroban import KaleFarm, SorobanChain
 from engine.errors import PermanentFailure
 from engine.pow.runtime import PowRuntime
+from engine.remote._coordinator import RemotePool
 from engine.schema import JobSubmit, SubmitResponse
 
 
@@ -41,6 +42,8 @@ class Services:
     soroban: dict[str, SorobanChain] = field(default_factory=dict)
     #: the KALE farm of ``[kale]``, if configured
     kale: KaleFarm | None = None
+    #: trusted pools (``remote = true``) by pool name: their allowlisted workers
+    remote: dict[str, RemotePool] = field(default_factory=dict)
 
     def pow_runtime(self, pool: str) -> PowRuntime:
         """The hashing threads of ``pool``; a pool without them fails the job for good."""

@@ -1,0 +1,183 @@
+"""A trusted pool in a real engine with real worker processes on loopback: an impostor that
+knows a worker's public key is shown down and never sent a job; compute.run jobs run sandboxed
+on the least busy worker, a worker that refuses one (400) is skipped with its reason, a worker
+killed mid-job has its job re-run elsewhere; outputs come back through the engine; the seed's
+/submit, /status, /outputs and /pool work as the seed's clients expect."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nacl.signing
+import pytest
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from engine.remote import generate_key, worker_id
+from tests.conftest import make_settings, running_engine, until_state, wait_for
+from tests.engine.remote.test_worker import free_port
+
+
+def tarball(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+class Workers:
+    """Worker processes for one coordinator id."""
+
+    def __init__(self, root: Path, coordinator: str) -> None:
+        self.root, self.coordinator = root, coordinator
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.jobs = Path(tempfile.mkdtemp(prefix="shiftboss-pool-", dir="/tmp"))  # jobs run as nobody when root
+        self.jobs.chmod(0o711)
+
+    def start(self, name: str, *extra: str) -> dict[str, Any]:
+        key = nacl.signing.SigningKey.generate()
+        key_path = self.root / f"{name}.key"
+        key_path.write_text(base64.b64encode(bytes(key)).decode())
+        key_path.chmod(0o600)
+        port = free_port()
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path), "--coordinator", self.coordinator,
+             "--listen", f"127.0.0.1:{port}", "--slots", "2", "--work-dir", str(self.jobs / name), *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and self.procs[name].poll() is None, f"worker {name} did not start"
+                time.sleep(0.1)
+        return {"worker_id": worker_id(key.verify_key), "endpoint": url}
+
+    def kill(self, name: str) -> None:
+        self.procs[name].kill()
+        self.procs[name].wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+        shutil.rmtree(self.jobs, ignore_errors=True)
+
+
+@pytest.fixture
+def engine_dir(tmp_path: Path) -> Path:
+    return tmp_path / "engine"
+
+
+@pytest.fixture
+def workers(tmp_path: Path, engine_dir: Path) -> Iterator[Workers]:
+    key = generate_key(engine_dir / "coordinator.key")  # the engine's coordinator key, made ahead
+    pool = Workers(tmp_path, worker_id(key.verify_key))
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+async def impostor(worker: str, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+    """A server that knows a worker's id and says it is healthy — the seed would trust it."""
+    async def health(request: object) -> JSONResponse:
+        return JSONResponse({"status": "healthy", "worker_id": worker, "time": time.time()})
+
+    async def submit(request: object) -> JSONResponse:
+        raise AssertionError("the impostor was sent a job")
+
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(serve, Starlette(routes=[Route("/health", health),
+                                                             Route("/submit", submit, methods=["POST"])]), config)
+        task_status.started(binds[0])
+
+
+@pytest.mark.slow
+@pytest.mark.trio
+async def test_a_trusted_pool_runs_jobs_on_its_real_workers(engine_dir: Path, workers: Workers) -> None:
+    picky = workers.start("picky", "--max-files-mb", "1")  # refuses archives over 1 MB
+    steady = workers.start("steady")
+    fake_id = worker_id(nacl.signing.SigningKey.generate().verify_key)
+    async with trio.open_nursery() as nursery:
+        fake_url = await nursery.start(impostor, fake_id)
+        settings = make_settings(engine_dir, **{
+            "pools.farm.remote": True, "pools.farm.kinds": ["compute.run"], "pools.farm.health_interval": 0.5,
+            "pools.farm.workers": [picky, steady, {"worker_id": fake_id, "endpoint": fake_url}]})
+        async with running_engine(settings) as (_engine, client):
+            async def all_checked() -> list[dict[str, Any]] | None:
+                rows = [w for w in (await client.get("/v1/workers")).json()["workers"] if w["detail"].get("remote")]
+                return rows if len(rows) == 3 and all(w["heartbeat_at"] for w in rows) else None
+
+            rows = {w["detail"]["worker_id"]: w for w in await wait_for(all_checked, within=10)}
+            assert rows[picky["worker_id"]]["health"] == rows[steady["worker_id"]]["health"] == "ok"
+            assert rows[fake_id]["health"] == "down" and "not signed" in rows[fake_id]["reason"]
+
+            # a job too big for the first worker: refused there (400), run on the other
+            big = tarball({"main.py": b"import os\nprint(len(os.listdir('.')))\nopen('out.txt','w').write('big')\n",
+                           "blob.bin": os.urandom(2 * 2**20)})
+            files = (await client.post("/v1/files", content=big)).json()["sha256"]
+            job = (await client.post("/v1/jobs", json={"kind": "compute.run", "payload": {
+                "files": files, "manifest": {"entrypoint": "main.py", "outputs": ["out.txt"]}}})).json()
+            done = await until_state(client, job["id"], "completed", "failed", within=30)
+            assert done["state"] == "completed", done
+            assert done["result"]["worker_id"] == steady["worker_id"] and done["result"]["stdout"] == "2\n"
+            assert picky["worker_id"] in done["progress"]["rejected"]
+            assert "bytes unpacked" in done["progress"]["rejected"][picky["worker_id"]]
+            assert (await client.get(f"/outputs/{job['id']}/out.txt")).content == b"big"
+
+            # the seed's surface: /submit (multipart), /status, /pool
+            answer = await client.post("/submit", files={"files": ("p.tar.gz", tarball({"m.py": b"print('seed')"}))},
+                                       data={"manifest": '{"entrypoint": "m.py", "interpreter": "python3"}'})
+            seed_job = answer.json()["job_id"]
+            assert answer.json()["status"] == "queued"
+            await until_state(client, seed_job, "completed", within=30)
+            status = (await client.get(f"/status/{seed_job}")).json()
+            assert status["pool_status"] == "completed" and status["worker_id"] in (picky["worker_id"], steady["worker_id"])
+            assert status["worker_status"]["status"] == "completed" and status["completed_at"]
+            pool = (await client.get("/pool")).json()
+            assert pool["total_workers"] == 3 and pool["healthy_workers"] == 2 and pool["total_jobs"] >= 2
+            assert {w["worker_id"]: w["is_healthy"] for w in pool["workers"]}[fake_id] is False
+
+            # a worker killed mid-job: the job is re-run on the other one
+            drained = await client.post("/v1/workers/drain", json={"worker_id": picky["worker_id"][:12], "reason": "test"})
+            assert drained.json()["drained"] is True
+            slow = (await client.post("/v1/files", content=tarball({"s.py": b"import time\ntime.sleep(3)\nprint('slept')\n"}))).json()
+            job = (await client.post("/v1/jobs", json={"kind": "compute.run", "payload": {
+                "files": slow["sha256"], "manifest": {"entrypoint": "s.py"}}})).json()
+
+            async def running_on_steady() -> bool:
+                j = (await client.get(f"/v1/jobs/{job['id']}")).json()["job"]
+                return (j.get("progress") or {}).get("status") == "running"
+
+            await wait_for(running_on_steady, within=15)
+            workers.kill("steady")
+            await client.post("/v1/workers/undrain", json={"worker_id": picky["worker_id"]})
+            done = await until_state(client, job["id"], "completed", "failed", within=40)
+            assert done["state"] == "completed" and done["result"]["worker_id"] == picky["worker_id"]
+            assert done["attempts"] == 2 and done["result"]["stdout"] == "slept\n"
+        nursery.cancel_scope.cancel()
