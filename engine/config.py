@@ -174,6 +174,10 @@ class PoolSettings(_Section):
     tls_ca: Path | None = None
     """CA bundle that signed the workers' TLS certificates (``https://`` endpoints)."""
 
+    hash_on: list[str] = []
+    """Remote pools whose workers also hash this pool's PoW jobs, beside its own threads: ranges
+    sized to each worker's measured rate, every returned hash re-verified here."""
+
 
 class DemoSettings(_Section):
     enabled: bool = False
@@ -514,6 +518,9 @@ def _cross_checks(settings: Settings, environ: Any) -> list[tuple[str, str]]:
         if pool.remote and not pool.workers and pool.workers_file is None:
             problems.append((f"pools.{name}.workers", "a remote pool needs its allowlist: [[pools.<name>.workers]] "
                                                       "or workers_file"))
+        for other in pool.hash_on:
+            if not (other in settings.pools and settings.pools[other].remote):
+                problems.append((f"pools.{name}.hash_on", f"{other!r} is not a pool with remote = true"))
         if pool.workers_file is not None and not Path(pool.workers_file).expanduser().is_file():
             problems.append((f"pools.{name}.workers_file", f"{pool.workers_file} is not a readable file"))
     if len(str(settings.socket_path)) > 100:

@@ -69,6 +69,11 @@ class Supervisor:
         heights = Heights(store, store.read_now(queries.controls))
         self.services = Services(heights=heights, submit=self._submit_as_engine)
         self.scheduler = Scheduler(store, registry, settings, stats, self.services)
+        remote = [name for name, pool in settings.pools.items() if pool.remote]
+        if remote:
+            key = coordinator_key(settings.data_dir / "coordinator.key")
+            files = FileStore(settings.data_dir / "pool")
+            self.services.remote = {name: RemotePool(name, settings.pools[name], key, files) for name in remote}
         for pool in _pow_pools(settings, registry, self.scheduler):
             device = settings.pools[pool].device
             if device == "cuda" and not cuda_available():
@@ -76,6 +81,9 @@ class Supervisor:
                                                             "use device = \"cpu\"")])
             self.services.pow[pool] = PowRuntime(pool, settings.pools[pool].threads, warmup=warm_pow_kernels,
                                                  device=device)
+            for other in settings.pools[pool].hash_on:
+                for hasher in self.services.remote[other].hashers():
+                    self.services.pow[pool].add_remote(hasher)
         for name, chain in settings.chains.items():
             if isinstance(chain, SorobanChainSettings):
                 self.services.soroban[name] = SorobanChain(name, chain, store, heights,
@@ -84,11 +92,6 @@ class Supervisor:
             self.services.evm[name] = EvmChain(
                 name, chain, store, heights, estop=lambda: self.scheduler.estop.active,
                 submit=functools.partial(self._submit_as_engine, actor=f"chain:{name}", batch=False))
-        remote = [name for name, pool in settings.pools.items() if pool.remote]
-        if remote:
-            key = coordinator_key(settings.data_dir / "coordinator.key")
-            files = FileStore(settings.data_dir / "pool")
-            self.services.remote = {name: RemotePool(name, settings.pools[name], key, files) for name in remote}
         if settings.kale is not None:
             self.services.kale = KaleFarm(settings.kale, self.services.soroban[settings.kale.chain], store,
                                           Vault(settings.kale_key_path), self._submit_as_engine,

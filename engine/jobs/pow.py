@@ -55,7 +55,8 @@ async def kale(ctx: JobContext, p: KalePayload) -> dict[str, Any]:
     runtime = ctx.services.pow_runtime(ctx.pool)
     search = work.search_cuda if runtime.device == "cuda" else work.search
     job = PowJob(ctx.job_id, ctx.priority, search, target=target, start=start, expected=16.0**p.min_zeros,
-                 stop=ctx.stop_requested)
+                 stop=ctx.stop_requested, verify=work.verify,
+                 remote=("kale", {"index": p.index, "entropy": work.entropy.hex(), "farmer": work.farmer.hex()}))
     began = time.monotonic()
     budget = p.seconds if p.mode == "best" and p.seconds is not None else math.inf
     with trio.move_on_after(budget):
@@ -101,11 +102,13 @@ async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
         raise WaitForChain(p.chain, ready_at, p.block_start, {
             "chain": p.chain, "height": height, "current_age": age, "target_age": p.target_age,
             "blocks_remaining": None if height is None else ready_at - height})
-    work = StructsWork(message_prefix(p.action, p.object_id, p.block_start, p.planet_id).encode())
+    prefix = message_prefix(p.action, p.object_id, p.block_start, p.planet_id)
+    work = StructsWork(prefix.encode())
     zeros_needed = difficulty(height - p.block_start, p.difficulty_range)
     start = p.start_nonce if p.start_nonce is not None else secrets.randbelow(2**63)
     job = PowJob(ctx.job_id, ctx.priority, work.search, target=zeros_needed, start=start,
-                 expected=16.0**zeros_needed, stop=ctx.stop_requested)
+                 expected=16.0**zeros_needed, stop=ctx.stop_requested, verify=work.verify,
+                 remote=("structs", {"prefix": prefix}))
     ctx.progress(height=height, difficulty=zeros_needed)
 
     async def follow_blocks() -> None:
@@ -154,9 +157,10 @@ class HashcashPayload(msgspec.Struct, forbid_unknown_fields=True):
 
 
 async def hashcash(ctx: JobContext, p: HashcashPayload) -> dict[str, Any]:
-    work = HashcashWork(stamp_prefix(p.bits, p.resource, date=p.date, ext=p.ext, rand=p.rand).encode())
+    prefix = stamp_prefix(p.bits, p.resource, date=p.date, ext=p.ext, rand=p.rand)
+    work = HashcashWork(prefix.encode())
     job = PowJob(ctx.job_id, ctx.priority, work.search, target=p.bits, start=0, expected=2.0**p.bits,
-                 stop=ctx.stop_requested)
+                 stop=ctx.stop_requested, verify=work.verify, remote=("hashcash", {"prefix": prefix}))
     began = time.monotonic()
     await ctx.services.pow_runtime(ctx.pool).solve(job, on_progress=lambda progress: ctx.progress(**progress))
     if job.best_nonce is None or job.best_zeros < p.bits:

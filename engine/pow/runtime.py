@@ -23,6 +23,7 @@ from typing import Any, Literal, NoReturn, Protocol
 
 import trio
 
+from engine.pow._result import SearchResult, VerificationError
 from engine.schema import Worker
 
 WINDOWS = {"10s": 10, "60s": 60, "15m": 900}
@@ -42,6 +43,26 @@ class BatchResult(Protocol):
 
 
 Search = Callable[[int, int, int, int], BatchResult]  # (start, count, target, best_zeros)
+#: what a remote worker needs to hash a job: the algorithm and its inputs (``kale``: index,
+#: entropy, farmer; ``structs``/``hashcash``: the message prefix)
+RemoteWork = tuple[str, dict[str, Any]]
+
+
+class RemoteHashFailed(Exception):
+    """A remote hasher could not hash a range (unreachable, refused, malformed answer)."""
+
+
+class RemoteHasher(Protocol):
+    """A remote worker that hashes ranges for this runtime (the trusted pool's workers)."""
+
+    name: str
+
+    def available(self) -> bool: ...
+
+    async def hash(self, work: RemoteWork, start: int, count: int, target: int) -> BatchResult: ...
+
+    def refuse(self, why: str) -> None:
+        """Its answer did not verify: use it no more (until an operator looks)."""
 
 
 class Meter:
@@ -77,8 +98,11 @@ class PowJob:
     """One job's search: its nonce counter, best so far, and how to run a batch of it."""
 
     def __init__(self, job_id: str, priority: int, search: Search, *, target: int, start: int = 0,
-                 end: int = 2**64, expected: float | None = None, stop: threading.Event | None = None) -> None:
+                 end: int = 2**64, expected: float | None = None, stop: threading.Event | None = None,
+                 remote: RemoteWork | None = None, verify: Callable[[int, int], object] | None = None) -> None:
         self.job_id = job_id
+        self.remote = remote  # set: remote hashers may take ranges of it (their best is re-verified)
+        self.verify = verify  # raises if (nonce, zeros) is not true
         self.priority = priority
         self.search = search
         self.target = target
@@ -160,12 +184,19 @@ class PowRuntime:
         self._warm = False
         self._warming = trio.Lock()
         self.meter = Meter()
+        self._remote: list[tuple[RemoteHasher, Meter]] = []
+
+    def add_remote(self, hasher: RemoteHasher) -> None:
+        """Let ``hasher`` take ranges of this runtime's remote-capable jobs (call before run)."""
+        self._remote.append((hasher, Meter()))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         async with trio.open_nursery() as nursery:
             for slot in self._slots:
                 slot.state = "idle"
                 nursery.start_soon(self._serve, slot)
+            for hasher, meter in self._remote:
+                nursery.start_soon(self._serve_remote, hasher, meter)
             task_status.started()
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -202,8 +233,8 @@ class PowRuntime:
             if on_progress is not None:
                 on_progress(job.progress())
 
-    def _pick(self) -> PowJob | None:
-        candidates = [j for j in self._jobs if j.wants_work()]
+    def _pick(self, remote: bool = False) -> PowJob | None:
+        candidates = [j for j in self._jobs if j.wants_work() and (not remote or j.remote is not None)]
         if not candidates:
             return None
         return min(candidates, key=lambda j: (-j.priority, j.last_served))
@@ -233,6 +264,40 @@ class PowRuntime:
             self.meter.add(result.hashes)
             slot.heartbeat = time.time()
             count = max(1 << 10, min(1 << 26, int(result.hashes * self.batch_seconds / took)))
+
+    async def _serve_remote(self, hasher: RemoteHasher, meter: Meter) -> NoReturn:
+        """Ranges sized to about a second of the hasher's measured rate (a round trip per range);
+        the best hash of every answer is recomputed here before it counts."""
+        count = 1 << 20
+        while True:
+            job = self._pick(remote=True) if hasher.available() else None
+            if job is None or job.remote is None:
+                with trio.move_on_after(1.0):
+                    self._work = trio.Event() if self._work.is_set() else self._work
+                    await self._work.wait()
+                continue
+            job.last_served = time.monotonic()
+            start, n = job.take(count)
+            began = time.monotonic()
+            try:
+                with trio.fail_after(max(10.0, 3 * n / max(meter.rates()["10s"], 1.0))):
+                    result = await hasher.hash(job.remote, start, n, job.target)
+            except (RemoteHashFailed, trio.TooSlowError):
+                job.apply(SearchResult(0, None, -1, False))
+                await trio.sleep(1.0)
+                continue
+            if result.best_nonce is not None and job.verify is not None:
+                try:
+                    job.verify(result.best_nonce, result.best_zeros)
+                except VerificationError:
+                    hasher.refuse(f"returned nonce {result.best_nonce} as {result.best_zeros} zeros; it is not")
+                    job.apply(SearchResult(0, None, -1, False))
+                    continue
+            took = max(time.monotonic() - began, 1e-3)
+            job.apply(result)
+            meter.add(result.hashes)
+            self.meter.add(result.hashes)
+            count = max(1 << 16, min(1 << 30, int(result.hashes / took)))
 
     def kick(self) -> None:
         """Wake idle slots (new job, e-stop released)."""
@@ -271,6 +336,11 @@ class PowRuntime:
                 running=1 if slot.job_id else 0, jobs=[slot.job_id] if slot.job_id else [], heartbeat_at=slot.heartbeat,
                 detail={"hashrate": rates, "hashes": slot.meter.total},
             ))
+        for hasher, meter in self._remote:
+            rates = meter.rates()
+            out.append(Worker(id=f"{self.pool}/remote-{hasher.name[:12]}", pool=self.pool,
+                              state="hashing" if rates["10s"] else "idle" if hasher.available() else "unavailable",
+                              detail={"hashrate": rates, "hashes": meter.total, "remote_hasher": hasher.name}))
         if any(w.health != "ok" for w in out[1:]):
             out[0].health, out[0].reason = "degraded", "a thread is stuck"
         return out

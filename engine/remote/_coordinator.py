@@ -31,6 +31,8 @@ import trio
 
 from engine.config import PoolSettings, RemoteWorkerSettings
 from engine.errors import ConfigError
+from engine.pow._result import SearchResult
+from engine.pow.runtime import RemoteHashFailed, RemoteWork
 from engine.remote._client import WorkerClient, WorkerRefused
 from engine.remote._protocol import ProtocolError, generate_key, load_key, worker_id
 from engine.schema import Worker
@@ -76,20 +78,25 @@ class RemoteWorker:
     isolation: list[str] = field(default_factory=list)
     reported_draining: bool = False
     drained: bool = False  # by the operator
+    suspect: str = ""  # why it is not trusted any more (a PoW answer that did not verify)
     active: set[str] = field(default_factory=set)
 
     @property
     def limit(self) -> int:
         return self.configured_max or int(self.capacity.get("slots") or 1)
 
+    def usable(self) -> bool:
+        return self.healthy and not self.suspect and not self.reported_draining and not self.drained
+
     def available(self) -> bool:
-        return self.healthy and not self.reported_draining and not self.drained and len(self.active) < self.limit
+        return self.usable() and len(self.active) < self.limit
 
     def public(self, pool: str) -> Worker:
         state = ("drained" if self.drained else "draining" if self.reported_draining else
                  "busy" if self.active else "idle") if self.healthy else "unreachable"
-        return Worker(id=f"{pool}/{self.id[:12]}", pool=pool, state=state, health="ok" if self.healthy else "down",
-                      reason=None if self.healthy else self.reason, running=len(self.active), jobs=sorted(self.active),
+        health = "down" if not self.healthy else "degraded" if self.suspect else "ok"
+        return Worker(id=f"{pool}/{self.id[:12]}", pool=pool, state=state, health=health,  # type: ignore[arg-type]
+                      reason=self.suspect or (None if self.healthy else self.reason), running=len(self.active), jobs=sorted(self.active),
                       heartbeat_at=self.last_check,
                       detail={"worker_id": self.id, "endpoint": self.endpoint, "max_concurrent_jobs": self.limit,
                               "capacity": self.capacity, "isolation": self.isolation, "latency_ms": self.latency_ms,
@@ -168,6 +175,10 @@ class RemotePool:
         worker.active.discard(job_id)
         self._poke()
 
+    def hashers(self) -> list[WorkerHasher]:
+        """One remote hasher per worker, for the PoW runtimes that hash on this pool."""
+        return [WorkerHasher(self, w) for w in self.workers.values()]
+
     def candidates(self, exclude: set[str]) -> int:
         """Healthy workers not in ``exclude`` (whether free or not)."""
         return sum(1 for w in self.workers.values() if w.healthy and not w.drained and w.id not in exclude)
@@ -220,3 +231,28 @@ class FileStore:
             raise ValueError(f"output {name!r} is outside the job's folder")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+
+
+class WorkerHasher:
+    """A worker as a PoW runtime's remote hasher (:class:`engine.pow.runtime.RemoteHasher`)."""
+
+    def __init__(self, pool: RemotePool, worker: RemoteWorker) -> None:
+        self.pool, self.worker = pool, worker
+        self.name = worker.id
+
+    def available(self) -> bool:
+        return self.worker.usable()
+
+    async def hash(self, work: RemoteWork, start: int, count: int, target: int) -> SearchResult:
+        algorithm, params = work
+        try:
+            answer = await self.worker.client.pow(algorithm, start, count, target, params)
+            return SearchResult(int(answer["hashes"]), None if answer["best_nonce"] is None else int(answer["best_nonce"]),
+                                int(answer["best_zeros"]), bool(answer["found"]))
+        except (WorkerRefused, httpx.HTTPError, ProtocolError, KeyError, TypeError, ValueError) as exc:
+            self.pool.mark_down(self.worker, f"PoW range failed: {exc or type(exc).__name__}")
+            raise RemoteHashFailed(str(exc)) from None
+
+    def refuse(self, why: str) -> None:
+        log.error("pool %s: worker %s… is no longer trusted: %s", self.pool.name, self.worker.id[:12], why)
+        self.worker.suspect = why

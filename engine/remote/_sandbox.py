@@ -269,6 +269,10 @@ async def run(work: Path, results: Path, manifest: Manifest, limits: Limits, iso
         proc.returncode = os.waitstatus_to_exitcode(reaped[1])  # reaped here: Popen must not wait again
         nursery.cancel_scope.cancel()
     state = stopped[0] if stopped else "completed"
+    with trio.move_on_after(2.0):  # SIGKILL lands asynchronously: until nothing of the group still runs
+        while _group_alive(proc.pid):
+            _kill_group(proc.pid)
+            await trio.sleep(0.02)
     _, status, usage = reaped
     wall_seconds = time.monotonic() - began
     code = os.waitstatus_to_exitcode(status)
@@ -301,6 +305,21 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies, already dead, do not count)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:

@@ -181,3 +181,57 @@ async def test_a_trusted_pool_runs_jobs_on_its_real_workers(engine_dir: Path, wo
             assert done["state"] == "completed" and done["result"]["worker_id"] == picky["worker_id"]
             assert done["attempts"] == 2 and done["result"]["stdout"] == "slept\n"
         nursery.cancel_scope.cancel()
+
+
+async def liar(key: nacl.signing.SigningKey, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+    """A worker with a real key that passes the health check and then lies about PoW: it claims
+    nonce 5 has 12 zeros without hashing anything."""
+    from starlette.requests import Request
+
+    from engine.remote._protocol import sign_fields
+
+    me = worker_id(key.verify_key)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse(sign_fields(key, {
+            "status": "healthy", "worker_id": me, "time": time.time(), "challenge": request.query_params["challenge"],
+            "isolation": [], "capacity": {"cores": 1, "memory_bytes": 0, "slots": 1, "free_slots": 1}}))
+
+    async def pow_(request: Request) -> JSONResponse:
+        body = await request.json()
+        return JSONResponse(sign_fields(key, {"worker_id": me, "algorithm": body["algorithm"], "start": body["start"],
+                                              "hashes": body["count"], "best_nonce": 5, "best_zeros": 12,
+                                              "found": False, "seconds": 0.01}))
+
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    async with trio.open_nursery() as nursery:
+        app = Starlette(routes=[Route("/health", health), Route("/pow", pow_, methods=["POST"])])
+        binds = await nursery.start(serve, app, config)
+        task_status.started(binds[0])
+
+
+@pytest.mark.slow
+@pytest.mark.trio
+async def test_pow_jobs_hash_on_remote_workers_and_a_lying_one_is_caught(engine_dir: Path, workers: Workers) -> None:
+    honest = workers.start("honest")
+    lying_key = nacl.signing.SigningKey.generate()
+    async with trio.open_nursery() as nursery:
+        liar_url = await nursery.start(liar, lying_key)
+        settings = make_settings(engine_dir, **{
+            "pools.farm.remote": True, "pools.farm.kinds": ["compute.run"], "pools.farm.health_interval": 0.5,
+            "pools.farm.workers": [honest, {"worker_id": worker_id(lying_key.verify_key), "endpoint": liar_url}],
+            "pools.pow.threads": 1, "pools.pow.hash_on": ["farm"]})
+        async with running_engine(settings) as (_engine, client):
+            job = (await client.post("/v1/jobs", json={"kind": "pow.kale", "payload": {
+                "index": 3, "entropy": "00" * 32, "farmer": "GBQHTQ7NTSKHVTSVM6EHUO3TU4P4BK2TAAII25V2TT2Q6OWXUJWEKALE",
+                "mode": "best", "seconds": 3, "min_zeros": 1}})).json()
+            done = await until_state(client, job["id"], "completed", "failed", within=30)
+            assert done["state"] == "completed", done
+            assert done["result"]["zeros"] < 12  # the lie was not taken
+            rows = {w["id"]: w for w in (await client.get("/v1/workers")).json()["workers"]}
+            remote_hashes = [w["detail"]["hashes"] for w in rows.values() if w["detail"].get("remote_hasher") == honest["worker_id"]]
+            assert remote_hashes and remote_hashes[0] > 0  # the honest worker hashed ranges of it
+            lying = next(w for w in rows.values() if w["detail"].get("worker_id") == worker_id(lying_key.verify_key))
+            assert lying["health"] == "degraded" and "it is not" in lying["reason"]
+        nursery.cancel_scope.cancel()
