@@ -68,6 +68,7 @@ bench: venv ## every benchmark, each beside its baseline
 	$(BIN)/shiftboss bench pow
 	$(BIN)/shiftboss bench console
 	$(BIN)/shiftboss bench kale
+	$(BIN)/shiftboss bench pool
 
 clean: ## remove the venv and caches (not your data dir)
 	rm -rf $(VENV) node_modules .cache .pytest_cache .ruff_cache .mypy_cache *.egg-info

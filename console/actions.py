@@ -50,6 +50,8 @@ ACTIONS: tuple[Action, ...] = (
            "dashboard", mutating=True),
     Action("pool_drain", "D", "drain_pool", "Drain pool", "Finish what runs, claim nothing new (asks first).",
            "dashboard", mutating=True, dangerous=True),
+    Action("worker_drain", "w", "drain_worker", "Drain worker", "Send no new jobs to the remote worker under the "
+           "cursor (asks for a reason); press again to take jobs again.", "dashboard", mutating=True, show=False),
     # jobs table
     Action("open", "enter", "open_job", "Open", "Show the job under the cursor.", "jobs"),
     Action("search", "slash", "search", "Search", "Search ids, kinds, payloads and errors.", "jobs"),

@@ -165,6 +165,11 @@ class EngineApi:
     async def pool_action(self, name: str, action: Literal["pause", "resume", "drain"], reason: str = "") -> PoolResult:
         return await self._call("POST", f"/v1/pools/{name}/{action}", PoolResult, body={"reason": reason})
 
+    async def worker_action(self, worker_id: str, action: Literal["drain", "undrain"], reason: str = "") -> dict[str, Any]:
+        """Drain or undrain a trusted pool's remote worker."""
+        return await self._call("POST", f"/v1/workers/{action}", dict[str, Any],
+                                body={"worker_id": worker_id, "reason": reason})
+
     # --- the event stream -------------------------------------------------------------------
 
     async def events(self, since: int, database: str | None = None) -> AsyncIterator[Event]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Literal
 
 from rich.text import Text
 from textual import on, work
@@ -215,6 +216,30 @@ class DashboardScreen(LiveScreen):
                                      "you resume the pool.", yes="Drain", danger=True), done)
 
 
+    def action_drain_worker(self) -> None:
+        table = self.query_one("#workers", DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        worker = next((w for w in self._workers if w.id == key), None)
+        if worker is None or not worker.detail.get("remote"):
+            self.notify("drain applies to a trusted pool's remote workers (move the cursor onto one)", severity="warning")
+            return
+        worker_id = str(worker.detail["worker_id"])
+        action: Literal["drain", "undrain"] = "undrain" if worker.state == "drained" else "drain"
+        if action == "undrain":
+            self.request(f"undrain worker {worker.id}", lambda: self.shiftboss.api.worker_action(worker_id, "undrain"))
+            return
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.request(f"drain worker {worker.id}",
+                             lambda: self.shiftboss.api.worker_action(worker_id, "drain", reason))
+
+        self.app.push_screen(AskReason(f"Drain worker {worker.id}", "It is sent no new jobs; running ones finish.",
+                                       yes="Drain"), done)
+
+
 def _chain_row(c: Chain) -> list[str | Text]:
     signer = (c.detail or {}).get("signer") or {}
     balance = signer.get("balance_eth")
@@ -228,9 +253,10 @@ def _chain_row(c: Chain) -> list[str | Text]:
 def _worker_row(w: Worker) -> list[str | Text]:
     rates = w.detail.get("hashrate")
     job = short_id(w.jobs[0]) if len(w.jobs) == 1 else (f"{len(w.jobs)} jobs" if w.jobs else "")
+    run = f"{w.running}/{w.detail['max_concurrent_jobs']}" if w.detail.get("remote") else str(w.running)
     return [w.id, Text(w.state, "yellow" if w.state == "compiling" else ""),
             Text(w.health, {"ok": "green", "degraded": "yellow", "down": "bold red"}[w.health]),
-            str(w.running), job, si(hashrate(rates), "H/s") if rates is not None else "", ago(w.heartbeat_at)]
+            run, job, si(hashrate(rates), "H/s") if rates is not None else "", ago(w.heartbeat_at)]
 
 
 def attention_jobs(jobs: list[Job], now: float) -> dict[str, tuple[str, str, Text]]:

@@ -94,13 +94,21 @@ class _Snapshot(Collector):
                                  "total (worker <pool>/threads)", labels=["pool", "worker", "window"])
         hashes = CounterMetricFamily("shiftboss_pow_hashes", "Hashes computed since start", labels=["pool", "worker"])
         healthy = GaugeMetricFamily("shiftboss_worker_healthy", "1 ok, 0.5 degraded, 0 down", labels=["pool", "worker"])
+        active = GaugeMetricFamily("shiftboss_remote_worker_active_jobs", "Jobs running on a trusted pool's worker",
+                                   labels=["pool", "worker"])
+        latency = GaugeMetricFamily("shiftboss_remote_worker_latency_ms", "Latency of the last signed health check",
+                                    labels=["pool", "worker"])
         for w in self.workers:
             healthy.add_metric([w.pool, w.id], {"ok": 1.0, "degraded": 0.5, "down": 0.0}[w.health])
+            if w.detail.get("remote"):
+                active.add_metric([w.pool, w.id], w.running)
+                if w.detail.get("latency_ms") is not None:
+                    latency.add_metric([w.pool, w.id], w.detail["latency_ms"])
             if "hashrate" in w.detail:
                 for window, value in w.detail["hashrate"].items():
                     rate.add_metric([w.pool, w.id, window], value)
                 hashes.add_metric([w.pool, w.id], w.detail.get("hashes", 0))
-        yield from (rate, hashes, healthy)
+        yield from (rate, hashes, healthy, active, latency)
 
     def _chains(self) -> Iterator[Metric]:
         head = GaugeMetricFamily("shiftboss_chain_head", "Newest block height seen", labels=["chain", "kind"])

@@ -7,6 +7,7 @@ import click
 from engine.bench._console import bench_console
 from engine.bench._evm import bench_evm
 from engine.bench._kale import bench_kale
+from engine.bench._pool import bench_pool
 from engine.bench._pow import bench_pow
 from engine.bench._queue import bench_queue
 
@@ -16,7 +17,7 @@ def bench() -> None:
     """Benchmarks: our figures beside a baseline measured in the same run."""
 
 
-for command in (bench_queue, bench_pow, bench_evm, bench_kale, bench_console):
+for command in (bench_queue, bench_pow, bench_evm, bench_kale, bench_pool, bench_console):
     bench.add_command(command)
 
 __all__ = ["bench"]

@@ -28,7 +28,7 @@ from engine.remote._sandbox import Manifest, Refused
 
 log = logging.getLogger("shiftboss.pool")
 FINAL = ("completed", "failed", "timeout", "cancelled")
-POLL_S = 0.25
+WAIT_S = 10.0  # a status request waits this long for the end of the run (long-poll)
 
 
 class ComputePayload(msgspec.Struct, forbid_unknown_fields=True):
@@ -95,6 +95,7 @@ async def compute_run(ctx: JobContext, p: ComputePayload) -> dict[str, Any]:
     finally:
         pool.release(worker, ctx.job_id)
     result = {"worker_id": worker.id, "remote_job_id": remote_id, "status": status["status"],
+              "started_at": status.get("started_at"), "completed_at": status.get("completed_at"),
               "exit_code": status.get("exit_code"), "signal": status.get("signal"),
               "execution_metadata": status.get("execution_metadata"), "stdout": status.get("stdout", ""),
               "stderr": status.get("stderr", ""), "outputs": outputs}
@@ -110,9 +111,8 @@ async def compute_run(ctx: JobContext, p: ComputePayload) -> dict[str, Any]:
 async def _follow(ctx: JobContext, pool: RemotePool, worker: RemoteWorker, remote_id: str) -> dict[str, Any]:
     silent_since: float | None = None
     while True:
-        await trio.sleep(POLL_S)
         try:
-            status = await worker.client.status(remote_id)
+            status = await worker.client.status(remote_id, wait=WAIT_S)
         except (httpx.HTTPError, ProtocolError, WorkerRefused) as exc:
             now = trio.current_time()
             silent_since = silent_since or now
@@ -123,6 +123,7 @@ async def _follow(ctx: JobContext, pool: RemotePool, worker: RemoteWorker, remot
                 pool.mark_down(worker, f"no status answer for {lost_after:g} s: {exc}")
                 raise JobFailure(f"worker {worker.id[:12]}… stopped answering mid-run; retried elsewhere",
                                  code="worker_lost") from None
+            await trio.sleep(0.25)
             continue
         silent_since = None
         ctx.progress(status=status["status"], execution_metadata=status.get("execution_metadata"))

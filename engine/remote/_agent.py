@@ -7,7 +7,7 @@ answers the coordinator's challenge with a signature by the worker's own key. Ro
 * ``GET /health?challenge=…`` → signed ``{status, worker_id, time, challenge, capacity, isolation}``
 * ``POST /submit`` (multipart: ``files`` tarball + ``manifest`` JSON) → ``{job_id, status}``;
   400 with the reason for a bad archive or manifest, 503 when draining, 429 when no slot is free
-* ``GET /status/{id}``, ``GET /outputs/{id}/{path}``, ``POST /cancel/{id}``, ``POST /drain``
+* ``GET /status/{id}[?wait=S]`` (long-poll), ``GET /outputs/{id}/{path}``, ``POST /cancel/{id}``, ``POST /drain``
 * ``POST /pow`` → hash a nonce range of a KALE, Structs or Hashcash job: signed
   ``{hashes, best_nonce, best_zeros, seconds}`` (the coordinator re-checks the hash anyway)
 
@@ -62,6 +62,7 @@ class RemoteJob:
     result: RunResult | None = None
     error: str | None = None
     cancel: trio.Event = field(default_factory=trio.Event)
+    done: trio.Event = field(default_factory=trio.Event)
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {"job_id": self.id, "status": self.state, "submitted_at": self.submitted_at,
@@ -182,10 +183,21 @@ class Agent:
         except (OSError, ValueError, Refused) as exc:
             job.state, job.error = "failed", f"the worker could not run it: {exc}"
         job.completed_at = time.time()
+        job.done.set()
 
     async def status(self, request: Request) -> Response:
+        """``?wait=S``: answer once the job is final or after S seconds (at most 30), whichever
+        comes first — the coordinator learns of the end at once instead of polling."""
         job = self.jobs.get(request.path_params["job_id"])
-        return _error(404, "no such job") if job is None else JSONResponse(job.public())
+        if job is None:
+            return _error(404, "no such job")
+        try:
+            wait = min(30.0, max(0.0, float(request.query_params.get("wait", "0"))))
+        except ValueError:
+            return _error(400, "wait: seconds, a number")
+        with trio.move_on_after(wait):
+            await job.done.wait()
+        return JSONResponse(job.public())
 
     async def output(self, request: Request) -> Response:
         job = self.jobs.get(request.path_params["job_id"])

@@ -26,6 +26,7 @@ class WorkerClient:
     def __init__(self, key: nacl.signing.SigningKey, endpoint: str, worker_id: str, *, timeout: float = 10.0,
                  verify: bool | str = True, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.key, self.worker_id = key, worker_id
+        self._timeout = timeout
         self._http = httpx.AsyncClient(base_url=endpoint.rstrip("/"), timeout=timeout, verify=verify,
                                        transport=transport)
 
@@ -65,8 +66,11 @@ class WorkerClient:
                                     data={"manifest": json.dumps(manifest)})
         return dict(response.json())
 
-    async def status(self, job_id: str) -> dict[str, Any]:
-        return dict((await self._send("GET", f"/status/{job_id}")).json())
+    async def status(self, job_id: str, wait: float = 0.0) -> dict[str, Any]:
+        """The job's status; with ``wait``, once it is final or after that many seconds."""
+        params = {"wait": f"{wait:g}"} if wait else None
+        return dict((await self._send("GET", f"/status/{job_id}", params=params,
+                                      timeout=httpx.Timeout(self._timeout + wait))).json())
 
     async def output(self, job_id: str, path: str) -> bytes:
         return (await self._send("GET", f"/outputs/{job_id}/{path}")).content

@@ -16,6 +16,7 @@ Job files (the tarballs of ``compute.run``) and fetched outputs live under the d
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -110,7 +111,7 @@ class RemotePool:
         self.workers = {w.worker_id: RemoteWorker(w.worker_id, w.endpoint, w.max_concurrent_jobs,
                                                   WorkerClient(key, w.endpoint, w.worker_id, verify=verify))
                         for w in allowlist(name, settings)}
-        self._changed = trio.Event()
+        self._waiters: collections.deque[trio.Event] = collections.deque()  # acquire() callers, first come first
 
     @property
     def coordinator_id(self) -> str:
@@ -159,7 +160,8 @@ class RemotePool:
         self._poke()
 
     async def acquire(self, job_id: str, exclude: set[str] | None = None) -> RemoteWorker:
-        """A slot on the free worker with the fewest active jobs; waits while there is none."""
+        """A slot on the free worker with the fewest active jobs; waits while there is none
+        (first come, first served: a freed slot wakes one waiter, not all of them)."""
         exclude = exclude or set()
         while True:
             free = [w for w in self.workers.values() if w.available() and w.id not in exclude]
@@ -167,13 +169,22 @@ class RemotePool:
                 worker = min(free, key=lambda w: (len(w.active) / w.limit, len(w.active)))
                 worker.active.add(job_id)
                 return worker
-            event = self._changed
-            with trio.move_on_after(1.0):
-                await event.wait()
+            waiter = trio.Event()
+            self._waiters.append(waiter)
+            try:
+                with trio.move_on_after(1.0):
+                    await waiter.wait()
+            finally:
+                if not waiter.is_set():
+                    self._waiters.remove(waiter)
 
     def release(self, worker: RemoteWorker, job_id: str) -> None:
         worker.active.discard(job_id)
-        self._poke()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.is_set():
+                waiter.set()
+                break
 
     def hashers(self) -> list[WorkerHasher]:
         """One remote hasher per worker, for the PoW runtimes that hash on this pool."""
@@ -184,8 +195,9 @@ class RemotePool:
         return sum(1 for w in self.workers.values() if w.healthy and not w.drained and w.id not in exclude)
 
     def _poke(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
+        """Health changed: every waiter looks again."""
+        while self._waiters:
+            self._waiters.popleft().set()
 
     def status(self) -> list[Worker]:
         return [w.public(self.name) for w in self.workers.values()]

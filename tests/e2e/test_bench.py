@@ -70,3 +70,19 @@ def test_bench_kale_runs_both_sides_on_the_local_chain() -> None:
     assert seed["planted"] == 3 and seed["hashes_median"] > 0
     assert size["hashes_ratio"] == round(ours["hashes_median"] / seed["hashes_median"], 1)
     assert report["miner_hashes_per_s"] > 0 and report["target"]["hashes_ratio"] == 10.0
+
+
+@pytest.mark.slow
+def test_bench_pool_runs_both_sides_on_real_workers() -> None:
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "pool", "--jobs", "20", "--workers", "2", "--slots",
+                          "2", "--paced", "5", "--hash-seconds", "1", "--json"], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    ours, seed = report["engine"], report["seed_shape"]
+    assert ours["jobs_per_s"] > 0 and seed["jobs_per_s"] > 0
+    assert report["speedup"] == round(ours["jobs_per_s"] / seed["jobs_per_s"], 2)
+    assert 0 < ours["dispatch_p50_ms"] <= ours["dispatch_p99_ms"]
+    hashing = report["hashing"]
+    assert hashing["local_hps"] > 0 and hashing["remote_share"] > 0  # the workers hashed ranges
+    assert hashing["efficiency"] == round(hashing["with_remote_hps"] / hashing["local_hps"], 3)

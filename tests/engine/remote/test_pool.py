@@ -159,6 +159,9 @@ async def test_a_trusted_pool_runs_jobs_on_its_real_workers(engine_dir: Path, wo
             status = (await client.get(f"/status/{seed_job}")).json()
             assert status["pool_status"] == "completed" and status["worker_id"] in (picky["worker_id"], steady["worker_id"])
             assert status["worker_status"]["status"] == "completed" and status["completed_at"]
+            metrics = (await client.get("/metrics")).text
+            assert f'shiftboss_remote_worker_active_jobs{{pool="farm",worker="farm/{steady["worker_id"][:12]}"}}' in metrics
+            assert "shiftboss_remote_worker_latency_ms" in metrics
             pool = (await client.get("/pool")).json()
             assert pool["total_workers"] == 3 and pool["healthy_workers"] == 2 and pool["total_jobs"] >= 2
             assert {w["worker_id"]: w["is_healthy"] for w in pool["workers"]}[fake_id] is False

@@ -32,6 +32,7 @@ from engine.pow.kale import KaleWork
 from engine.remote import ProtocolError, worker_id
 from engine.remote._client import WorkerClient, WorkerRefused
 from engine.remote._protocol import sign_request
+from tests.conftest import require_tool
 
 FARMER = "GBQHTQ7NTSKHVTSVM6EHUO3TU4P4BK2TAAII25V2TT2Q6OWXUJWEKALE"
 
@@ -191,3 +192,48 @@ async def test_a_pow_range_comes_back_signed_and_checks_out(worker: Worker) -> N
     work.verify(answer["best_nonce"], answer["best_zeros"])  # raises if the hash is not what it claims
     local = work.search(1000, 200_000, 64)
     assert (local.best_nonce, local.best_zeros) == (answer["best_nonce"], answer["best_zeros"])
+
+
+@pytest.fixture
+def tls_worker(tmp_path: Path) -> Iterator[tuple[Worker, Path]]:
+    """A worker serving HTTPS with a self-signed certificate for 127.0.0.1 (openssl makes it)."""
+    openssl = require_tool("openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    key_path = tmp_path / "worker.key"
+    identity = json.loads(subprocess.run([sys.executable, "-m", "engine", "worker", "keygen", str(key_path), "--json"],
+                                         capture_output=True, text=True, check=True).stdout)["worker_id"]
+    coordinator = nacl.signing.SigningKey.generate()
+    jobs = Path(tempfile.mkdtemp(prefix="shiftboss-worker-", dir="/tmp"))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path), "--coordinator",
+                             worker_id(coordinator.verify_key), "--listen", f"127.0.0.1:{port}", "--work-dir", str(jobs),
+                             "--tls-cert", str(cert), "--tls-key", str(key)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"https://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url + "/health", timeout=1, verify=False)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and proc.poll() is None, "the TLS worker did not start"
+            time.sleep(0.1)
+    try:
+        yield Worker(url, identity, coordinator, proc), cert
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(jobs, ignore_errors=True)
+
+
+@pytest.mark.trio
+async def test_tls_with_the_pools_ca_and_refused_without_it(tls_worker: tuple[Worker, Path]) -> None:
+    worker, ca = tls_worker
+    async with WorkerClient(worker.coordinator, worker.url, worker.id, verify=str(ca)) as client:
+        assert (await client.health())["worker_id"] == worker.id
+    async with WorkerClient(worker.coordinator, worker.url, worker.id) as untrusting:  # the system's CAs only
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await untrusting.health()
