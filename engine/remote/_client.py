@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 from typing import Any, Self
 
 import httpx
@@ -24,7 +25,7 @@ class WorkerRefused(Exception):
 
 class WorkerClient:
     def __init__(self, key: nacl.signing.SigningKey, endpoint: str, worker_id: str, *, timeout: float = 10.0,
-                 verify: bool | str = True, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 verify: bool | ssl.SSLContext = True, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.key, self.worker_id = key, worker_id
         self._timeout = timeout
         self._http = httpx.AsyncClient(base_url=endpoint.rstrip("/"), timeout=timeout, verify=verify,

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,7 @@ class RemoteWorker:
 class RemotePool:
     def __init__(self, name: str, settings: PoolSettings, key: nacl.signing.SigningKey, files: FileStore) -> None:
         self.name, self.settings, self.key, self.files = name, settings, key, files
-        verify: bool | str = str(settings.tls_ca) if settings.tls_ca else True
+        verify: bool | ssl.SSLContext = ssl.create_default_context(cafile=str(settings.tls_ca)) if settings.tls_ca else True
         self.workers = {w.worker_id: RemoteWorker(w.worker_id, w.endpoint, w.max_concurrent_jobs,
                                                   WorkerClient(key, w.endpoint, w.worker_id, verify=verify))
                         for w in allowlist(name, settings)}

@@ -227,8 +227,9 @@ def test_reload_applies_live_keys_reports_the_rest_and_refuses_a_bad_file(tmp_pa
                           "[store]\nlease_ttl = 10\n[pools.extra]\nkinds = [\"sleep\"]\n")
         result = as_json(shiftboss("reload", "--reason", "more capacity", "--json", socket=sock))
         assert result["applied"] == ["pools.default.concurrency", "scheduler.backoff_base"]
-        assert result["restart_needed"] == ["pools.extra.concurrency", "pools.extra.device", "pools.extra.kinds",
-                                            "pools.extra.threads", "store.lease_ttl"]
+        assert result["restart_needed"] == ["pools.extra.concurrency", "pools.extra.device", "pools.extra.hash_on",
+                                            "pools.extra.health_interval", "pools.extra.kinds", "pools.extra.remote",
+                                            "pools.extra.threads", "pools.extra.workers", "store.lease_ttl"]
         pools = as_json(shiftboss("pools", "list", "--json", socket=sock))["pools"]
         assert [(p["name"], p["concurrency"]) for p in pools] == [("default", 5)]
         record = as_json(shiftboss("audit", "--json", "--limit", "1", socket=sock))["records"][0]
