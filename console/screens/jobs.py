@@ -73,13 +73,19 @@ class JobsScreen(LiveScreen):
 
     # --- live -------------------------------------------------------------------------------
 
+    def _live_table(self) -> JobTable | None:
+        """The table, unless the screen is not composed yet or is being torn down (events can
+        arrive in both moments: seen as a NoMatches when a test's app closed)."""
+        tables = self.query(JobTable) if self.is_mounted else None
+        return tables.first() if tables else None
+
     def show_events(self, events: list[Event]) -> None:
-        if self.is_mounted:
-            self.table.apply_events(events)
+        if (table := self._live_table()) is not None:
+            table.apply_events(events)
 
     def resync(self) -> None:
-        if self.is_mounted:
-            self.table.reload()
+        if (table := self._live_table()) is not None:
+            table.reload()
 
     @on(JobTable.Changed)
     def _count_changed(self) -> None:
