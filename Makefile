@@ -31,9 +31,10 @@ $(VENV)/.kernels: $(VENV)/.installed engine/pow/_kale_kernel.py engine/pow/_coun
 	$(BIN)/python -c 'from engine.jobs.pow import warm_pow_kernels; warm_pow_kernels()'
 	touch $@
 
-system: ## install redis-server, tmux and OpenSSL headers (bench baseline) from Debian if missing
+system: ## install redis-server, tmux, util-linux (the worker sandbox) and OpenSSL headers (bench baseline) from Debian if missing
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	[ -f /usr/include/openssl/sha.h ] || missing="$$missing libssl-dev"; \
+	for t in unshare prlimit setpriv; do command -v $$t >/dev/null || { missing="$$missing util-linux"; break; }; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
