@@ -24,6 +24,7 @@ from engine.schema import (
     ErrorEnvelope,
     EstopResult,
     Event,
+    FileUpload,
     JobActionResult,
     JobDetail,
     JobFilter,
@@ -148,6 +149,10 @@ class EngineApi:
     async def submit(self, job: JobSubmit) -> SubmitResult:
         return await self._call("POST", "/v1/jobs", SubmitResult, body=job)
 
+    async def upload(self, data: bytes) -> FileUpload:
+        """A ``compute.run`` job's tarball, stored by the engine under its SHA-256."""
+        return await self._call("POST", "/v1/files", FileUpload, raw=data)
+
     async def job_action(self, job_id: str, action: Literal["retry", "cancel"], reason: str = "") -> JobActionResult:
         return await self._call("POST", f"/v1/jobs/{job_id}/{action}", JobActionResult, body={"reason": reason})
 
@@ -195,9 +200,10 @@ class EngineApi:
     # --- the seam ---------------------------------------------------------------------------
 
     async def _call(self, method: str, path: str, type_: type[T], *, params: dict[str, str] | None = None,
-                    body: Any = None) -> T:
-        content = None if body is None else _encode(body)
-        headers = None if body is None else {"content-type": "application/json"}
+                    body: Any = None, raw: bytes | None = None) -> T:
+        content = raw if raw is not None else None if body is None else _encode(body)
+        headers = ({"content-type": "application/octet-stream"} if raw is not None else
+                   None if body is None else {"content-type": "application/json"})
         try:
             resp = await self._http.request(method, path, params=params, content=content, headers=headers)
         except httpx.TransportError as exc:

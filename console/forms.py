@@ -1,6 +1,10 @@
 """Payload forms generated from a job kind's JSON schema (as ``GET /v1/kinds`` gives it).
 Plain Python: :func:`fields_of` reads the schema, :func:`parse` turns what was typed into a
-payload, or into an error per field. The engine validates again at submit (and names the field)."""
+payload, or into an error per field. The engine validates again at submit (and names the field).
+
+A nested object (``compute.run``'s manifest) becomes one field per property, named with dots
+(``manifest.entrypoint``); a field marked as an upload (``x-upload``) takes a local path, which
+the form packs and uploads before it submits."""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from engine.schema.files import UPLOAD_MARK
+
 
 @dataclass(frozen=True)
 class Field:
-    name: str
-    type: str  # integer | number | string | boolean | enum | json
+    name: str  # dotted for a nested object's property: manifest.entrypoint
+    type: str  # integer | number | string | boolean | enum | json | upload
     required: bool
     description: str = ""
     default: Any = None
@@ -35,11 +41,17 @@ class Field:
 
 def fields_of(schema: dict[str, Any]) -> list[Field]:
     defs = schema.get("$defs", {})
-    root = _deref(schema, defs)
+    return _fields(_deref(schema, defs), defs, "", True)
+
+
+def _fields(root: dict[str, Any], defs: dict[str, Any], prefix: str, parent_required: bool) -> list[Field]:
     required = set(root.get("required", []))
-    out = []
+    out: list[Field] = []
     for name, prop in root.get("properties", {}).items():
         prop = _deref(prop, defs)
+        if prop.get("type") == "object" and "properties" in prop:
+            out += _fields(prop, defs, f"{prefix}{name}.", parent_required and name in required)
+            continue
         nullable = False
         if "anyOf" in prop:
             options = [_deref(p, defs) for p in prop["anyOf"]]
@@ -47,10 +59,11 @@ def fields_of(schema: dict[str, Any]) -> list[Field]:
             concrete = [o for o in options if o.get("type") != "null"]
             merged = {**(concrete[0] if len(concrete) == 1 else {"type": "json"}), **{k: v for k, v in prop.items() if k != "anyOf"}}
             prop = merged
-        kind = "enum" if "enum" in prop else prop.get("type", "json")
-        if kind not in ("integer", "number", "string", "boolean", "enum"):
+        kind = "upload" if UPLOAD_MARK in prop else "enum" if "enum" in prop else prop.get("type", "json")
+        if kind not in ("integer", "number", "string", "boolean", "enum", "upload"):
             kind = "json"
-        out.append(Field(name=name, type=kind, required=name in required, description=prop.get("description", ""),
+        out.append(Field(name=prefix + name, type=kind, required=parent_required and name in required,
+                         description=prop.get("description", ""),
                          default=prop.get("default"), choices=tuple(str(c) for c in prop.get("enum", ())),
                          minimum=prop.get("minimum"), maximum=prop.get("maximum"), nullable=nullable))
     return out
@@ -84,8 +97,16 @@ def parse(fields: list[Field], raw: dict[str, str]) -> tuple[dict[str, Any], dic
             if f.maximum is not None and value > f.maximum:
                 errors[f.name] = f"must be ≤ {f.maximum:g}"
                 continue
-        payload[f.name] = value
+        place(payload, f.name, value)
     return payload, errors
+
+
+def place(payload: dict[str, Any], name: str, value: Any) -> None:
+    """Set ``payload[a][b] = value`` for the dotted name ``a.b``."""
+    *parents, last = name.split(".")
+    for part in parents:
+        payload = payload.setdefault(part, {})
+    payload[last] = value
 
 
 def _convert(f: Field, text: str) -> Any:

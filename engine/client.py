@@ -68,11 +68,13 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        content = None if body is None else msgspec.json.encode(body)
+    def request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+                raw: bytes | None = None) -> Any:
+        content = raw if raw is not None else None if body is None else msgspec.json.encode(body)
+        content_type = "application/octet-stream" if raw is not None else "application/json"
         try:
             response = self._http.request(method, path, content=content, params=_params(params),
-                                          headers={"content-type": "application/json"} if content else None)
+                                          headers={"content-type": content_type} if content else None)
         except (httpx.ConnectError, FileNotFoundError, ConnectionRefusedError) as exc:
             raise EngineUnreachable(f"no engine answers at {self.where} ({exc}); start one with `shiftboss run`",
                                     code="unreachable") from exc
@@ -87,6 +89,10 @@ class Client:
 
     def post(self, path: str, body: Any = None) -> Any:
         return self.request("POST", path, body=body)
+
+    def post_bytes(self, path: str, data: bytes) -> Any:
+        """A raw body (``POST /v1/files``: a job's tarball)."""
+        return self.request("POST", path, raw=data)
 
     def events(self, since: int | None = None, *, job: str | None = None, types: str | None = None) -> Iterator[Event]:
         """Follow ``/v1/events`` (blocking iterator)."""

@@ -1,21 +1,28 @@
 """An engine process's life seen from outside it: the data-dir lock, starting one detached (a
 new session, a log file) or as a child, the pid file, whether a pid is alive, waiting until an
-engine answers or has exited. The CLI, the benchmarks and the tests use this one module.
+engine answers or has exited — and the trusted pool's worker processes started beside one
+(:class:`WorkerProcesses`). The CLI, the benchmarks and the tests use this one module.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from engine.client import Client, ClientError, socket_accepts
 from engine.config import Settings
 from engine.errors import UnsafeDataDir
 from engine.locks import DataDirLock
+from engine.ports import free_port
 
 #: set in a detached engine's environment: its stderr already goes to engine.log
 DETACHED_ENV = "SHIFTBOSS_DETACHED"
@@ -212,3 +219,60 @@ class EngineProcess:
                 self.terminate(30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class WorkerProcesses:
+    """Trusted-pool workers as child processes (``shiftboss worker run``) on loopback, all for one
+    coordinator id — for benches, tests and the demo. Keys go under ``root``; the workers' job
+    directories under a fresh folder in /tmp (jobs run as ``nobody`` when this runs as root, and
+    must reach them)."""
+
+    def __init__(self, root: Path, coordinator: str, *, slots: int = 2) -> None:
+        self.root, self.coordinator, self.slots = Path(root), coordinator, slots
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.jobs = Path(tempfile.mkdtemp(prefix="shiftboss-workers-", dir="/tmp"))
+        self.jobs.chmod(0o711)
+
+    def start(self, name: str, *extra: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Start worker ``name`` (``extra``: more ``worker run`` options); its allowlist entry
+        (``worker_id``, ``endpoint``, ``max_concurrent_jobs``) once it answers."""
+        from engine.remote import generate_key, worker_id
+
+        key_path = self.root / f"{name}.key"
+        key = generate_key(key_path)
+        port = free_port()
+        self.procs[name] = proc = subprocess.Popen(
+            [sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path), "--coordinator", self.coordinator,
+             "--listen", f"127.0.0.1:{port}", "--slots", str(self.slots), "--work-dir", str(self.jobs / name), *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None:
+                    raise StartFailed(True, f"worker {name} exited with status {proc.returncode}") from None
+                if time.monotonic() > deadline:
+                    raise StartFailed(False, f"worker {name} did not answer within {timeout:g} s") from None
+                time.sleep(0.1)
+        return {"worker_id": worker_id(key.verify_key), "endpoint": url, "max_concurrent_jobs": self.slots}
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: a worker lost mid-job."""
+        self.procs[name].kill()
+        self.procs[name].wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+        shutil.rmtree(self.jobs, ignore_errors=True)
+
+    def __enter__(self) -> WorkerProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

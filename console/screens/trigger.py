@@ -1,7 +1,12 @@
 """Trigger a job: pick a kind, fill the form generated from its payload schema (errors show under
-each field, from the form and from the engine), submit; the new job opens."""
+each field, from the form and from the engine), submit; the new job opens. An upload field
+(``compute.run``'s files) takes a local directory or tarball: it is packed and uploaded first."""
 
 from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,11 +17,12 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from console.errors import ApiError, ConsoleError
-from console.forms import Field, fields_of, parse
+from console.forms import Field, fields_of, parse, place
 from console.host import host
 from console.messages import BarStale
 from console.widgets.status_bar import StatusBar
 from engine.schema import JobSubmit, KindInfo
+from engine.schema.files import FilesError, job_tarball
 
 _COMMON = (
     Field("priority", "integer", False, "0–9, higher runs first", 5, minimum=0, maximum=9),
@@ -82,18 +88,18 @@ class TriggerScreen(Screen[str | None]):
             default = "" if f.default in (None, "") or f.type == "json" else str(f.default).lower() \
                 if isinstance(f.default, bool) else str(f.default)
             widgets.append(Input(value="", placeholder=default or ("required" if f.required else "optional"),
-                                 id=f"field-{f.name}", classes="field"))
-            widgets.append(Label("", id=f"error-{f.name}", classes="field-error"))
+                                 id=f"field-{_wid(f.name)}", classes="field"))
+            widgets.append(Label("", id=f"error-{_wid(f.name)}", classes="field-error"))
         await form.mount_all(widgets)
         if self.fields:
-            self.query_one(f"#field-{self.fields[0].name}", Input).focus()
+            self.query_one(f"#field-{_wid(self.fields[0].name)}", Input).focus()
 
     def _values(self) -> dict[str, str]:
-        return {f.name: self.query_one(f"#field-{f.name}", Input).value for f in (*self.fields, *_COMMON)}
+        return {f.name: self.query_one(f"#field-{_wid(f.name)}", Input).value for f in (*self.fields, *_COMMON)}
 
     def _show_errors(self, errors: dict[str, str], general: str = "") -> None:
         for f in (*self.fields, *_COMMON):
-            self.query_one(f"#error-{f.name}", Label).update(errors.get(f.name, ""))
+            self.query_one(f"#error-{_wid(f.name)}", Label).update(errors.get(f.name, ""))
         self.query_one("#form-error", Label).update(general)
 
     @on(Input.Submitted, ".field")
@@ -114,12 +120,17 @@ class TriggerScreen(Screen[str | None]):
     @work(exclusive=True, group="submit")
     async def submit(self, job: JobSubmit) -> None:
         try:
+            for f in self.fields:
+                if f.type == "upload" and (path := _get(job.payload, f.name)) is not None:
+                    place(job.payload, f.name, await self._upload(f, str(path)))
             result = await host(self.app).api.submit(job)
+        except FilesError:
+            return  # shown under its field
         except ApiError as exc:
-            field = str(exc.details.get("field", ""))
-            name = field.removeprefix("payload.").split(".")[0]
-            if name and any(f.name == name for f in (*self.fields, *_COMMON)):
-                self._show_errors({name: str(exc).split(": ", 1)[-1]}, "the engine refused this job")
+            field = str(exc.details.get("field", "")).removeprefix("payload.")
+            names = [f.name for f in (*self.fields, *_COMMON) if field == f.name or field.startswith(f"{f.name}.")]
+            if names:
+                self._show_errors({names[0]: str(exc).split(": ", 1)[-1]}, "the engine refused this job")
             else:
                 self._show_errors({}, f"the engine refused this job: {exc}")
             return
@@ -128,6 +139,32 @@ class TriggerScreen(Screen[str | None]):
             return
         self.dismiss(result.id)
 
+    async def _upload(self, f: Field, path: str) -> str:
+        """The SHA-256 of ``path`` packed and uploaded (a SHA-256 typed in is taken as is)."""
+        if re.fullmatch(r"[0-9a-f]{64}", path):
+            return path
+        self.query_one("#form-error", Label).update(f"packing {path} …")
+        try:
+            data = await asyncio.to_thread(job_tarball, path)
+        except FilesError as exc:
+            self._show_errors({f.name: str(exc)}, "fix the marked fields")
+            raise
+        self.query_one("#form-error", Label).update(f"uploading {len(data):,} bytes …")
+        return (await host(self.app).api.upload(data)).sha256
+
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def _wid(name: str) -> str:
+    """A widget id for a (dotted) field name."""
+    return name.replace(".", "--")
+
+
+def _get(payload: dict[str, Any], name: str) -> Any:
+    for part in name.split("."):
+        if not isinstance(payload, dict) or part not in payload:
+            return None
+        payload = payload[part]
+    return payload

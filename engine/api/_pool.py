@@ -16,10 +16,10 @@ from starlette.routing import Route
 from engine.errors import Conflict, Invalid, NotFound
 from engine.remote._coordinator import RemotePool
 from engine.remote._sandbox import Refused, parse_manifest
-from engine.schema import JOB_STATES, JobSubmit
+from engine.schema import JOB_STATES, FileUpload, JobSubmit
+from engine.schema.files import MAX_UPLOAD_BYTES
 from engine.service import Service
 
-MAX_FILES_BYTES = 100 * 2**20
 #: the seed's pool_status for each job state
 POOL_STATUS = {"queued": "queued", "waiting": "queued", "retrying": "queued", "running": "running",
                "cancelling": "running", "completed": "completed", "failed": "failed", "cancelled": "cancelled",
@@ -40,11 +40,17 @@ def pool_routes(service: Service, *, json: Callable[..., Response], actor_of: Ca
         return next(iter(pools.values()))
 
     async def upload(request: Request) -> Response:
-        data = await request.body()
+        pool = remote()
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                raise Invalid(f"the tarball is over {MAX_UPLOAD_BYTES:,} bytes", field="body")
+            chunks.append(chunk)
+        data = b"".join(chunks)
         if not data:
             raise Invalid("the body must be the job's tarball", field="body")
-        digest = remote().files.put(data)
-        return json({"sha256": digest, "bytes": len(data)}, status_code=201)
+        return json(FileUpload(sha256=pool.files.put(data), bytes=len(data)), status_code=201)
 
     async def worker_action(request: Request) -> Response:
         """``POST /v1/workers/drain|undrain`` with ``{"worker_id": id or its start, "reason": …}``
@@ -72,7 +78,7 @@ def pool_routes(service: Service, *, json: Callable[..., Response], actor_of: Ca
 
     async def submit(request: Request) -> Response:
         pool = remote()
-        async with request.form(max_files=1, max_fields=4, max_part_size=MAX_FILES_BYTES) as form:
+        async with request.form(max_files=1, max_fields=4, max_part_size=MAX_UPLOAD_BYTES) as form:
             files, raw = form.get("files"), form.get("manifest")
             if files is None or isinstance(files, str):
                 raise Invalid("files: a tarball (multipart file field `files`) is required", field="files")

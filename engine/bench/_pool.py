@@ -15,8 +15,6 @@ from __future__ import annotations
 import io
 import shutil
 import statistics
-import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -27,7 +25,7 @@ import click
 import httpx
 import nacl.signing
 
-from engine.lifecycle import EngineProcess
+from engine.lifecycle import EngineProcess, StartFailed, WorkerProcesses
 from engine.output import emit_json, fail
 from engine.remote._protocol import generate_key, sign_request, worker_id
 
@@ -48,25 +46,20 @@ def bench_pool(n: int, n_workers: int, slots: int, paced: int, hash_seconds: flo
     """Trusted pool: compute.run jobs/s and dispatch latency beside the seed's coordinator, and
     remote hashing efficiency."""
     say = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
-    jobs_root = Path(tempfile.mkdtemp(prefix="shiftboss-bench-pool-", dir="/tmp"))
-    jobs_root.chmod(0o711)  # jobs run as nobody when this runs as root
-    try:
-        with tempfile.TemporaryDirectory(prefix="shiftboss-bench-pool-") as tmp_name:
-            tmp = Path(tmp_name)
-            key = generate_key(tmp / "engine" / "coordinator.key")
-            workers = _Workers(tmp, jobs_root, worker_id(key.verify_key), slots)
+    with tempfile.TemporaryDirectory(prefix="shiftboss-bench-pool-") as tmp_name:
+        tmp = Path(tmp_name)
+        key = generate_key(tmp / "engine" / "coordinator.key")
+        with WorkerProcesses(tmp, worker_id(key.verify_key), slots=slots) as workers:
             try:
                 allow = [workers.start(f"w{i}") for i in range(n_workers)]
-                say(f"{n_workers} workers up ({slots} slots each); engine: {n} jobs …")
-                ours = _engine_side(tmp / "engine", allow, n, paced, slots)
-                say(f"the seed's coordinator shape: {n} jobs …")
-                seed = _seed_side(key, allow, n, paced, slots)
-                say(f"KALE hashing: local threads alone, then with {min(2, n_workers)} workers …")
-                hashing = _hashing(tmp / "hash", allow[:2], hash_seconds)
-            finally:
-                workers.stop()
-    finally:
-        shutil.rmtree(jobs_root, ignore_errors=True)
+            except StartFailed as exc:
+                fail(str(exc))
+            say(f"{n_workers} workers up ({slots} slots each); engine: {n} jobs …")
+            ours = _engine_side(tmp / "engine", allow, n, paced, slots)
+            say(f"the seed's coordinator shape: {n} jobs …")
+            seed = _seed_side(key, allow, n, paced, slots)
+            say(f"KALE hashing: local threads alone, then with {min(2, n_workers)} workers …")
+            hashing = _hashing(tmp / "hash", allow[:2], hash_seconds)
     report = {"jobs": n, "workers": n_workers, "slots": slots, "engine": ours, "seed_shape": seed,
               "speedup": round(ours["jobs_per_s"] / seed["jobs_per_s"], 2), "hashing": hashing, "targets": TARGETS}
     if as_json:
@@ -84,46 +77,6 @@ def bench_pool(n: int, n_workers: int, slots: int, paced: int, hash_seconds: flo
     click.echo(f"  KALE hashing: local {h['local_hps'] / 1e6:.2f} MH/s, local + workers {h['with_remote_hps'] / 1e6:.2f} "
                f"MH/s (remote share {h['remote_share']:.0%}); efficiency {h['efficiency']} "
                f"(target ≥ {TARGETS['hashing_efficiency']}) {'ok' if h['efficiency'] >= TARGETS['hashing_efficiency'] else 'MISSED'}")
-
-
-class _Workers:
-    def __init__(self, tmp: Path, jobs_root: Path, coordinator: str, slots: int) -> None:
-        self.tmp, self.jobs_root, self.coordinator, self.slots = tmp, jobs_root, coordinator, slots
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str) -> dict[str, Any]:
-        key_path = self.tmp / f"{name}.key"
-        key = generate_key(key_path)
-        port = _free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path),
-                                 "--coordinator", self.coordinator, "--listen", f"127.0.0.1:{port}",
-                                 "--slots", str(self.slots), "--work-dir", str(self.jobs_root / name)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    fail(f"worker {name} did not start")
-                time.sleep(0.1)
-        return {"worker_id": worker_id(key.verify_key), "endpoint": url, "max_concurrent_jobs": self.slots}
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-            proc.wait(10)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _tarball() -> bytes:

@@ -8,7 +8,6 @@ itself on a free loopback port — the non-durable way the EVM workflow seed que
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ import click
 
 from engine.lifecycle import EngineProcess
 from engine.output import emit_json, fail, percentiles
+from engine.ports import free_port
 
 BENCH_CONFIG = """
 [engine]
@@ -130,7 +130,7 @@ def redis_loop(redis_bin: str, n: int, tmp: Path) -> dict[str, Any]:
 
     import redis
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -157,12 +157,6 @@ def redis_loop(redis_bin: str, n: int, tmp: Path) -> dict[str, Any]:
         proc.wait(10)
     return {"push_rate": round(n / push_s), "pop_rate": round(n / pop_s), "loop_rate": round(n / (push_s + pop_s)),
             "redis_version": version}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # type: ignore[no-any-return]
 
 
 def _print(r: dict[str, Any]) -> None:

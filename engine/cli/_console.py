@@ -95,9 +95,10 @@ def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_dev
 
 def _ensure_devnet(folder: Path) -> Path | None:
     """The demo devnet's state file: the running one, or a new devnet started detached."""
-    from engine.chains.evm import find_anvil, free_port
+    from engine.chains.evm import find_anvil
     from engine.chains.evm._devnet import DevnetState, Rpc
     from engine.errors import ChainError
+    from engine.ports import free_port
 
     state_path = folder / "devnet.json"
     if state_path.exists():

@@ -13,6 +13,7 @@ from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
 from engine.client import Client, ClientError
 from engine.output import ago, emit_json, fail, state, table
 from engine.schema import JOB_STATES, TERMINAL_STATES
+from engine.schema.files import FilesError, job_tarball
 
 _BATCH = 5000
 _PAST = {"retry": "retried", "cancel": "cancelled"}
@@ -37,16 +38,39 @@ def _payload(payload_json: str | None, fields: tuple[str, ...]) -> dict[str, Any
         if not sep or not key:
             fail(f"-p expects key=value, got {item!r}", EXIT_CONFIG)
         try:
-            payload[key] = json.loads(value)
+            parsed = json.loads(value)
         except json.JSONDecodeError:
-            payload[key] = value
+            parsed = value
+        *parents, last = key.split(".")  # manifest.entrypoint=main.py sets payload["manifest"]["entrypoint"]
+        node = payload
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                fail(f"-p {key}: {part} is not an object in the payload", EXIT_CONFIG)
+        node[last] = parsed
     return payload
+
+
+def _uploads(client: Client, payload: dict[str, Any], uploads: tuple[str, ...]) -> None:
+    """``--upload FIELD=PATH``: PATH (a directory or tarball) packed, uploaded, and FIELD set to
+    the SHA-256 the engine stored it under."""
+    for item in uploads:
+        key, sep, path = item.partition("=")
+        if not sep or not key or not path:
+            fail(f"--upload expects FIELD=PATH, got {item!r}", EXIT_CONFIG)
+        try:
+            data = job_tarball(path)
+        except FilesError as exc:
+            fail(f"--upload {key}: {exc}", EXIT_CONFIG)
+        payload[key] = client.post_bytes("/v1/files", data)["sha256"]
 
 
 @jobs.command("submit")
 @click.argument("kind")
 @click.option("--payload", "payload_json", metavar="JSON", help="Payload as a JSON object.")
 @click.option("-p", "fields", multiple=True, metavar="KEY=VALUE", help="A payload field (value parsed as JSON if it can be).")
+@click.option("--upload", "uploads", multiple=True, metavar="FIELD=PATH",
+              help="Pack PATH (a directory or tarball), upload it, and set FIELD to its SHA-256 (compute.run's files).")
 @click.option("--priority", type=click.IntRange(0, 9), default=5, show_default=True, help="0–9, higher runs first.")
 @click.option("--pool", help="Pool to run in (default: the pool that serves the kind).")
 @click.option("--delay", type=float, help="Seconds to wait before the job may run.")
@@ -60,7 +84,7 @@ def _payload(payload_json: str | None, fields: tuple[str, ...]) -> dict[str, Any
 @click.option("--wait", is_flag=True, help="Wait until the job finishes; exit 1 unless it completed.")
 @client_options
 def submit(client: Client, as_json: bool, kind: str, payload_json: str | None, fields: tuple[str, ...],
-           priority: int, pool: str | None, delay: float | None, ttl: float | None, timeout: float | None,
+           uploads: tuple[str, ...], priority: int, pool: str | None, delay: float | None, ttl: float | None, timeout: float | None,
            max_attempts: int | None, backoff: float | None, idempotency_key: str | None, count: int,
            wait: bool) -> None:
     """Submit a job of KIND (see `shiftboss jobs kinds`).
@@ -71,8 +95,11 @@ def submit(client: Client, as_json: bool, kind: str, payload_json: str | None, f
       shiftboss jobs submit demo.flaky --payload '{"fail_times": 2}' --wait
       shiftboss jobs submit noop --priority 9 --delay 30 --ttl 600 --key nightly-2026-11-23
       shiftboss jobs submit noop --count 10000
+      shiftboss jobs submit compute.run --upload files=./job -p manifest.entrypoint=main.py --wait
     """
-    spec: dict[str, Any] = {"kind": kind, "payload": _payload(payload_json, fields), "priority": priority}
+    payload = _payload(payload_json, fields)
+    _uploads(client, payload, uploads)
+    spec: dict[str, Any] = {"kind": kind, "payload": payload, "priority": priority}
     for name, value in (("pool", pool), ("delay", delay), ("ttl", ttl), ("timeout", timeout),
                         ("max_attempts", max_attempts), ("backoff", backoff), ("idempotency_key", idempotency_key)):
         if value is not None:

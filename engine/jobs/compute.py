@@ -25,6 +25,7 @@ from engine.remote._client import WorkerRefused
 from engine.remote._coordinator import RemotePool, RemoteWorker
 from engine.remote._protocol import ProtocolError
 from engine.remote._sandbox import Manifest, Refused
+from engine.schema.files import UPLOAD_MARK
 
 log = logging.getLogger("shiftboss.pool")
 FINAL = ("completed", "failed", "timeout", "cancelled")
@@ -34,7 +35,8 @@ WAIT_S = 10.0  # a status request waits this long for the end of the run (long-p
 class ComputePayload(msgspec.Struct, forbid_unknown_fields=True):
     """Run a tarball (uploaded with ``POST /v1/files``) on a remote worker of the pool."""
 
-    files: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the uploaded tarball")]
+    files: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$", extra_json_schema={UPLOAD_MARK: "tarball"},
+                               description="SHA-256 of the uploaded tarball (forms: a local directory or tarball path)")]
     manifest: Manifest
 
     def __post_init__(self) -> None:

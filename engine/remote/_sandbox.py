@@ -30,10 +30,11 @@ import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import trio
+from msgspec import Meta
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 INTERPRETERS = ("python3", "python", "sh", "bash")
@@ -68,12 +69,14 @@ class Limits:
 
 
 class Manifest(msgspec.Struct, forbid_unknown_fields=True):
-    entrypoint: str
-    interpreter: str = "python3"
-    args: list[str] = []
-    env: dict[str, str] = {}
-    timeout: float | None = None
-    outputs: list[str] = []
+    """What to run from the job's files, and what to keep."""
+
+    entrypoint: Annotated[str, Meta(description="the script to run, a path inside the files")]
+    interpreter: Annotated[Literal["python3", "python", "sh", "bash"], Meta(description="run the entrypoint with")] = "python3"
+    args: Annotated[list[str], Meta(description='arguments after the entrypoint, e.g. ["--n", "3"]')] = []
+    env: Annotated[dict[str, str], Meta(description='extra environment, e.g. {"MODE": "fast"}')] = {}
+    timeout: Annotated[float, Meta(gt=0, le=86_400, description="wall-clock seconds (the worker caps it)")] | None = None
+    outputs: Annotated[list[str], Meta(description='files to keep after the run, e.g. ["out/result.json"]')] = []
 
     def check(self) -> None:
         _relative(self.entrypoint, "entrypoint")

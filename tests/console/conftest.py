@@ -53,3 +53,18 @@ async def eventually(check: Callable[[], T | Awaitable[T]], within: float = 10.0
             raise AssertionError(f"not within {within} s: {what or check}")
         await asyncio.sleep(0.05)
 
+
+
+async def open_trigger(app, pilot, kind: str):  # type: ignore[no-untyped-def]
+    """From the dashboard, open the trigger form (``t``) and pick ``kind``; the form's screen."""
+    from textual.widgets import Select
+
+    from console.screens.dashboard import DashboardScreen
+    from console.screens.trigger import TriggerScreen
+
+    await eventually(lambda: isinstance(app.screen, DashboardScreen) and app.snapshot is not None)
+    await pilot.press("t")
+    screen = await eventually(lambda: isinstance(app.screen, TriggerScreen) and app.screen)
+    await eventually(lambda: kind in screen.kinds, what="kinds listed")
+    screen.query_one("#kind", Select).value = kind
+    return screen

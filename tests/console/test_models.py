@@ -47,6 +47,21 @@ def test_form_values_parse_into_a_payload_or_an_error_per_field() -> None:
     assert parse(fields, {})[1] == {"seconds": "required"}
 
 
+def test_compute_run_gets_an_upload_field_and_the_manifest_flattened() -> None:
+    from engine.jobs.compute import KINDS
+
+    fields = {f.name: f for f in fields_of(KINDS[0].payload_schema())}
+    assert fields["files"].type == "upload" and fields["files"].required
+    assert fields["manifest.entrypoint"].required and fields["manifest.entrypoint"].type == "string"
+    assert set(fields["manifest.interpreter"].choices) == {"python3", "python", "sh", "bash"}
+    assert not fields["manifest.args"].required and fields["manifest.args"].type == "json"
+    payload, errors = parse(list(fields.values()), {"files": "./job", "manifest.entrypoint": "main.py",
+                                                    "manifest.args": '["7"]', "manifest.interpreter": "sh"})
+    assert errors == {}
+    assert payload == {"files": "./job", "manifest": {"entrypoint": "main.py", "args": ["7"], "interpreter": "sh"}}
+    assert parse(list(fields.values()), {"files": "./job"})[1] == {"manifest.entrypoint": "required"}
+
+
 def _job(n: int, state: str = "queued") -> Job:
     return Job(id=f"noop_{n:04d}", kind="noop", pool="default", state=state, priority=5, payload={}, attempts=0,
                max_attempts=3, timeout=60, created_at=1000.0 + n, updated_at=1000.0 + n)

@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Label, Select
+from textual.widgets import DataTable, Input, Label
 
 from console import make_app
 from console.api import Target
@@ -16,10 +16,9 @@ from console.screens.dashboard import DashboardScreen
 from console.screens.detail import JobDetailScreen
 from console.screens.dialogs import AskReason, Confirm
 from console.screens.jobs import JobsScreen
-from console.screens.trigger import TriggerScreen
 from engine.client import Client
 from engine.lifecycle import EngineProcess
-from tests.console.conftest import eventually
+from tests.console.conftest import eventually, open_trigger
 
 SIZE = (120, 36)
 
@@ -36,11 +35,7 @@ async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
 async def test_trigger_a_job_and_watch_it_complete(engine: EngineProcess, client: Client) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await eventually(lambda: isinstance(app.screen, DashboardScreen) and app.snapshot is not None)
-        await pilot.press("t")
-        screen = await eventually(lambda: isinstance(app.screen, TriggerScreen) and app.screen)
-        await eventually(lambda: "sleep" in screen.kinds, what="kinds listed")
-        screen.query_one("#kind", Select).value = "sleep"
+        screen = await open_trigger(app, pilot, "sleep")
         field = await eventually(lambda: screen.query("#field-seconds") and screen.query_one("#field-seconds", Input))
         field.value = "lots"
         await pilot.press("enter")

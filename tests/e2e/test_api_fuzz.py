@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.chains.evm import free_port
 from engine.lifecycle import EngineProcess
+from engine.ports import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from eth_account import Account
 
-from engine.chains.evm import free_port
 from engine.chains.evm._contracts import WORKER_ROLE, load
 from engine.chains.evm._devnet import Rpc
+from engine.ports import free_port
 from tests.e2e.test_cli import shiftboss
 from tests.engine.evm.conftest import require_anvil
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
 from pathlib import Path
 
 from engine.errors import ChainError
+from engine.ports import free_port
 
 NPM_PATH = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 #: keys of anvil's default mnemonic ("test test … junk"), accounts 0–5: public knowledge, devnet only
@@ -37,12 +37,6 @@ def find_anvil() -> Path | None:
             return root / NPM_PATH
     found = shutil.which("anvil")
     return Path(found) if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Anvil:

@@ -221,7 +221,7 @@ async def test_cancelling_an_evm_tx_job_cancels_its_pending_transaction(anvil: A
 
 @pytest.mark.trio
 async def test_the_engine_fails_over_from_a_dead_first_endpoint(anvil: Anvil, tmp_path: Path) -> None:
-    from engine.chains.evm import free_port
+    from engine.ports import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
     settings = make_settings(tmp_path / "data", **{**chain_settings(tmp_path, anvil.url, None),

@@ -6,8 +6,9 @@ import httpx
 import pytest
 import trio
 
-from engine.chains.evm import Anvil, EvmRpc, free_port
+from engine.chains.evm import Anvil, EvmRpc
 from engine.errors import BadAnswer, Reverted, RpcError, RpcUnavailable, WrongChain
+from engine.ports import free_port
 
 
 class Flaky(httpx.AsyncBaseTransport):

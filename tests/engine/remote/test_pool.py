@@ -6,20 +6,14 @@ killed mid-job has its job re-run elsewhere; outputs come back through the engin
 
 from __future__ import annotations
 
-import base64
 import io
 import os
-import shutil
-import subprocess
-import sys
 import tarfile
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nacl.signing
 import pytest
 import trio
@@ -29,9 +23,9 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from engine.lifecycle import WorkerProcesses
 from engine.remote import generate_key, worker_id
 from tests.conftest import make_settings, running_engine, until_state, wait_for
-from tests.engine.remote.test_worker import free_port
 
 
 def tarball(files: dict[str, bytes]) -> bytes:
@@ -44,61 +38,16 @@ def tarball(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-class Workers:
-    """Worker processes for one coordinator id."""
-
-    def __init__(self, root: Path, coordinator: str) -> None:
-        self.root, self.coordinator = root, coordinator
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.jobs = Path(tempfile.mkdtemp(prefix="shiftboss-pool-", dir="/tmp"))  # jobs run as nobody when root
-        self.jobs.chmod(0o711)
-
-    def start(self, name: str, *extra: str) -> dict[str, Any]:
-        key = nacl.signing.SigningKey.generate()
-        key_path = self.root / f"{name}.key"
-        key_path.write_text(base64.b64encode(bytes(key)).decode())
-        key_path.chmod(0o600)
-        port = free_port()
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path), "--coordinator", self.coordinator,
-             "--listen", f"127.0.0.1:{port}", "--slots", "2", "--work-dir", str(self.jobs / name), *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and self.procs[name].poll() is None, f"worker {name} did not start"
-                time.sleep(0.1)
-        return {"worker_id": worker_id(key.verify_key), "endpoint": url}
-
-    def kill(self, name: str) -> None:
-        self.procs[name].kill()
-        self.procs[name].wait(10)
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
-        shutil.rmtree(self.jobs, ignore_errors=True)
-
-
 @pytest.fixture
 def engine_dir(tmp_path: Path) -> Path:
     return tmp_path / "engine"
 
 
 @pytest.fixture
-def workers(tmp_path: Path, engine_dir: Path) -> Iterator[Workers]:
+def workers(tmp_path: Path, engine_dir: Path) -> Iterator[WorkerProcesses]:
     key = generate_key(engine_dir / "coordinator.key")  # the engine's coordinator key, made ahead
-    pool = Workers(tmp_path, worker_id(key.verify_key))
-    try:
+    with WorkerProcesses(tmp_path, worker_id(key.verify_key)) as pool:
         yield pool
-    finally:
-        pool.stop()
 
 
 async def impostor(worker: str, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
@@ -119,7 +68,7 @@ async def impostor(worker: str, *, task_status: trio.TaskStatus[str] = trio.TASK
 
 @pytest.mark.slow
 @pytest.mark.trio
-async def test_a_trusted_pool_runs_jobs_on_its_real_workers(engine_dir: Path, workers: Workers) -> None:
+async def test_a_trusted_pool_runs_jobs_on_its_real_workers(engine_dir: Path, workers: WorkerProcesses) -> None:
     picky = workers.start("picky", "--max-files-mb", "1")  # refuses archives over 1 MB
     steady = workers.start("steady")
     fake_id = worker_id(nacl.signing.SigningKey.generate().verify_key)
@@ -216,7 +165,7 @@ async def liar(key: nacl.signing.SigningKey, *, task_status: trio.TaskStatus[str
 
 @pytest.mark.slow
 @pytest.mark.trio
-async def test_pow_jobs_hash_on_remote_workers_and_a_lying_one_is_caught(engine_dir: Path, workers: Workers) -> None:
+async def test_pow_jobs_hash_on_remote_workers_and_a_lying_one_is_caught(engine_dir: Path, workers: WorkerProcesses) -> None:
     honest = workers.start("honest")
     lying_key = nacl.signing.SigningKey.generate()
     async with trio.open_nursery() as nursery:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from engine.ports import free_port
 from engine.pow.kale import KaleWork
 from engine.remote import ProtocolError, worker_id
 from engine.remote._client import WorkerClient, WorkerRefused
@@ -36,12 +36,6 @@ from engine.remote._protocol import sign_request
 from tests.conftest import require_tool
 
 FARMER = "GBQHTQ7NTSKHVTSVM6EHUO3TU4P4BK2TAAII25V2TT2Q6OWXUJWEKALE"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

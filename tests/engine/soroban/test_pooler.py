@@ -6,7 +6,6 @@ server. Bad notices are refused with the field named, and nothing is queued."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -27,18 +26,13 @@ from engine.chains.soroban import SorobanRpc
 from engine.chains.soroban import _farmstore as farmstore
 from engine.devnets.kale.ledger import PASSPHRASE
 from engine.devnets.kale.server import Devnet
+from engine.ports import free_port
 from tests.conftest import running_engine, wait_for
 from tests.engine.soroban.test_farm import farm_settings, farmers, local_chain
 
 POOLER_TOKEN = "pooler-token-1234"
 ENGINE_TOKEN = "engine-token-5678"
 BLOCK = 8
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Backend:

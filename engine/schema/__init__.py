@@ -23,6 +23,7 @@ __all__ = [
     "ActionRequest",
     "ChainList",
     "EstopResult",
+    "FileUpload",
     "HeightRequest",
     "JobActionResult",
     "JobDetail",
@@ -170,6 +171,13 @@ class SubmitResult(Struct, kw_only=True):
     id: str
     state: JobState
     created: bool
+
+
+class FileUpload(Struct, kw_only=True):
+    """``POST /v1/files`` (the body: a ``compute.run`` job's tarball): what its ``files`` names."""
+
+    sha256: str
+    bytes: int
 
 
 class SubmitResponse(Struct, kw_only=True):
