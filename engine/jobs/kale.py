@@ -147,7 +147,8 @@ async def work(ctx: JobContext, p: WorkPayload) -> dict[str, Any]:
             until = submit_at if submitted < 0 and (best is None or best[1] >= s.min_zeros) else hard_end
             target = 64 if submitted < 0 and until == submit_at else max(submitted + 1, s.min_zeros)
             job = PowJob(ctx.job_id, ctx.priority, search.search, target=target, start=start,
-                         expected=16.0 ** max(target, 1), stop=ctx.stop_requested)
+                         expected=16.0 ** max(target, 1), stop=ctx.stop_requested, verify=search.verify,
+                         remote=("kale", {"index": p.block, "entropy": p.entropy, "farmer": search.farmer.hex()}))
             with trio.move_on_after(max(0.0, until - farm.network_time())):
                 await runtime.solve(job, on_progress=lambda progress: ctx.progress(**progress))
             start, hashes = job.next_nonce, hashes + job.hashes

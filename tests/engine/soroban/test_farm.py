@@ -18,6 +18,8 @@ from engine.chains.soroban import _txledger as txledger
 from engine.devnets.kale.contract import KaleFarm
 from engine.devnets.kale.ledger import PASSPHRASE, Ledger
 from engine.devnets.kale.server import Devnet
+from engine.lifecycle import WorkerProcesses
+from engine.remote import generate_key, worker_id
 from tests.conftest import make_settings, running_engine, wait_for
 from tests.engine.soroban.test_rpc import dead_url
 
@@ -53,11 +55,20 @@ def farm_settings(tmp_path: Path, url: str, node: Devnet, **extra: Any) -> Any:
 @pytest.mark.slow
 @pytest.mark.trio
 async def test_several_farmers_plant_work_and_harvest_over_several_blocks(tmp_path: Path) -> None:
+    """…with a trusted pool's worker process hashing KALE ranges beside the engine's thread."""
     node = local_chain()
+    key = generate_key(tmp_path / "engine" / "coordinator.key")
+    with WorkerProcesses(tmp_path, worker_id(key.verify_key)) as workers:
+        await _farm_with_a_remote_hasher(tmp_path, node, await trio.to_thread.run_sync(workers.start, "hasher"))
+
+
+async def _farm_with_a_remote_hasher(tmp_path: Path, node: Devnet, worker: dict[str, Any]) -> None:
     async with trio.open_nursery() as nursery:
         url = await nursery.start(node.run)
         keys, overrides = farmers(node, tmp_path, 3)
-        settings = farm_settings(tmp_path, url, node, **overrides)
+        settings = farm_settings(tmp_path, url, node, **overrides, **{
+            "pools.farm.remote": True, "pools.farm.kinds": ["compute.run"], "pools.farm.workers": [worker],
+            "pools.farm.health_interval": 1, "pools.kale.hash_on": ["farm"]})
         async with running_engine(settings) as (engine, client):
             store = engine.store
             assert engine.services.kale is not None
@@ -84,6 +95,8 @@ async def test_several_farmers_plant_work_and_harvest_over_several_blocks(tmp_pa
             plants = [t for t in txs if t.function == "plant" and t.state == "success"]
             assert len({(t.source, t.intent) for t in plants}) == len(plants)
             assert all(t.state in ("success", "sent", "signed") for t in txs), [t.error for t in txs]
+            hashers = [w for w in (await client.get("/v1/workers")).json()["workers"] if w["detail"].get("remote_hasher")]
+            assert hashers and hashers[0]["detail"]["hashes"] > 0 and hashers[0]["health"] == "ok", hashers
         nursery.cancel_scope.cancel()
 
 
