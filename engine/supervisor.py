@@ -39,6 +39,7 @@ from engine.chains.soroban._vault import Vault
 from engine.config import Settings, SorobanChainSettings, check_kinds
 from engine.errors import ConfigError, EngineError, Rejected
 from engine.events import Broker
+from engine.heap import settle_heap
 from engine.jobs import Registry, Services, default_registry
 from engine.jobs.pow import warm_pow_kernels
 from engine.locks import DataDirLock
@@ -135,6 +136,7 @@ class Supervisor:
                         if self.settings.demo.enabled:
                             services.start_soon(demo.feed, self.service)
                         log.info("engine ready: %s", ", ".join(self.binds))
+                        settle_heap()
                         task_status.started(self.binds)
                         await self.service.wait_shutdown()
                         grace = self.service.settings.engine.grace_period

@@ -74,6 +74,7 @@ def run(key_path: Path, coordinator: str, listen: str, slots: int, work_dir: Pat
     Each job runs in its own session with CPU, memory, file-size, open-file and process limits,
     a wall-clock timeout, no network where this machine allows a network namespace, and as
     `nobody` when the worker runs as root; `/health` says which of these it got."""
+    from engine.heap import settle_heap
     from engine.remote import ProtocolError, load_key
     from engine.remote._agent import Agent
     from engine.remote._protocol import verify_key
@@ -96,6 +97,7 @@ def run(key_path: Path, coordinator: str, listen: str, slots: int, work_dir: Pat
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(functools.partial(agent.serve, listen, certfile=tls_cert, keyfile=tls_key))
+            settle_heap()
             click.echo(f"worker {agent.id} serving {', '.join(binds)} for coordinator {coordinator[:12]}…; "
                        f"{slots} slots; isolation: {', '.join(agent.isolation.names)}", err=True)
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:

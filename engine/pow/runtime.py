@@ -23,6 +23,7 @@ from typing import Any, Literal, NoReturn, Protocol
 
 import trio
 
+from engine.heap import settle_heap
 from engine.pow._result import SearchResult, VerificationError
 from engine.schema import Worker
 
@@ -46,6 +47,7 @@ Search = Callable[[int, int, int, int], BatchResult]  # (start, count, target, b
 #: what a remote worker needs to hash a job: the algorithm and its inputs (``kale``: index,
 #: entropy, farmer; ``structs``/``hashcash``: the message prefix)
 RemoteWork = tuple[str, dict[str, Any]]
+REMOTE_RANGE_SECONDS = 0.25
 
 
 class RemoteHashFailed(Exception):
@@ -210,6 +212,7 @@ class PowRuntime:
             try:
                 if self._warmup is not None:
                     await trio.to_thread.run_sync(self._warmup)
+                    settle_heap()  # the kernels' objects live as long as the process
             finally:
                 for slot in self._slots:
                     slot.state = "idle"
@@ -266,9 +269,10 @@ class PowRuntime:
             count = max(1 << 10, min(1 << 26, int(result.hashes * self.batch_seconds / took)))
 
     async def _serve_remote(self, hasher: RemoteHasher, meter: Meter) -> NoReturn:
-        """Ranges sized to about a second of the hasher's measured rate (a round trip per range);
-        the best hash of every answer is recomputed here before it counts."""
-        count = 1 << 20
+        """Ranges sized to ``REMOTE_RANGE_SECONDS`` of the hasher's measured rate (a round trip
+        per range: a few ms on a LAN; short ranges lose little when a job ends mid-range); the
+        best hash of every answer is recomputed here before it counts."""
+        count = 1 << 18
         while True:
             job = self._pick(remote=True) if hasher.available() else None
             if job is None or job.remote is None:
@@ -297,7 +301,7 @@ class PowRuntime:
             job.apply(result)
             meter.add(result.hashes)
             self.meter.add(result.hashes)
-            count = max(1 << 16, min(1 << 30, int(result.hashes / took)))
+            count = max(1 << 16, min(1 << 30, int(result.hashes * REMOTE_RANGE_SECONDS / took)))
 
     def kick(self) -> None:
         """Wake idle slots (new job, e-stop released)."""
