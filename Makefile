@@ -9,13 +9,15 @@ SYSTEM_TOOLS := redis-server tmux
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
 NODE_TOOLS := node_modules/.installed
+#: the CloudMesh program (C → BPF object → SBPF v0 ELF), loaded by the local Solana node
+SBF_PROGRAMS := engine/devnets/solana/programs/cloudmesh.so
 
-.PHONY: help venv system node contracts demo test lint bench clean
+.PHONY: help venv system node contracts programs demo test lint bench clean
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-venv: $(VENV)/.installed $(VENV)/.kernels system ## create .venv, install Shiftboss with its test tools, compile the PoW kernels
+venv: $(VENV)/.installed $(VENV)/.kernels system $(SBF_PROGRAMS) ## create .venv, install Shiftboss with its test tools, compile the PoW kernels and the Solana program
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed ($(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
@@ -31,10 +33,11 @@ $(VENV)/.kernels: $(VENV)/.installed engine/pow/_kale_kernel.py engine/pow/_coun
 	$(BIN)/python -c 'from engine.jobs.pow import warm_pow_kernels; warm_pow_kernels()'
 	touch $@
 
-system: ## install redis-server, tmux, util-linux (the worker sandbox) and OpenSSL headers (bench baseline) from Debian if missing
+system: ## install redis-server, tmux, util-linux (the worker sandbox), clang-14 (the Solana program) and OpenSSL headers (bench baseline) from Debian if missing
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	[ -f /usr/include/openssl/sha.h ] || missing="$$missing libssl-dev"; \
 	for t in unshare prlimit setpriv; do command -v $$t >/dev/null || { missing="$$missing util-linux"; break; }; done; \
+	command -v clang-14 >/dev/null || missing="$$missing clang-14"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -46,6 +49,14 @@ $(NODE_TOOLS): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "installing: nodejs npm"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+programs: $(SBF_PROGRAMS) ## build the CloudMesh Solana program from programs/cloudmesh/cloudmesh.c
+
+engine/devnets/solana/programs/cloudmesh.so: programs/cloudmesh/cloudmesh.c programs/sbf_link.py | $(VENV)/.installed system
+	@mkdir -p $(@D)
+	clang-14 -target bpfel -mcpu=v2 -O2 -fno-builtin -ffreestanding -Wall -Werror -c $< -o $(@:.so=.o)
+	$(BIN)/python programs/sbf_link.py $(@:.so=.o) $@
+	@rm -f $(@:.so=.o)
 
 contracts: $(NODE_TOOLS) ## compile contracts/*.sol with the pinned solc-js into engine/chains/evm/artifacts/
 	node contracts/compile.js
