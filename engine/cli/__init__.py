@@ -10,6 +10,7 @@ from engine.bench import bench
 from engine.cli._console import console, up
 from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop
 from engine.cli._evm import devnet, evm, keys
+from engine.cli._ipfs import ipfs
 from engine.cli._jobs import jobs
 from engine.cli._kale import kale
 from engine.cli._worker import worker, workers
@@ -29,6 +30,7 @@ def cli() -> None:
               chains set-height (manual height source for pow.structs)
     Chains:   shiftboss devnet (local anvil + workflow contracts) · keys new|show|import · evm grant-role
               shiftboss kale devnet (the local KALE chain: a Soroban-RPC devnet running the farm contract)
+              shiftboss ipfs devnet (a local Kubo RPC + gateway + Pinata endpoint, CIDs as kubo makes them)
     Workers:  shiftboss workers [drain|undrain ID] · worker keygen FILE · worker run --key FILE --coordinator ID
     Config:   shiftboss config check · reload (or SIGHUP)
     Measure:  shiftboss bench queue · bench pow · bench evm · bench kale · bench console
@@ -39,7 +41,7 @@ def cli() -> None:
 
 
 for command in (run, stop, up, console, status, estop, resume, pools, jobs, chains, audit, config, reload, bench,
-                devnet, keys, evm, kale, worker, workers):
+                devnet, keys, evm, kale, ipfs, worker, workers):
     cli.add_command(command)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,3 +59,26 @@ def _report(exc: ClientError, as_json: bool, code: int) -> None:
         emit_json({"error": {"code": exc.code, "message": str(exc), "details": exc.details}})
         raise SystemExit(code)
     fail(str(exc), code)
+
+
+def serve_until_stopped(what: str, port: int, start: Callable[[Any], Awaitable[None]]) -> None:
+    """Run a devnet in the foreground: ``start(nursery)`` starts its tasks and says where it
+    listens; Ctrl-C or SIGTERM stops it. A port it cannot bind is one clear error line."""
+    import signal
+
+    import trio
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await start(nursery)
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    nursery.cancel_scope.cancel()
+                    break
+
+    try:
+        trio.run(main)
+    except* OSError as group:
+        first = group.exceptions[0]
+        why = first.strerror if isinstance(first, OSError) and first.strerror else first
+        fail(f"the {what} could not start on 127.0.0.1:{port}: {why}", EXIT_ERROR)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import click
 import trio
 
-from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options, fail
+from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options, fail, serve_until_stopped
 from engine.client import Client
 from engine.output import ago, emit_json, table
 
@@ -178,29 +177,20 @@ def devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Pat
     farm = KaleFarm(Keypair.random().public_key, now=now, block_interval=block_seconds)
     node = Devnet(Ledger(sequence=1, close_time=now, farm=farm), ledger_seconds=ledger_seconds)
 
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            url = await nursery.start(node.run, "127.0.0.1", port)
-            state = {"rpc": url, "passphrase": PASSPHRASE, "farm_contract": node.ledger.farm_id,
-                     "asset_contract": node.ledger.asset_id, "friendbot": node.friendbot_url,
-                     "ledger_seconds": ledger_seconds, "block_seconds": block_seconds, "pid": os.getpid()}
-            await trio.Path(state_path).write_text(json.dumps(state, indent=2) + "\n")
-            click.echo(f"KALE devnet (a local model, not a Stellar node) at {url}\n"
-                       f"farm contract {node.ledger.farm_id}, a ledger every {ledger_seconds:g} s, "
-                       f"a block every {block_seconds} s\nstate {state_path}; Ctrl-C stops it")
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    nursery.cancel_scope.cancel()
-                    break
+    async def start(nursery: trio.Nursery) -> None:
+        url = await nursery.start(node.run, "127.0.0.1", port)
+        state = {"rpc": url, "passphrase": PASSPHRASE, "farm_contract": node.ledger.farm_id,
+                 "asset_contract": node.ledger.asset_id, "friendbot": node.friendbot_url,
+                 "ledger_seconds": ledger_seconds, "block_seconds": block_seconds, "pid": os.getpid()}
+        await trio.Path(state_path).write_text(json.dumps(state, indent=2) + "\n")
+        click.echo(f"KALE devnet (a local model, not a Stellar node) at {url}\n"
+                   f"farm contract {node.ledger.farm_id}, a ledger every {ledger_seconds:g} s, "
+                   f"a block every {block_seconds} s\nstate {state_path}; Ctrl-C stops it")
 
     state_path.parent.mkdir(parents=True, exist_ok=True)
     state_path.unlink(missing_ok=True)
     try:
-        trio.run(main)
-    except* OSError as group:
-        first = group.exceptions[0]
-        why = first.strerror if isinstance(first, OSError) and first.strerror else first
-        fail(f"the KALE devnet could not start on 127.0.0.1:{port}: {why}", EXIT_ERROR)
+        serve_until_stopped("KALE devnet", port, start)
     finally:
         state_path.unlink(missing_ok=True)
 
