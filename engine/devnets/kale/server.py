@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from stellar_sdk import xdr as sx
 
+from engine.devnets._jsonrpc import InvalidParams, endpoint
 from engine.devnets.kale.contract import ContractError
 from engine.devnets.kale.ledger import PASSPHRASE, TEMP_TTL, Ledger
 from engine.devnets.kale.txs import (
@@ -42,10 +42,6 @@ from engine.devnets.kale.txs import (
 
 PROTOCOL_VERSION = 23
 MAX_KEYS = 200
-
-
-class InvalidParams(Exception):
-    """JSON-RPC -32602."""
 
 
 @dataclass
@@ -166,14 +162,7 @@ class Devnet:
                    "simulateTransaction": self.simulate_transaction, "sendTransaction": self.send_transaction,
                    "getTransaction": self.get_transaction}
 
-        async def rpc(request: Request) -> JSONResponse:
-            try:
-                body = json.loads(await request.body())
-            except ValueError:
-                return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}})
-            if isinstance(body, list):
-                return JSONResponse([answer(call, methods) for call in body])
-            return JSONResponse(answer(body, methods))
+        rpc = endpoint(methods)
 
         async def friendbot(request: Request) -> JSONResponse:
             """As Stellar's friendbot: ``GET /friendbot?addr=G…`` funds an account (10,000 XLM), and
@@ -216,17 +205,3 @@ def _xdr_param(params: dict[str, Any]) -> str:
     return envelope
 
 
-def answer(call: Any, methods: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(call, dict) or call.get("jsonrpc") != "2.0" or not isinstance(call.get("method"), str):
-        return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "invalid request"}}
-    id_ = call.get("id")
-    method = methods.get(call["method"])
-    if method is None:
-        return {"jsonrpc": "2.0", "id": id_, "error": {"code": -32601, "message": "method not found"}}
-    params = call.get("params") or {}
-    if not isinstance(params, dict):
-        return {"jsonrpc": "2.0", "id": id_, "error": {"code": -32602, "message": "params must be an object"}}
-    try:
-        return {"jsonrpc": "2.0", "id": id_, "result": method(params)}
-    except InvalidParams as exc:
-        return {"jsonrpc": "2.0", "id": id_, "error": {"code": -32602, "message": str(exc)}}
