@@ -162,6 +162,11 @@ class PermanentFailure(JobFailure):
     retryable = False
 
 
+class EstopActive(JobFailure):
+    """The emergency stop is engaged: a chain's sender sends nothing new (what it already sent
+    is still followed). Retried once the stop is released."""
+
+
 class WaitForChain(EngineError):
     """Raised by a job handler whose gate is not met: the job goes back to ``waiting`` (the
     attempt not counted) until ``chain`` reaches ``height``, then runs again."""

@@ -214,6 +214,31 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_due ON outbox (next_at) WHERE delivered_at IS NULL;
     """,
+    # v7: Solana transactions, persisted signed before they are sent: one row per intent, one
+    # stable id across re-signings after a blockhash expired (every signature kept).
+    """
+    CREATE TABLE solana_txs (
+        id            TEXT PRIMARY KEY,
+        chain         TEXT NOT NULL,
+        signer        TEXT NOT NULL,
+        intent        TEXT NOT NULL UNIQUE,
+        job_id        TEXT,
+        label         TEXT NOT NULL,
+        instructions  TEXT NOT NULL,
+        raw           TEXT NOT NULL,
+        signatures    TEXT NOT NULL,
+        last_valid    INTEGER NOT NULL,
+        state         TEXT NOT NULL,
+        slot          INTEGER,
+        error         TEXT,
+        error_code    INTEGER,
+        tries         INTEGER NOT NULL DEFAULT 0,
+        created_at    REAL NOT NULL,
+        updated_at    REAL NOT NULL,
+        sent_at       REAL
+    );
+    CREATE INDEX solana_txs_open ON solana_txs (chain, state);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

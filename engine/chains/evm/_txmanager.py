@@ -38,7 +38,7 @@ from eth_utils import to_checksum_address
 from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._ledger import TxRecord
 from engine.chains.evm._rpc import EvmRpc, to_int
-from engine.errors import ChainError, JobFailure, PermanentFailure, Reverted, RpcError, StoreError
+from engine.errors import ChainError, EstopActive, JobFailure, PermanentFailure, Reverted, RpcError, StoreError
 from engine.ids import job_id as new_id
 from engine.store import Store
 
@@ -56,10 +56,6 @@ class FeePolicy:
     bump_after: float  # seconds unmined before a replacement
     confirmations: int
     receipt_timeout: float
-
-
-class EstopActive(JobFailure):
-    """The emergency stop is engaged: nothing new is broadcast."""
 
 
 class TxManager:

@@ -40,17 +40,13 @@ from stellar_sdk.base_soroban_server import _assemble_transaction
 from engine.chains.soroban import _txledger as ledger
 from engine.chains.soroban._rpc import ContractFailed, SorobanRpc
 from engine.chains.soroban._txledger import SorobanTx
-from engine.errors import ChainError, JobFailure, PermanentFailure, StoreError
+from engine.errors import ChainError, EstopActive, JobFailure, PermanentFailure, StoreError
 from engine.ids import job_id as new_id
 from engine.store import Store
 
 log = logging.getLogger("shiftboss.soroban")
 RESEND_AFTER = 2.0  # seconds before a TRY_AGAIN_LATER (or unanswered) send is tried again
 _RESIGN = ("txBAD_SEQ", "txTOO_LATE")
-
-
-class EstopActive(JobFailure):
-    """The emergency stop is engaged: nothing new is sent."""
 
 
 class TxFailed(PermanentFailure):
