@@ -259,14 +259,52 @@ class SorobanChainSettings(_Section):
     is re-signed with a fresh sequence number."""
 
 
+class SolanaChainSettings(_Section):
+    kind: Literal["solana"]
+    """A Solana cluster's JSON-RPC (CloudMesh compute jobs)."""
+
+    rpc: list[str] = Field(min_length=1)
+    """Solana JSON-RPC endpoints, in order of preference; the next takes over when one fails."""
+
+    poll_interval: float = Field(0.5, gt=0, le=60)
+    """Seconds between ``getSlot`` polls and transaction status checks (a slot is ~0.4 s)."""
+
+    commitment: Literal["processed", "confirmed", "finalized"] = "confirmed"
+    """When a transaction counts as done."""
+
+    cloudmesh_program: str = Field("2pbdwB29EXvsfEcigJrMwEaDx2T16zZ47aK5oGabjx7S", min_length=32, max_length=44)
+    """The CloudMesh program's id (the original's ``declare_id!`` by default)."""
+
+    cloudmesh_authority: str | None = Field(None, min_length=32, max_length=44)
+    """Run only jobs that name this key as their authority (Shiftboss's build of the program
+    lets a job name the one worker key that may complete it). Empty: jobs that name none, or
+    name this worker's own key."""
+
+    low_balance: int = Field(50_000_000, ge=0)
+    """Lamports of the worker's key below which the dashboard raises an alert."""
+
+    @field_validator("cloudmesh_program", "cloudmesh_authority")
+    @classmethod
+    def _base58_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            import base58
+
+            try:
+                if len(base58.b58decode(value)) != 32:
+                    raise ValueError
+            except ValueError:
+                raise ValueError("expected a base-58 public key (32 bytes)") from None
+        return value
+
+
 def _chain_kind(value: Any) -> str:
     """A chain section's ``kind``; sections written before there were several kinds are EVM."""
     kind = value.get("kind", "evm") if isinstance(value, dict) else getattr(value, "kind", "evm")
     return str(kind)
 
 
-ChainSettings = Annotated[Annotated[EvmChainSettings, Tag("evm")] | Annotated[SorobanChainSettings, Tag("soroban")],
-                          Discriminator(_chain_kind)]
+ChainSettings = Annotated[Annotated[EvmChainSettings, Tag("evm")] | Annotated[SorobanChainSettings, Tag("soroban")]
+                          | Annotated[SolanaChainSettings, Tag("solana")], Discriminator(_chain_kind)]
 
 
 class KaleFarmerSettings(_Section):

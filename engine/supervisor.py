@@ -34,9 +34,10 @@ from engine import demo, safejson
 from engine.api import serve_api
 from engine.chains import ChainAdapter, Heights, ManualHeights
 from engine.chains.evm import EvmChain
+from engine.chains.solana import SolanaChain
 from engine.chains.soroban import KaleFarm, SorobanChain
 from engine.chains.soroban._vault import Vault
-from engine.config import Settings, SorobanChainSettings, check_kinds
+from engine.config import Settings, SolanaChainSettings, SorobanChainSettings, check_kinds
 from engine.errors import ConfigError, EngineError, Rejected
 from engine.events import Broker
 from engine.heap import settle_heap
@@ -90,6 +91,10 @@ class Supervisor:
                 self.services.soroban[name] = SorobanChain(name, chain, store, heights,
                                                            estop=lambda: self.scheduler.estop.active)
                 continue
+            if isinstance(chain, SolanaChainSettings):
+                self.services.solana[name] = SolanaChain(name, chain, store, heights,
+                                                         estop=lambda: self.scheduler.estop.active)
+                continue
             self.services.evm[name] = EvmChain(
                 name, chain, store, heights, estop=lambda: self.scheduler.estop.active,
                 submit=functools.partial(self._submit_as_engine, actor=f"chain:{name}", batch=False))
@@ -98,7 +103,7 @@ class Supervisor:
                                           Vault(settings.kale_key_path), self._submit_as_engine,
                                           estop=lambda: self.scheduler.estop.active)
         self.chains: list[ChainAdapter] = [ManualHeights(heights), *self.services.evm.values(),
-                                           *self.services.soroban.values()]
+                                           *self.services.soroban.values(), *self.services.solana.values()]
         self.service = Service(settings, store, registry, self.scheduler, self.services, stats, broker, self.chains,
                                config_path=config_path, overrides=overrides)
         self.binds: list[str] = []

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from engine.chains import Heights
 from engine.chains.evm import EvmChain
+from engine.chains.solana import SolanaChain
 from engine.chains.soroban import KaleFarm, SorobanChain
 from engine.errors import PermanentFailure
 from engine.pow.runtime import PowRuntime
@@ -40,6 +41,7 @@ class Services:
     evm: dict[str, EvmChain] = field(default_factory=dict)
     #: Soroban (Stellar) chain adapters by their ``[chains.<name>]``
     soroban: dict[str, SorobanChain] = field(default_factory=dict)
+    solana: dict[str, SolanaChain] = field(default_factory=dict)
     #: the KALE farm of ``[kale]``, if configured
     kale: KaleFarm | None = None
     #: trusted pools (``remote = true``) by pool name: their allowlisted workers
