@@ -319,6 +319,49 @@ class KaleFarmerSettings(_Section):
     """KALE (stroops) staked per block; empty: ``kale.stake``."""
 
 
+class CloudMeshSettings(_Section):
+    chain: str = Field(min_length=1, max_length=64)
+    """The ``[chains.<name>]`` (``kind = "solana"``) the CloudMesh program runs on."""
+
+    keypair: Path | None = None
+    """The worker's key (solana-keygen's JSON format). Made on first run (0600) if missing, never
+    overwritten. Empty: ``<data_dir>/cloudmesh-worker.json``."""
+
+    poll_interval: float = Field(10.0, gt=0, le=3600)
+    """Seconds between scans for pending jobs (each scan is a ``cloudmesh.scan`` job)."""
+
+    ipfs_api: str | None = None
+    """A Kubo RPC API (``http://127.0.0.1:5001``): code is fetched from it first, results added to it."""
+
+    ipfs_gateways: list[str] = []
+    """Path gateways (``https://ipfs.io``) tried after the API; every file is checked against its CID."""
+
+    pinata_url: str | None = None
+    """Pinata's API (``https://api.pinata.cloud``) for results when no ``ipfs_api`` is set."""
+
+    pinata_jwt_file: Path | None = None
+    """The Pinata JWT (a file, 0600), or ``SHIFTBOSS_PINATA_JWT`` in the environment."""
+
+    code_max_bytes: int = Field(1_048_576, ge=1, le=100 * 2**20)
+    """The largest job code fetched (bigger: refused, the job left pending with the reason)."""
+
+    timeout: float = Field(60.0, gt=0, le=3600)
+    """Wall-clock seconds a job's code may run (the seed's 60)."""
+
+    cost_base: int = Field(1_000_000, ge=1)
+    """Lamports charged per job (the seed's README: 1,000,000) …"""
+
+    cost_per_kb: int = Field(0, ge=0)
+    """… plus this per KiB of code and result …"""
+
+    cost_per_cpu_second: int = Field(0, ge=0)
+    """… plus this per CPU second the run used."""
+
+    work_dir: Path | None = None
+    """Where runs unpack (others must be able to enter it: runs are ``nobody`` when the engine
+    is root). Empty: a folder in /tmp."""
+
+
 class KaleSettings(_Section):
     chain: str = Field(min_length=1, max_length=64)
     """The ``[chains.<name>]`` (``kind = "soroban"``) the farm contract lives on."""
@@ -399,6 +442,7 @@ class Settings(_Section):
     console: ConsoleSettings = ConsoleSettings()
     chains: dict[str, ChainSettings] = {}
     kale: KaleSettings | None = None
+    cloudmesh: CloudMeshSettings | None = None
 
     # Derived paths -----------------------------------------------------------------------
     @property
@@ -420,6 +464,11 @@ class Settings(_Section):
     @property
     def log_path(self) -> Path:
         return self.data_dir / "engine.log"
+
+    @property
+    def cloudmesh_key_path(self) -> Path:
+        key = self.cloudmesh.keypair if self.cloudmesh and self.cloudmesh.keypair else None
+        return (key or self.data_dir / "cloudmesh-worker.json").expanduser()
 
     @property
     def kale_key_path(self) -> Path:
@@ -552,6 +601,8 @@ def _cross_checks(settings: Settings, environ: Any) -> list[tuple[str, str]]:
         problems.append(("pools", "at least one pool is needed"))
     if settings.kale is not None:
         problems += _kale_checks(settings.kale, settings)
+    if settings.cloudmesh is not None:
+        problems += _cloudmesh_checks(settings.cloudmesh, settings)
     for name, pool in settings.pools.items():
         if pool.remote and not pool.workers and pool.workers_file is None:
             problems.append((f"pools.{name}.workers", "a remote pool needs its allowlist: [[pools.<name>.workers]] "
@@ -563,6 +614,19 @@ def _cross_checks(settings: Settings, environ: Any) -> list[tuple[str, str]]:
             problems.append((f"pools.{name}.workers_file", f"{pool.workers_file} is not a readable file"))
     if len(str(settings.socket_path)) > 100:
         problems.append(("api.socket", f"Unix socket path is too long ({len(str(settings.socket_path))} > 100 chars)"))
+    return problems
+
+
+def _cloudmesh_checks(mesh: CloudMeshSettings, settings: Settings) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if not isinstance(settings.chains.get(mesh.chain), SolanaChainSettings):
+        problems.append(("cloudmesh.chain", f"{mesh.chain!r} is not a [chains.<name>] with kind = \"solana\""))
+    if not mesh.ipfs_api and not mesh.ipfs_gateways:
+        problems.append(("cloudmesh.ipfs_api", "set ipfs_api or ipfs_gateways: job code is fetched from IPFS"))
+    if not mesh.ipfs_api and not mesh.pinata_url:
+        problems.append(("cloudmesh.ipfs_api", "set ipfs_api or pinata_url: results are stored on IPFS"))
+    if mesh.pinata_jwt_file is not None and not Path(mesh.pinata_jwt_file).expanduser().is_file():
+        problems.append(("cloudmesh.pinata_jwt_file", f"{mesh.pinata_jwt_file} is not a readable file"))
     return problems
 
 

@@ -42,6 +42,7 @@ from engine.errors import ConfigError, EngineError, Rejected
 from engine.events import Broker
 from engine.heap import settle_heap
 from engine.jobs import Registry, Services, default_registry
+from engine.jobs.cloudmesh import CloudMesh
 from engine.jobs.pow import warm_pow_kernels
 from engine.locks import DataDirLock
 from engine.pow.runtime import PowRuntime, cuda_available
@@ -102,6 +103,11 @@ class Supervisor:
             self.services.kale = KaleFarm(settings.kale, self.services.soroban[settings.kale.chain], store,
                                           Vault(settings.kale_key_path), self._submit_as_engine,
                                           estop=lambda: self.scheduler.estop.active)
+        if settings.cloudmesh is not None:
+            mesh_chain = self.services.solana[settings.cloudmesh.chain]
+            self.services.cloudmesh = CloudMesh.build(settings.cloudmesh, mesh_chain, settings.cloudmesh_key_path,
+                                                      self._submit_as_engine)
+            mesh_chain.reporters["cloudmesh"] = self.services.cloudmesh.status
         self.chains: list[ChainAdapter] = [ManualHeights(heights), *self.services.evm.values(),
                                            *self.services.soroban.values(), *self.services.solana.values()]
         self.service = Service(settings, store, registry, self.scheduler, self.services, stats, broker, self.chains,
@@ -134,6 +140,8 @@ class Supervisor:
                             await services.start(chain.run)
                         if self.services.kale is not None:
                             await services.start(self.services.kale.run)
+                        if self.services.cloudmesh is not None:
+                            await services.start(self.services.cloudmesh.run)
                         for pool in self.services.remote.values():
                             await services.start(pool.run)
                         await services.start(self.scheduler.run)
@@ -156,6 +164,8 @@ class Supervisor:
                             await chain.aclose()
                         if self.services.kale is not None:
                             await self.services.kale.aclose()
+                        if self.services.cloudmesh is not None:
+                            await self.services.cloudmesh.aclose()
                         for pool in self.services.remote.values():
                             await pool.aclose()
                 outer.cancel_scope.cancel()

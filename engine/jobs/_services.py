@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from engine.chains import Heights
 from engine.chains.evm import EvmChain
@@ -18,6 +18,9 @@ from engine.errors import PermanentFailure
 from engine.pow.runtime import PowRuntime
 from engine.remote._coordinator import RemotePool
 from engine.schema import JobSubmit, SubmitResponse
+
+if TYPE_CHECKING:
+    from engine.jobs.cloudmesh import CloudMesh
 
 
 class Submitter(Protocol):
@@ -41,7 +44,10 @@ class Services:
     evm: dict[str, EvmChain] = field(default_factory=dict)
     #: Soroban (Stellar) chain adapters by their ``[chains.<name>]``
     soroban: dict[str, SorobanChain] = field(default_factory=dict)
+    #: Solana chain adapters by their ``[chains.<name>]``
     solana: dict[str, SolanaChain] = field(default_factory=dict)
+    #: the CloudMesh worker of ``[cloudmesh]``, if configured
+    cloudmesh: CloudMesh | None = None
     #: the KALE farm of ``[kale]``, if configured
     kale: KaleFarm | None = None
     #: trusted pools (``remote = true``) by pool name: their allowlisted workers

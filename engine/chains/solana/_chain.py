@@ -39,6 +39,7 @@ class SolanaChain:
         self.head: int | None = None
         self.head_time: float | None = None
         self.error = ""
+        self.reporters: dict[str, Callable[[], dict[str, Any]]] = {}  # more in /v1/chains' detail (cloudmesh)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         """Ready after the first connection attempt (an unreachable RPC does not stop the start:
@@ -76,5 +77,6 @@ class SolanaChain:
                                   "commitment": self.settings.commitment, "block_height": self.txs.block_height,
                                   "transactions": await self.txs.store.read(txledger.counts, self.name),
                                   "signers": len(self.txs.signers())}
+        detail.update({name: report() for name, report in self.reporters.items()})
         lag = None if self.head_time is None else round(max(0.0, time.time() - self.head_time), 2)
         return [Chain(name=self.name, kind=self.kind, head=self.head, head_hash=None, lag_s=lag, detail=detail)]
