@@ -86,3 +86,15 @@ def test_bench_pool_runs_both_sides_on_real_workers() -> None:
     hashing = report["hashing"]
     assert hashing["local_hps"] > 0 and hashing["remote_share"] > 0  # the workers hashed ranges
     assert hashing["efficiency"] == round(hashing["with_remote_hps"] / hashing["local_hps"], 3)
+
+
+@pytest.mark.slow
+def test_bench_cloudmesh_runs_both_sides_on_the_local_node() -> None:
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "cloudmesh", "--jobs", "12", "--seed-jobs", "1",
+                          "--json"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    ours, seed = report["engine"], report["seed_shape"]
+    assert ours["exactly_once"] and ours["transactions"] == {"success": 12}
+    assert ours["jobs_per_s"] > 0 and seed["jobs_per_s"] > 0
+    assert report["speedup"] == round(ours["jobs_per_s"] / seed["jobs_per_s"], 1)
