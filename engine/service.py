@@ -25,6 +25,7 @@ from engine.errors import ConfigError, Invalid
 from engine.events import Broker, stream
 from engine.ids import job_id
 from engine.jobs import Registry, Services
+from engine.jobs.cloudmesh import CloudMesh
 from engine.remote._coordinator import RemotePool
 from engine.scheduler import Scheduler
 from engine.schema import (
@@ -86,6 +87,11 @@ class Service:
     def kale(self) -> KaleFarm | None:
         """The KALE farm, when ``[kale]`` is configured."""
         return self._services.kale
+
+    @property
+    def cloudmesh(self) -> CloudMesh | None:
+        """The CloudMesh worker, when ``[cloudmesh]`` is configured."""
+        return self._services.cloudmesh
 
     def remote_pools(self) -> dict[str, RemotePool]:
         """The trusted pools (``remote = true``) by name."""

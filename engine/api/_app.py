@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from engine import safejson
+from engine.api._cloudmesh import cloudmesh_routes
 from engine.api._errors import BodyTooLarge, Malformed, UnknownRoute, status_of
 from engine.api._kale import kale_routes
 from engine.api._metrics import ApiMetrics, metrics_text
@@ -306,7 +307,7 @@ def build_app(service: Service) -> Starlette:
     routes = [status, kinds, list_jobs, submit, bulk_retry, bulk_cancel, get_job, retry, cancel, estop, resume,
               pools, pool_action, workers, chains, set_height, audit, events, reload, shutdown, metrics, openapi_json,
               *kale_routes(service, json=JSON, actor_of=actor_of, body_as=body_as, int_param=int_param),
-              *pool_routes(service, json=JSON, actor_of=actor_of)]
+              *pool_routes(service, json=JSON, actor_of=actor_of), *cloudmesh_routes(service, json=JSON)]
     return Starlette(routes=routes, middleware=[Middleware(_Timing, metrics=api_metrics)], exception_handlers={
         HTTPException: _http_error, EngineError: _engine_error, Exception: _unexpected,
     })

@@ -35,6 +35,8 @@ ROUTES: list[tuple[str, str, str, Any, Any]] = [
     ("get", "/v1/chains", "Chain heads", None, s.ChainList),
     ("get", "/v1/kale", "The KALE farm: current block, each farmer's pail, next deadline (404 without [kale])", None,
      s.KaleStatus),
+    ("get", "/v1/cloudmesh", "CloudMesh: the worker's key and balance, every Job account with this engine's run "
+     "(404 without [cloudmesh])", None, s.CloudMeshStatus),
     ("post", "/v1/chains/{name}/height", "Set a chain's height by hand (manual height source)", s.HeightRequest,
      dict[str, Any]),
     ("get", "/v1/audit", "Audit log, newest first (query: cursor, limit)", None, s.AuditPage),

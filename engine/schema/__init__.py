@@ -22,6 +22,9 @@ __all__ = [
     "TERMINAL_STATES",
     "ActionRequest",
     "ChainList",
+    "CloudMeshJob",
+    "CloudMeshRun",
+    "CloudMeshStatus",
     "EstopResult",
     "FileUpload",
     "HeightRequest",
@@ -481,6 +484,47 @@ class KaleStatus(Struct, kw_only=True):
     hashes_per_s: float | None = None  # the farm's PoW pool, last 10 s
     reports: dict[str, int] = {}
     settings: dict[str, Any] = {}
+
+
+class CloudMeshRun(Struct, kw_only=True):
+    """The engine's ``cloudmesh.run`` job for a Job account."""
+
+    job_id: str
+    state: JobState
+    attempts: int
+    error: str | None = None
+    result_cid: str | None = None
+
+
+class CloudMeshJob(Struct, kw_only=True):
+    """A CloudMesh Job account as the program holds it, with this engine's run of it."""
+
+    account: str
+    owner: str
+    title: str
+    code_cid: str
+    state: Literal["pending", "completed", "cancelled"]
+    result_cid: str | None = None
+    cost: int = 0
+    cost_paid: bool = False
+    authority: str | None = None
+    started_at: int = 0
+    ended_at: int = 0
+    run: CloudMeshRun | None = None
+
+
+class CloudMeshStatus(Struct, kw_only=True):
+    """``GET /v1/cloudmesh``: the worker (key, balance) and every Job account of the program."""
+
+    chain: str
+    program: str
+    address: str
+    balance: int | None = None
+    low_balance: bool = False
+    authority: str | None = None
+    error: str = ""
+    jobs: list[CloudMeshJob] = []
+    not_jobs: dict[str, str] = {}  # program accounts with the Job discriminator that do not decode
 
 
 class ReloadResult(Struct, kw_only=True):

@@ -107,4 +107,12 @@ async def test_pending_jobs_run_once_and_bad_code_is_refused(tmp_path: Path) -> 
             chains = {c["name"]: c for c in (await client.get("/v1/chains")).json()["chains"]}
             mesh = chains["sol"]["detail"]["cloudmesh"]
             assert mesh["address"] == str(worker.pubkey()) and mesh["balance"] and not mesh["low_balance"]
+
+            view = (await client.get("/v1/cloudmesh")).json()
+            listed = {j["account"]: j for j in view["jobs"]}
+            assert view["address"] == str(worker.pubkey()) and str(junk) in view["not_jobs"]
+            assert listed[str(good)]["state"] == "completed" and listed[str(good)]["run"]["state"] == "completed"
+            assert listed[str(good)]["run"]["result_cid"] == finished.result_cid
+            assert listed[str(forged)]["state"] == "pending" and listed[str(forged)]["run"]["state"] == "failed"
+            assert listed[str(elsewhere)]["run"] is None and listed[str(elsewhere)]["authority"]
         nursery.cancel_scope.cancel()
