@@ -37,6 +37,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("audit", "a", "app.switch_mode('audit')", "Audit", "Who did what, when and why.", "app"),
     Action("kale", "K", "app.switch_mode('kale')", "KALE", "The KALE farm: the block, every farmer's pail, the "
            "hash rate and the next deadline.", "app", show=False),
+    Action("cloudmesh", "M", "app.switch_mode('cloudmesh')", "CloudMesh", "CloudMesh jobs on Solana: every Job "
+           "account, its state and cost, and this engine's run of it.", "app", show=False),
     Action("trigger", "t", "app.trigger", "Trigger", "Submit a job: pick a kind, fill its payload form.", "app",
            mutating=True),
     Action("freeze", "f", "app.toggle_freeze", "Freeze", "Stop live updates while you read; press again to "
@@ -77,6 +79,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("kale_open", "enter", "open_job", "Open job", "Show the job of the farmer under the cursor.", "kale"),
     Action("kale_retry", "r", "retry_work", "Retry work", "Retry the farmer's failed job in this block "
            "(fresh attempts).", "kale", mutating=True),
+    # CloudMesh
+    Action("cloudmesh_open", "enter", "open_job", "Open run", "Show this engine's run of the job under the cursor.",
+           "cloudmesh"),
     # job detail
     Action("detail_retry", "r", "retry", "Retry", "Retry this job with a fresh attempt budget.", "detail",
            mutating=True),

@@ -21,6 +21,7 @@ from engine.schema import (
     AuditPage,
     BulkResult,
     ChainList,
+    CloudMeshStatus,
     ErrorEnvelope,
     EstopResult,
     Event,
@@ -136,6 +137,9 @@ class EngineApi:
 
     async def chains(self) -> ChainList:
         return await self._call("GET", "/v1/chains", ChainList)
+
+    async def cloudmesh(self) -> CloudMeshStatus:
+        return await self._call("GET", "/v1/cloudmesh", CloudMeshStatus)
 
     async def kale(self) -> KaleStatus:
         return await self._call("GET", "/v1/kale", KaleStatus)

@@ -33,6 +33,7 @@ from console.messages import (
 )
 from console.screens.audit import AuditScreen
 from console.screens.base import LiveScreen
+from console.screens.cloudmesh import CloudMeshScreen
 from console.screens.dashboard import DashboardScreen
 from console.screens.detail import JobDetailScreen
 from console.screens.dialogs import AskReason, Confirm
@@ -57,7 +58,7 @@ class ShiftbossApp(LiveFeed):
     CSS_PATH = "console.tcss"
     TITLE = "Shiftboss"
     MODES: ClassVar[dict[str, Any]] = {"dashboard": DashboardScreen, "jobs": JobsScreen, "audit": AuditScreen,
-                                       "kale": KaleScreen}
+                                       "kale": KaleScreen, "cloudmesh": CloudMeshScreen}
     DEFAULT_MODE = "dashboard"
     BINDINGS: ClassVar[list[BindingType]] = actions.bindings("app")
     COMMANDS = App.COMMANDS | {ActionCommands}

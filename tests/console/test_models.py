@@ -158,13 +158,14 @@ def test_feed_messages_without_a_screen_are_ignored_not_fatal() -> None:
 def test_every_action_in_the_table_has_a_handler_on_its_scope() -> None:
     from console.app import ShiftbossApp
     from console.screens.audit import AuditScreen
+    from console.screens.cloudmesh import CloudMeshScreen
     from console.screens.dashboard import DashboardScreen
     from console.screens.detail import JobDetailScreen
     from console.screens.jobs import JobsScreen
     from console.screens.kale import KaleScreen
 
     owners = {"app": ShiftbossApp, "dashboard": DashboardScreen, "jobs": JobsScreen, "detail": JobDetailScreen,
-              "audit": AuditScreen, "kale": KaleScreen}
+              "audit": AuditScreen, "kale": KaleScreen, "cloudmesh": CloudMeshScreen}
     for a in actions.ACTIONS:
         target, _, name = a.action.rpartition(".")
         owner = ShiftbossApp if target == "app" or a.scope == "app" else owners[a.scope]
