@@ -293,7 +293,7 @@ def attention_jobs(jobs: list[Job], now: float) -> dict[str, tuple[str, str, Tex
 
 
 def chain_attention(chains: list[Chain], now: float) -> dict[str, tuple[str, str, Text]]:
-    """A chain that cannot be reached, a signer low on funds, a recent reorg."""
+    """A chain that cannot be reached, a signer (or the CloudMesh worker) low on funds, a recent reorg."""
     out: dict[str, tuple[str, str, Text]] = {}
     for chain in chains:
         detail = chain.detail or {}
@@ -305,6 +305,12 @@ def chain_attention(chains: list[Chain], now: float) -> dict[str, tuple[str, str
             out[f"balance:{chain.name}"] = ("‼", "", Text(
                 f"signer {address[:6]}…{address[-4:]} on {chain.name}: {signer.get('balance_eth', 0):.4f} ETH, "
                 f"below {signer.get('min_balance_eth')} ETH", "bold red"))
+        mesh = detail.get("cloudmesh") or {}
+        if mesh.get("low_balance"):
+            address = str(mesh.get("address", ""))
+            out[f"cloudmesh:{chain.name}"] = ("‼", "", Text(
+                f"CloudMesh worker {address[:6]}…{address[-4:]} on {chain.name}: "
+                f"{(mesh.get('balance') or 0) / 1e9:.4f} SOL — complete_job needs fees", "bold red"))
         for reorg in (detail.get("reorgs") or [])[-1:]:
             if now - float(reorg.get("at", 0)) < 600:
                 out[f"reorg:{chain.name}"] = ("!", ago(reorg.get("at"), now), Text(

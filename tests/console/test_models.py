@@ -133,12 +133,15 @@ def test_chain_trouble_reaches_the_attention_panel() -> None:
     chains = [Chain(name="devnet", kind="evm", head=9, detail={
         "error": "", "reorgs": [{"at": 990.0, "depth": 2, "fork_block": 7}],
         "signer": {"address": "0xabc", "balance_eth": 0.05, "min_balance_eth": 0.1, "low_balance": True}}),
-        Chain(name="mainnet", kind="evm", detail={"error": "no RPC endpoint answered"})]
+        Chain(name="mainnet", kind="evm", detail={"error": "no RPC endpoint answered"}),
+        Chain(name="sol", kind="solana", detail={"cloudmesh": {"address": "Worker1111", "balance": 20_000_000,
+                                                               "low_balance": True}})]
     rows = chain_attention(chains, now=1000.0)
-    assert set(rows) == {"reorg:devnet", "balance:devnet", "chain:mainnet"}
+    assert set(rows) == {"reorg:devnet", "balance:devnet", "chain:mainnet", "cloudmesh:sol"}
+    assert "0.0200 SOL" in str(rows["cloudmesh:sol"][2])
     assert "0.0500 ETH, below 0.1 ETH" in str(rows["balance:devnet"][2])
     assert "depth 2 at block 7" in str(rows["reorg:devnet"][2]) and rows["reorg:devnet"][1] == "10s"
-    assert chain_attention(chains, now=5000.0).keys() == {"balance:devnet", "chain:mainnet"}  # old reorgs fade
+    assert chain_attention(chains, now=5000.0).keys() == {"balance:devnet", "chain:mainnet", "cloudmesh:sol"}
 
 
 def test_feed_messages_without_a_screen_are_ignored_not_fatal() -> None:
