@@ -82,3 +82,28 @@ def serve_until_stopped(what: str, port: int, start: Callable[[Any], Awaitable[N
         first = group.exceptions[0]
         why = first.strerror if isinstance(first, OSError) and first.strerror else first
         fail(f"the {what} could not start on 127.0.0.1:{port}: {why}", EXIT_ERROR)
+
+
+def detach_devnet(what: str, args: list[str], state_path: Path) -> dict[str, Any]:
+    """Run ``shiftboss <args>`` (a devnet that writes ``state_path`` once it serves) in its own
+    session, its output in ``<state>.log``; its state once written, or exit with its log's end
+    if it stops first."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    state_path.unlink(missing_ok=True)
+    log_path = state_path.with_suffix(".log")
+    with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
+        child = subprocess.Popen([sys.executable, "-m", "engine", *args, "--state", str(state_path)], stdin=devnull,
+                                 stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + 30
+    while not (state_path.exists() and state_path.read_text().strip().endswith("}")):
+        if child.poll() is not None or time.monotonic() > deadline:
+            fail(f"the {what} did not start; end of {log_path}:\n" + log_path.read_text()[-800:], EXIT_ERROR)
+        time.sleep(0.05)
+    state: dict[str, Any] = json.loads(state_path.read_text())
+    state["log"] = str(log_path)
+    return state

@@ -56,26 +56,29 @@ def console(config_path: Path | None, data_dir: str | None, attach: str | None, 
 @CONFIG_OPTION
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Engine data dir.")
 @click.option("--follow", "follow_only", is_flag=True, help="Print events instead of opening the console.")
-@click.option("--no-devnet", is_flag=True, help="Do not start the local chains (anvil + workflow contracts, KALE).")
+@click.option("--no-devnet", is_flag=True, help="Do not start the local chains (anvil + workflow contracts, KALE, Solana).")
 def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_devnet: bool) -> None:
     """Start a devnet and an engine with demo load (if not running) and open the console.
 
     This is what `make demo` runs: a local anvil chain with the workflow executor's contracts
     (state in ./.demo, see `shiftboss devnet`), the local KALE chain (a devnet with 60 s blocks,
-    see `shiftboss kale devnet`) with three demo farmers, and an engine with demo jobs that also
-    executes the demo workflows and farms KALE for those farmers (press K in the console).
+    see `shiftboss kale devnet`) with three demo farmers, the local Solana node and IPFS endpoint
+    with a demo CloudMesh job every 20 s (see `shiftboss cloudmesh devnet`), and an engine with
+    demo jobs that also executes the demo workflows, farms KALE for those farmers (press K in the
+    console) and runs the CloudMesh jobs (press M).
     Without a terminal (or with --follow) it prints events instead. The engine and the chains
-    keep running afterwards (`shiftboss stop`; the chains' pids are in .demo/anvil.pid and
-    .demo/kale-devnet.json).
+    keep running afterwards (`shiftboss stop`; the chains' pids are in .demo/anvil.pid,
+    .demo/kale-devnet.json and .demo/cloudmesh-devnet.json).
     """
     overrides = {"engine.data_dir": data_dir} if data_dir else {}
     settings = load_or_exit(config_path, overrides)
     devnet_state = None if no_devnet else _ensure_devnet(Path(".demo"))
     kale_state = None if no_devnet else _ensure_kale_devnet(Path(".demo"))
+    mesh_state = None if no_devnet else _ensure_cloudmesh_devnet(Path(".demo"))
     if not socket_accepts(settings.socket_path):
         click.echo("starting the engine with demo load …")
         start_detached(settings, config_path or default_config_path(), demo=True, devnet_state=devnet_state,
-                       kale_state=kale_state)
+                       kale_state=kale_state, cloudmesh_state=mesh_state)
     else:
         click.echo(f"attached to the running engine at {settings.socket_path}")
     if not follow_only and sys.stdin.isatty() and sys.stdout.isatty():
@@ -165,6 +168,39 @@ def _ensure_kale_devnet(folder: Path, farmers: int = 3) -> Path | None:
             httpx.get(state["friendbot"], params={"addr": address, "kale": str(10**10)}, timeout=5).raise_for_status()
         except httpx.HTTPError as exc:
             click.echo(f"could not fund demo farmer {address}: {exc}")
+    return state_path
+
+
+def _ensure_cloudmesh_devnet(folder: Path) -> Path | None:
+    """The demo's local Solana node and IPFS endpoint (a demo job every 20 s): the running ones, or
+    new ones started in the background; and the CloudMesh worker's key, funded."""
+    import httpx
+
+    state_path = folder / "cloudmesh-devnet.json"
+    state = None
+    if state_path.exists():
+        try:
+            state = json.loads(state_path.read_text())
+            httpx.post(state["rpc"], json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=2).raise_for_status()
+            click.echo(f"CloudMesh devnet running at {state['rpc']}")
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            state_path.unlink(missing_ok=True)
+            state = None
+    if state is None:
+        click.echo("starting the local Solana node and IPFS endpoint for CloudMesh (devnets; a demo job every 20 s) …")
+        result = subprocess.run([sys.executable, "-m", "engine", "cloudmesh", "devnet", "--detach", "--rpc-port", "0",
+                                 "--ipfs-port", "0", "--demo-jobs", "20", "--state", str(state_path)],
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            click.echo(f"the CloudMesh devnet did not start ({result.stderr.strip()}); the demo runs without it")
+            return None
+        click.echo(result.stdout.strip())
+        state = json.loads(state_path.read_text())
+    funded = subprocess.run([sys.executable, "-m", "engine", "solana", "airdrop", "--sol", "10", "--keypair",
+                             str(folder / "cloudmesh-worker.json"), "--rpc", state["rpc"]],
+                            capture_output=True, text=True, timeout=60)
+    if funded.returncode != 0:
+        click.echo(f"could not fund the CloudMesh worker: {funded.stderr.strip()}")
     return state_path
 
 

@@ -62,8 +62,11 @@ def load_or_exit(config_path: Path | None, overrides: dict[str, Any] | None = No
 @click.option("--kale-devnet", "kale_state", type=click.Path(dir_okay=False, exists=True),
               help="Farm KALE on the local KALE chain of a `shiftboss kale devnet` state file, for the farmers"
                    " whose secret files are in kale-farmers/ beside it (what `make demo` does).")
+@click.option("--cloudmesh-devnet", "cloudmesh_state", type=click.Path(dir_okay=False, exists=True),
+              help="Work for CloudMesh on the local Solana node and IPFS endpoint of a `shiftboss cloudmesh devnet`"
+                   " state file (what `make demo` does).")
 def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool, tcp: str | None,
-        devnet_state: str | None, kale_state: str | None) -> None:
+        devnet_state: str | None, kale_state: str | None, cloudmesh_state: str | None) -> None:
     """Run the engine (foreground unless --detach).
 
     SIGTERM or Ctrl-C stops it gracefully: nothing new is claimed, running jobs get
@@ -82,11 +85,14 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         overrides.update(devnet_overrides(Path(devnet_state)))
     if kale_state:
         overrides.update(kale_devnet_overrides(Path(kale_state)))
+    if cloudmesh_state:
+        overrides.update(cloudmesh_devnet_overrides(Path(cloudmesh_state)))
     settings = load_or_exit(config_path, overrides)
     if detach:
         start_detached(settings, config_path or default_config_path(), demo=demo, tcp=tcp,
                        devnet_state=Path(devnet_state) if devnet_state else None,
-                       kale_state=Path(kale_state) if kale_state else None)
+                       kale_state=Path(kale_state) if kale_state else None,
+                       cloudmesh_state=Path(cloudmesh_state) if cloudmesh_state else None)
         return
     from engine.supervisor import run_engine
 
@@ -154,13 +160,27 @@ def kale_devnet_overrides(state_path: Path) -> dict[str, Any]:
         raise
 
 
+def cloudmesh_devnet_overrides(state_path: Path) -> dict[str, Any]:
+    """Config overrides that work for CloudMesh on the devnets of ``state_path``: the chain
+    ``solana`` and ``[cloudmesh]`` with the worker key ``cloudmesh-worker.json`` beside it."""
+    try:
+        state = json.loads(state_path.read_text())
+        return {"chains.solana.kind": "solana", "chains.solana.rpc": [state["rpc"]], "chains.solana.poll_interval": 0.3,
+                "cloudmesh.chain": "solana", "cloudmesh.ipfs_api": state["ipfs"], "cloudmesh.poll_interval": 2,
+                "cloudmesh.timeout": 10, "cloudmesh.keypair": str((state_path.parent / "cloudmesh-worker.json").resolve())}
+    except (OSError, ValueError, KeyError) as exc:
+        fail(f"{state_path} is not a CloudMesh devnet state file: {exc}", EXIT_CONFIG)
+        raise
+
+
 def start_detached(settings: Settings, config_path: Path | None, *, demo: bool = False, tcp: str | None = None,
-                   devnet_state: Path | None = None, kale_state: Path | None = None) -> None:
+                   devnet_state: Path | None = None, kale_state: Path | None = None,
+                   cloudmesh_state: Path | None = None) -> None:
     """Start a detached engine (see :func:`engine.lifecycle.detach`) and say where it is; exit
     with the reason if it cannot start."""
     try:
         pid = detach(settings, config_path=config_path, demo=demo, tcp=tcp, devnet_state=devnet_state,
-                     kale_state=kale_state)
+                     kale_state=kale_state, cloudmesh_state=cloudmesh_state)
     except EngineLocked as exc:
         fail(str(exc), EXIT_ERROR)
     except UnsafeDataDir as exc:

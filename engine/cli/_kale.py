@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import trio
 
-from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options, fail, serve_until_stopped
+from engine.cli._common import EXIT_CONFIG, client_options, detach_devnet, fail, serve_until_stopped
 from engine.client import Client
 from engine.output import ago, emit_json, table
 
@@ -196,22 +196,7 @@ def devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Pat
 
 
 def _detach_devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Path) -> None:
-    """The devnet in its own session, its output in ``<state>.log``; back once its state file is
-    written (or with its log's end if it exits first)."""
-    import subprocess
-
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    state_path.unlink(missing_ok=True)
-    log_path = state_path.with_suffix(".log")
-    args = [sys.executable, "-m", "engine", "kale", "devnet", "--port", str(port), "--ledger-seconds",
-            str(ledger_seconds), "--block-seconds", str(block_seconds), "--state", str(state_path)]
-    with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
-        child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True)
-    deadline = time.monotonic() + 30
-    while not (state_path.exists() and state_path.read_text().strip().endswith("}")):
-        if child.poll() is not None or time.monotonic() > deadline:
-            fail(f"the KALE devnet did not start; end of {log_path}:\n" + log_path.read_text()[-800:], EXIT_ERROR)
-        time.sleep(0.05)
-    state = json.loads(state_path.read_text())
+    state = detach_devnet("KALE devnet", ["kale", "devnet", "--port", str(port), "--ledger-seconds",
+                                           str(ledger_seconds), "--block-seconds", str(block_seconds)], state_path)
     click.echo(f"KALE devnet (a local model, not a Stellar node) at {state['rpc']}, pid {state['pid']}; "
-               f"state {state_path}, log {log_path}")
+               f"state {state_path}, log {state['log']}")

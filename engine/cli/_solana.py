@@ -4,6 +4,7 @@ airdrops, and CloudMesh jobs on a cluster (listed from the program's accounts, o
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -205,3 +206,90 @@ def submit(code: Path, title: str, ipfs_api: str, authority: str | None, keypair
         emit_json(created)
     else:
         click.echo(f"job {created['account']} ({title}): code {created['code_cid']}, tx {created['signature']}")
+
+
+DEMO_CODE = [
+    'print("hello from CloudMesh")\n',
+    'import math\nprint("pi to 12 places:", round(math.pi, 12))\n',
+    'print("primes:", [n for n in range(2, 60) if all(n % d for d in range(2, n))])\n',
+    'import json, sys\njson.dump({"python": sys.version.split()[0]}, sys.stdout)\n',
+    'import time\ntime.sleep(1.5)\nprint("slept 1.5 s")\n',
+]
+
+
+@cloudmesh.command("devnet")
+@click.option("--rpc-port", type=click.IntRange(0, 65535), default=8899, show_default=True,
+              help="The Solana JSON-RPC port on 127.0.0.1 (0: any free one; the state file says which).")
+@click.option("--ipfs-port", type=click.IntRange(0, 65535), default=5001, show_default=True,
+              help="The IPFS port on 127.0.0.1 (Kubo RPC, gateway and Pinata's API).")
+@click.option("--slot-seconds", type=click.FloatRange(0.01, 10), default=0.4, show_default=True)
+@click.option("--demo-jobs", type=click.FloatRange(0, 3600), default=0, show_default=True,
+              help="Seconds between demo jobs created by a demo owner (0: none).")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(".demo/cloudmesh-devnet.json"), show_default=True,
+              help="Where to write the RPC and IPFS URLs (`shiftboss run --cloudmesh-devnet` reads it).")
+@click.option("--detach", is_flag=True, help="Run in the background (log beside the state file); return once it serves.")
+def cloudmesh_devnet(rpc_port: int, ipfs_port: int, slot_seconds: float, demo_jobs: float, state_path: Path,
+                     detach: bool) -> None:
+    """Serve the local Solana node and the local IPFS endpoint in one process, for the demo: the
+    CloudMesh program on LiteSVM (see `shiftboss solana devnet`) and Kubo RPC + gateway + Pinata
+    (see `shiftboss ipfs devnet`). With --demo-jobs, a demo owner creates a job every so often.
+    Devnets, not a validator or an IPFS node: state in memory. Ctrl-C or SIGTERM stops it."""
+    from engine.cli._common import detach_devnet
+
+    if detach:
+        state = detach_devnet("CloudMesh devnet", ["cloudmesh", "devnet", "--rpc-port", str(rpc_port), "--ipfs-port",
+                                                   str(ipfs_port), "--slot-seconds", str(slot_seconds),
+                                                   "--demo-jobs", str(demo_jobs)], state_path)
+        click.echo(f"CloudMesh devnet (LiteSVM + a local IPFS endpoint) at {state['rpc']} and {state['ipfs']}, "
+                   f"pid {state['pid']}; state {state_path}, log {state['log']}")
+        return
+    import os
+    import secrets
+
+    from solders.keypair import Keypair
+    from solders.message import Message
+    from solders.transaction import Transaction
+
+    from engine.chains.solana import cloudmesh as cm
+    from engine.devnets.ipfs import IpfsDevnet
+    from engine.devnets.solana import PROGRAMS, SolanaDevnet
+
+    program = PROGRAMS / "cloudmesh.so"
+    if not program.is_file():
+        fail(f"{program} is not built: run `make programs` (needs clang-14)", EXIT_CONFIG)
+    node = SolanaDevnet({cm.PROGRAM_ID: program}, slot_seconds=slot_seconds)
+    ipfs = IpfsDevnet()
+    owner = Keypair()
+    node.svm.airdrop(owner.pubkey(), 1_000 * LAMPORTS)
+
+    def create_demo_job(n: int) -> None:
+        cid = ipfs.store(DEMO_CODE[n % len(DEMO_CODE)].encode())
+        blockhash = node.svm.latest_blockhash()
+        ix = cm.initialize_job(owner.pubkey(), f"demo-{n}-{secrets.token_hex(3)}", cid)
+        node.svm.send_transaction(Transaction([owner], Message.new_with_blockhash([ix], owner.pubkey(), blockhash),
+                                              blockhash))
+
+    async def demo_owner() -> None:
+        n = 0
+        while True:
+            create_demo_job(n)
+            n += 1
+            await trio.sleep(demo_jobs)
+
+    async def start(nursery: trio.Nursery) -> None:
+        rpc = await nursery.start(node.run, "127.0.0.1", rpc_port)
+        ipfs_url = await nursery.start(ipfs.run, "127.0.0.1", ipfs_port)
+        if demo_jobs:
+            nursery.start_soon(demo_owner)
+        state = {"rpc": rpc, "ipfs": ipfs_url, "program": str(cm.PROGRAM_ID), "pid": os.getpid()}
+        await trio.Path(state_path).write_text(json.dumps(state, indent=2) + "\n")
+        click.echo(f"CloudMesh devnet (LiteSVM + a local IPFS endpoint): Solana RPC {rpc}, IPFS {ipfs_url}; "
+                   f"state {state_path}; Ctrl-C stops it")
+
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    state_path.unlink(missing_ok=True)
+    try:
+        serve_until_stopped("CloudMesh devnet", rpc_port, start)
+    finally:
+        state_path.unlink(missing_ok=True)
