@@ -27,9 +27,8 @@ import base64
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-import trio
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -37,10 +36,11 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
+from engine.chains._txwait import TxWaiter
 from engine.chains.solana import _txledger as ledger
 from engine.chains.solana._rpc import Commitment, PreflightFailed, SignatureStatus, SolanaRpc, custom_code
 from engine.chains.solana._txledger import SolanaTx
-from engine.errors import ChainError, EstopActive, JobFailure, PermanentFailure, StoreError
+from engine.errors import ChainError, EstopActive, PermanentFailure
 from engine.ids import job_id as new_id
 from engine.store import Store
 
@@ -74,15 +74,17 @@ def sign(key: Keypair, instructions: Sequence[Instruction], blockhash: Hash) -> 
     return base64.b64encode(bytes(tx)).decode(), str(tx.signatures[0])
 
 
-class SolanaTxs:
+class SolanaTxs(TxWaiter[SolanaTx]):
+    by_id = staticmethod(ledger.by_id)
+
     def __init__(self, chain: str, rpc: SolanaRpc, store: Store, *, estop: Callable[[], bool] = lambda: False,
                  commitment: Commitment = "confirmed",
                  error_name: Callable[[int], str] = lambda code: f"custom program error {code}") -> None:
+        super().__init__()
         self.chain, self.rpc, self.store = chain, rpc, store
         self.estop, self.commitment, self.error_name = estop, commitment, error_name
         self.resend_after = RESEND_AFTER
         self._keys: dict[str, Keypair] = {}
-        self._changed = trio.Event()
         self.block_height: int | None = None
 
     # --- keys -----------------------------------------------------------------------------------
@@ -164,40 +166,17 @@ class SolanaTxs:
                                last_valid=last_valid, state="signed")
         await self._broadcast(record)
 
-    # --- waiting --------------------------------------------------------------------------------
+    # --- waiting and tracking ------------------------------------------------------------------
 
     async def wait(self, tx_id: str, within: float = 120.0) -> SolanaTx:
-        """Until the transaction succeeded or failed (:class:`TxFailed`). Not within ``within``
-        seconds: a retryable failure — the transaction stays tracked."""
-        with trio.move_on_after(within):
-            while True:
-                record = await self.store.read(ledger.by_id, tx_id)
-                if record is None:
-                    raise ChainError(f"no transaction {tx_id}")
-                if record.state == "success":
-                    return record
-                if record.state == "failed":
-                    raise TxFailed(record)
-                event = self._changed
-                with trio.move_on_after(1.0):
-                    await event.wait()
-        raise JobFailure(f"{tx_id} not final within {within:g} s; it is still tracked", code="tx_timeout")
+        """Until the transaction succeeded or failed (:class:`TxFailed`); not within ``within``
+        seconds: a retryable failure, the transaction stays tracked."""
+        return await self.wait_final(tx_id, within)
 
-    def _poke(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
-
-    # --- tracking -------------------------------------------------------------------------------
-
-    async def run(self, *, interval: float = 0.5,
-                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
-        task_status.started()
-        while True:
-            try:
-                await self.track()
-            except (ChainError, StoreError) as exc:  # both retried on the next tick
-                log.warning("%s: tracking transactions: %s", self.chain, exc)
-            await trio.sleep(interval)
+    def final(self, record: SolanaTx) -> SolanaTx | None:
+        if record.state == "failed":
+            raise TxFailed(record)
+        return record if record.state == "success" else None
 
     async def track(self) -> None:
         """One pass over the open transactions: one status request for all their signatures."""

@@ -30,17 +30,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import trio
 from stellar_sdk import Account, Keypair, TransactionBuilder
 from stellar_sdk import xdr as sx
 from stellar_sdk.base_soroban_server import _assemble_transaction
 
+from engine.chains._txwait import TxWaiter
 from engine.chains.soroban import _txledger as ledger
 from engine.chains.soroban._rpc import ContractFailed, SorobanRpc
 from engine.chains.soroban._txledger import SorobanTx
-from engine.errors import ChainError, EstopActive, JobFailure, PermanentFailure, StoreError
+from engine.errors import ChainError, EstopActive, JobFailure, PermanentFailure
 from engine.ids import job_id as new_id
 from engine.store import Store
 
@@ -78,10 +79,13 @@ def return_value(meta_xdr: str | None) -> sx.SCVal | None:
     return getattr(soroban, "return_value", None)
 
 
-class SorobanTxs:
+class SorobanTxs(TxWaiter[SorobanTx]):
+    by_id = staticmethod(ledger.by_id)
+
     def __init__(self, chain: str, rpc: SorobanRpc, store: Store, *, passphrase: Callable[[], str | None],
                  estop: Callable[[], bool] = lambda: False, base_fee: int = 100, tx_timeout: int = 30,
                  error_name: Callable[[int], str] = lambda n: f"#{n}") -> None:
+        super().__init__()
         self.chain, self.rpc, self.store = chain, rpc, store
         self.passphrase = passphrase
         self.estop = estop
@@ -89,7 +93,6 @@ class SorobanTxs:
         self.error_name = error_name
         self._keys: dict[str, Keypair] = {}
         self._accounts: dict[str, trio.Lock] = {}
-        self._changed = trio.Event()
         self.last_seen: dict[str, Any] = {}
         self.resend_after = RESEND_AFTER
         self._network_time = 0  # the latest ledger close time the network told us
@@ -249,39 +252,17 @@ class SorobanTxs:
         return ContractFailed(f"{function} would fail: {self.error_name(exc.number)} (#{exc.number})",
                               number=exc.number, method=exc.method)
 
-    # --- waiting --------------------------------------------------------------------------------
+    # --- waiting and tracking ------------------------------------------------------------------
 
     async def wait(self, tx_id: str, within: float = 120.0) -> SorobanTx:
         """Until the transaction succeeded (returned) or failed (:class:`TxFailed`). Not within
         ``within`` seconds: a retryable failure — the transaction stays tracked."""
-        with trio.move_on_after(within):
-            while True:
-                record = await self.store.read(ledger.by_id, tx_id)
-                if record is None:
-                    raise ChainError(f"no transaction {tx_id}")
-                if record.state == "success":
-                    return record
-                if record.state == "failed":
-                    raise TxFailed(record)
-                event = self._changed
-                with trio.move_on_after(1.0):
-                    await event.wait()
-        raise JobFailure(f"{tx_id} not final within {within:g} s; it is still tracked", code="tx_timeout")
+        return await self.wait_final(tx_id, within)
 
-    def _poke(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
-
-    # --- tracking -------------------------------------------------------------------------------
-
-    async def run(self, *, interval: float = 1.0, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
-        task_status.started()
-        while True:
-            try:
-                await self.track()
-            except (ChainError, StoreError) as exc:  # both retried on the next tick
-                log.warning("%s: tracking transactions: %s", self.chain, exc)
-            await trio.sleep(interval)
+    def final(self, record: SorobanTx) -> SorobanTx | None:
+        if record.state == "failed":
+            raise TxFailed(record)
+        return record if record.state == "success" else None
 
     async def track(self) -> None:
         open_txs = await self.store.read(ledger.open_txs, self.chain)
