@@ -17,19 +17,29 @@ log = logging.getLogger("shiftboss.chains")
 
 
 class TxWaiter(Generic[R]):
-    """Mixed into a sender: it sets ``chain`` and ``store``, and implements :meth:`track` and
-    :meth:`final` (the record when it succeeded, an exception when it failed, None while open)."""
+    """Mixed into a sender: it sets ``chain`` and ``store`` and implements :meth:`track`; its
+    records have a ``state`` (``success`` and ``failed`` are final)."""
 
     chain: str
     store: Store
     #: the ledger's ``by_id(conn, tx_id)``
     by_id: Callable[[Any, str], R | None]
+    #: the exception for a failed record
+    failure: Callable[[R], Exception]
 
     def __init__(self) -> None:
         self._changed = trio.Event()
 
+    async def wait(self, tx_id: str, within: float = 120.0) -> R:
+        """Until the transaction succeeded (returned) or failed (``failure`` raised). Not within
+        ``within`` seconds: a retryable failure — the transaction stays tracked."""
+        return await self.wait_final(tx_id, within)
+
     def final(self, record: R) -> R | None:
-        raise NotImplementedError
+        state = getattr(record, "state", None)
+        if state == "failed":
+            raise type(self).failure(record)
+        return record if state == "success" else None
 
     async def track(self) -> None:
         raise NotImplementedError

@@ -136,25 +136,11 @@ def _ensure_kale_devnet(folder: Path, farmers: int = 3) -> Path | None:
     from stellar_sdk import Keypair
 
     state_path = folder / "kale-devnet.json"
-    state = None
-    if state_path.exists():
-        try:
-            state = json.loads(state_path.read_text())
-            httpx.post(state["rpc"], json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=2).raise_for_status()
-            click.echo(f"KALE devnet running at {state['rpc']}")
-        except (OSError, ValueError, KeyError, httpx.HTTPError):
-            state_path.unlink(missing_ok=True)
-            state = None
+    state = _running_or_started(
+        state_path, "KALE devnet", "starting the local KALE chain (a devnet: 60 s blocks, a ledger every 2 s) …",
+        ["kale", "devnet", "--detach", "--port", "0", "--block-seconds", "60", "--ledger-seconds", "2"])
     if state is None:
-        click.echo("starting the local KALE chain (a devnet: 60 s blocks, a ledger every 2 s) …")
-        result = subprocess.run([sys.executable, "-m", "engine", "kale", "devnet", "--detach", "--port", "0",
-                                 "--state", str(state_path), "--block-seconds", "60", "--ledger-seconds", "2"],
-                                capture_output=True, text=True, timeout=60)
-        if result.returncode != 0:
-            click.echo(f"the KALE devnet did not start ({result.stderr.strip()}); the demo runs without it")
-            return None
-        click.echo(result.stdout.strip())
-        state = json.loads(state_path.read_text())
+        return None
     keys_dir = folder / "kale-farmers"
     keys_dir.mkdir(mode=0o700, exist_ok=True)
     for n in range(farmers):
@@ -174,34 +160,42 @@ def _ensure_kale_devnet(folder: Path, farmers: int = 3) -> Path | None:
 def _ensure_cloudmesh_devnet(folder: Path) -> Path | None:
     """The demo's local Solana node and IPFS endpoint (a demo job every 20 s): the running ones, or
     new ones started in the background; and the CloudMesh worker's key, funded."""
-    import httpx
-
     state_path = folder / "cloudmesh-devnet.json"
-    state = None
-    if state_path.exists():
-        try:
-            state = json.loads(state_path.read_text())
-            httpx.post(state["rpc"], json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=2).raise_for_status()
-            click.echo(f"CloudMesh devnet running at {state['rpc']}")
-        except (OSError, ValueError, KeyError, httpx.HTTPError):
-            state_path.unlink(missing_ok=True)
-            state = None
+    state = _running_or_started(
+        state_path, "CloudMesh devnet",
+        "starting the local Solana node and IPFS endpoint for CloudMesh (devnets; a demo job every 20 s) …",
+        ["cloudmesh", "devnet", "--detach", "--rpc-port", "0", "--ipfs-port", "0", "--demo-jobs", "20"])
     if state is None:
-        click.echo("starting the local Solana node and IPFS endpoint for CloudMesh (devnets; a demo job every 20 s) …")
-        result = subprocess.run([sys.executable, "-m", "engine", "cloudmesh", "devnet", "--detach", "--rpc-port", "0",
-                                 "--ipfs-port", "0", "--demo-jobs", "20", "--state", str(state_path)],
-                                capture_output=True, text=True, timeout=60)
-        if result.returncode != 0:
-            click.echo(f"the CloudMesh devnet did not start ({result.stderr.strip()}); the demo runs without it")
-            return None
-        click.echo(result.stdout.strip())
-        state = json.loads(state_path.read_text())
+        return None
     funded = subprocess.run([sys.executable, "-m", "engine", "solana", "airdrop", "--sol", "10", "--keypair",
                              str(folder / "cloudmesh-worker.json"), "--rpc", state["rpc"]],
                             capture_output=True, text=True, timeout=60)
     if funded.returncode != 0:
         click.echo(f"could not fund the CloudMesh worker: {funded.stderr.strip()}")
     return state_path
+
+
+def _running_or_started(state_path: Path, what: str, starting: str, args: list[str]) -> dict[str, Any] | None:
+    """The state of the devnet whose state file is ``state_path`` if it answers ``getHealth``
+    on its ``rpc``; else one started now (``shiftboss <args> --state …``); None if it cannot start."""
+    import httpx
+
+    if state_path.exists():
+        try:
+            state: dict[str, Any] = json.loads(state_path.read_text())
+            httpx.post(state["rpc"], json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=2).raise_for_status()
+            click.echo(f"{what} running at {state['rpc']}")
+            return state
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            state_path.unlink(missing_ok=True)
+    click.echo(starting)
+    result = subprocess.run([sys.executable, "-m", "engine", *args, "--state", str(state_path)], capture_output=True,
+                            text=True, timeout=60)
+    if result.returncode != 0:
+        click.echo(f"the {what} did not start ({result.stderr.strip()}); the demo runs without it")
+        return None
+    click.echo(result.stdout.strip())
+    return dict(json.loads(state_path.read_text()))
 
 
 def _port_free(port: int) -> bool:

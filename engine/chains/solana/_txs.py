@@ -76,6 +76,7 @@ def sign(key: Keypair, instructions: Sequence[Instruction], blockhash: Hash) -> 
 
 class SolanaTxs(TxWaiter[SolanaTx]):
     by_id = staticmethod(ledger.by_id)
+    failure = TxFailed
 
     def __init__(self, chain: str, rpc: SolanaRpc, store: Store, *, estop: Callable[[], bool] = lambda: False,
                  commitment: Commitment = "confirmed",
@@ -167,16 +168,6 @@ class SolanaTxs(TxWaiter[SolanaTx]):
         await self._broadcast(record)
 
     # --- waiting and tracking ------------------------------------------------------------------
-
-    async def wait(self, tx_id: str, within: float = 120.0) -> SolanaTx:
-        """Until the transaction succeeded or failed (:class:`TxFailed`); not within ``within``
-        seconds: a retryable failure, the transaction stays tracked."""
-        return await self.wait_final(tx_id, within)
-
-    def final(self, record: SolanaTx) -> SolanaTx | None:
-        if record.state == "failed":
-            raise TxFailed(record)
-        return record if record.state == "success" else None
 
     async def track(self) -> None:
         """One pass over the open transactions: one status request for all their signatures."""

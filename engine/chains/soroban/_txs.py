@@ -81,6 +81,7 @@ def return_value(meta_xdr: str | None) -> sx.SCVal | None:
 
 class SorobanTxs(TxWaiter[SorobanTx]):
     by_id = staticmethod(ledger.by_id)
+    failure = TxFailed
 
     def __init__(self, chain: str, rpc: SorobanRpc, store: Store, *, passphrase: Callable[[], str | None],
                  estop: Callable[[], bool] = lambda: False, base_fee: int = 100, tx_timeout: int = 30,
@@ -253,16 +254,6 @@ class SorobanTxs(TxWaiter[SorobanTx]):
                               number=exc.number, method=exc.method)
 
     # --- waiting and tracking ------------------------------------------------------------------
-
-    async def wait(self, tx_id: str, within: float = 120.0) -> SorobanTx:
-        """Until the transaction succeeded (returned) or failed (:class:`TxFailed`). Not within
-        ``within`` seconds: a retryable failure — the transaction stays tracked."""
-        return await self.wait_final(tx_id, within)
-
-    def final(self, record: SorobanTx) -> SorobanTx | None:
-        if record.state == "failed":
-            raise TxFailed(record)
-        return record if record.state == "success" else None
 
     async def track(self) -> None:
         open_txs = await self.store.read(ledger.open_txs, self.chain)
