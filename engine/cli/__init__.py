@@ -32,7 +32,7 @@ def cli() -> None:
     Chains:   shiftboss devnet (local anvil + workflow contracts) · keys new|show|import · evm grant-role
               shiftboss kale devnet (the local KALE chain: a Soroban-RPC devnet running the farm contract)
               shiftboss ipfs devnet (a local Kubo RPC + gateway + Pinata endpoint, CIDs as kubo makes them)
-              shiftboss solana devnet|address|balance|airdrop · cloudmesh jobs|submit FILE --title T
+              shiftboss solana devnet|keys|balance|airdrop · cloudmesh jobs|submit FILE --title T
     Workers:  shiftboss workers [drain|undrain ID] · worker keygen FILE · worker run --key FILE --coordinator ID
     Config:   shiftboss config check · reload (or SIGHUP)
     Measure:  shiftboss bench queue · bench pow · bench evm · bench kale · bench console

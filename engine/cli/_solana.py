@@ -89,9 +89,9 @@ def devnet(port: int, slot_seconds: float) -> None:
     serve_until_stopped("Solana devnet", port, start)
 
 
-@solana.command("address")
+@solana.command("keys")
 @keypair_option
-def address(keypair: Path) -> None:
+def keys(keypair: Path) -> None:
     """Print the keypair's address (made if missing; the secret is never printed)."""
     click.echo(str(_key(keypair).pubkey()))
 

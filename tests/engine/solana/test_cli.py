@@ -53,10 +53,10 @@ def nodes() -> Iterator[tuple[str, str]]:
 def test_keys_airdrop_and_a_job_created_and_listed(nodes: tuple[str, str], tmp_path: Path) -> None:
     rpc, ipfs = nodes
     keypair = tmp_path / "owner.json"
-    made = shiftboss("solana", "address", "--keypair", str(keypair))
+    made = shiftboss("solana", "keys", "--keypair", str(keypair))
     address = made.stdout.strip()
     assert "made" in made.stderr and oct(keypair.stat().st_mode & 0o777) == "0o600"
-    assert shiftboss("solana", "address", "--keypair", str(keypair)).stdout.strip() == address  # never remade
+    assert shiftboss("solana", "keys", "--keypair", str(keypair)).stdout.strip() == address  # never remade
     assert str(json.loads(keypair.read_text())[0]) not in made.stdout
     shiftboss("solana", "airdrop", "--sol", "2", "--keypair", str(keypair), "--rpc", rpc)
     time.sleep(0.2)
