@@ -20,14 +20,13 @@ import secrets
 from datetime import UTC, datetime
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from multiformats import CID
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from engine.devnets._http import serve_app
 from engine.ipfs import Importer
 
 MAX_ADD = 64 * 2**20
@@ -140,12 +139,8 @@ class IpfsDevnet:
     async def run(self, host: str = "127.0.0.1", port: int = 0, *,
                   task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; reports the base URL (API, gateway and Pinata on one port)."""
-        config = Config()
-        config.bind = [f"{host}:{port}"]
-        config.accesslog = None
         async with trio.open_nursery() as nursery:
-            binds = await nursery.start(serve, self.app(), config)
-            task_status.started(binds[0])
+            task_status.started(await nursery.start(serve_app, self.app(), host, port))
 
 
 def _kubo_error(message: str, status: int) -> JSONResponse:

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from stellar_sdk import xdr as sx
 
+from engine.devnets._http import serve_app
 from engine.devnets._jsonrpc import InvalidParams, endpoint
 from engine.devnets.kale.contract import ContractError
 from engine.devnets.kale.ledger import PASSPHRASE, TEMP_TTL, Ledger
@@ -187,15 +186,12 @@ class Devnet:
     async def run(self, host: str = "127.0.0.1", port: int = 0, *,
                   task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve and close ledgers until cancelled; reports the RPC URL."""
-        config = Config()
-        config.bind = [f"{host}:{port}"]
-        config.accesslog = None
         async with trio.open_nursery() as nursery:
-            binds = await nursery.start(serve, self.app(), config)
-            self.friendbot_url = f"{binds[0]}/friendbot"
+            url = await nursery.start(serve_app, self.app(), host, port)
+            self.friendbot_url = f"{url}/friendbot"
             if self.autoclose:
                 nursery.start_soon(self.close_ledgers)
-            task_status.started(binds[0])
+            task_status.started(url)
 
 
 def _xdr_param(params: dict[str, Any]) -> str:

@@ -30,8 +30,6 @@ from typing import Any
 
 import base58
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
@@ -44,6 +42,7 @@ from solders.transaction_status import (
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from engine.devnets._http import serve_app
 from engine.devnets._jsonrpc import InvalidParams, JsonRpcError, endpoint
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
@@ -222,14 +221,11 @@ class SolanaDevnet:
     async def run(self, host: str = "127.0.0.1", port: int = 0, *,
                   task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve and produce slots until cancelled; reports the RPC URL."""
-        config = Config()
-        config.bind = [f"{host}:{port}"]
-        config.accesslog = None
         async with trio.open_nursery() as nursery:
-            binds = await nursery.start(serve, self.app(), config)
+            url = await nursery.start(serve_app, self.app(), host, port)
             if self.autoproduce:
                 nursery.start_soon(self.produce_slots)
-            task_status.started(binds[0])
+            task_status.started(url)
 
 
 def _pubkey(params: list[Any], at: int) -> Pubkey:
