@@ -61,9 +61,10 @@ def _report(exc: ClientError, as_json: bool, code: int) -> None:
     fail(str(exc), code)
 
 
-def serve_until_stopped(what: str, port: int, start: Callable[[Any], Awaitable[None]]) -> None:
-    """Run a devnet in the foreground: ``start(nursery)`` starts its tasks and says where it
-    listens; Ctrl-C or SIGTERM stops it. A port it cannot bind is one clear error line."""
+def serve_until_stopped(what: str, where: str, start: Callable[[Any], Awaitable[None]]) -> None:
+    """Run a server (a devnet, a worker) in the foreground: ``start(nursery)`` starts its tasks
+    and says where it listens; Ctrl-C or SIGTERM stops it. An address it cannot bind (``where``)
+    is one clear error line."""
     import signal
 
     import trio
@@ -81,7 +82,7 @@ def serve_until_stopped(what: str, port: int, start: Callable[[Any], Awaitable[N
     except* OSError as group:
         first = group.exceptions[0]
         why = first.strerror if isinstance(first, OSError) and first.strerror else first
-        fail(f"the {what} could not start on 127.0.0.1:{port}: {why}", EXIT_ERROR)
+        fail(f"the {what} could not start on {where}: {why}", EXIT_ERROR)
 
 
 def detach_devnet(what: str, args: list[str], state_path: Path) -> dict[str, Any]:

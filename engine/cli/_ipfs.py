@@ -48,4 +48,4 @@ def devnet(port: int, jwt_file: Path) -> None:
                    f"  Kubo RPC {url}/api/v0 · gateway {url}/ipfs/<cid> · Pinata {url}/pinning/pinJSONToIPFS "
                    f"(bearer token in {jwt_file})\nCtrl-C stops it")
 
-    serve_until_stopped("IPFS devnet", port, start)
+    serve_until_stopped("IPFS devnet", f"127.0.0.1:{port}", start)

@@ -190,7 +190,7 @@ def devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Pat
     state_path.parent.mkdir(parents=True, exist_ok=True)
     state_path.unlink(missing_ok=True)
     try:
-        serve_until_stopped("KALE devnet", port, start)
+        serve_until_stopped("KALE devnet", f"127.0.0.1:{port}", start)
     finally:
         state_path.unlink(missing_ok=True)
 

@@ -86,7 +86,7 @@ def devnet(port: int, slot_seconds: float) -> None:
         click.echo(f"Solana devnet (LiteSVM, not a validator) at {url}\nCloudMesh program {cm.PROGRAM_ID}, "
                    f"a slot every {slot_seconds:g} s; Ctrl-C stops it")
 
-    serve_until_stopped("Solana devnet", port, start)
+    serve_until_stopped("Solana devnet", f"127.0.0.1:{port}", start)
 
 
 @solana.command("keys")
@@ -290,6 +290,6 @@ def cloudmesh_devnet(rpc_port: int, ipfs_port: int, slot_seconds: float, demo_jo
     state_path.parent.mkdir(parents=True, exist_ok=True)
     state_path.unlink(missing_ok=True)
     try:
-        serve_until_stopped("CloudMesh devnet", rpc_port, start)
+        serve_until_stopped("CloudMesh devnet", f"127.0.0.1:{rpc_port}", start)
     finally:
         state_path.unlink(missing_ok=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import signal
 from pathlib import Path
 
 import click
 import trio
 
-from engine.cli._common import EXIT_CONFIG, EXIT_ERROR, client_options
+from engine.cli._common import EXIT_CONFIG, client_options, serve_until_stopped
 from engine.client import Client
 from engine.output import ago, emit_json, fail, table
 
@@ -94,22 +93,13 @@ def run(key_path: Path, coordinator: str, listen: str, slots: int, work_dir: Pat
     except ValueError as exc:
         fail(str(exc), EXIT_CONFIG)
 
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            binds = await nursery.start(functools.partial(agent.serve, listen, certfile=tls_cert, keyfile=tls_key))
-            settle_heap()
-            click.echo(f"worker {agent.id} serving {', '.join(binds)} for coordinator {coordinator[:12]}…; "
-                       f"{slots} slots; isolation: {', '.join(agent.isolation.names)}", err=True)
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    nursery.cancel_scope.cancel()
-                    break
+    async def start(nursery: trio.Nursery) -> None:
+        binds = await nursery.start(functools.partial(agent.serve, listen, certfile=tls_cert, keyfile=tls_key))
+        settle_heap()
+        click.echo(f"worker {agent.id} serving {', '.join(binds)} for coordinator {coordinator[:12]}…; "
+                   f"{slots} slots; isolation: {', '.join(agent.isolation.names)}", err=True)
 
-    try:
-        trio.run(main)
-    except* OSError as group:
-        first = group.exceptions[0]
-        fail(f"the worker could not serve on {listen}: {getattr(first, 'strerror', None) or first}", EXIT_ERROR)
+    serve_until_stopped("worker", listen, start)
 
 
 @click.group("workers", invoke_without_command=True)
