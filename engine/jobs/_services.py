@@ -6,28 +6,17 @@ are put in it by the supervisor; handlers read the field, never look a service u
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
 
 from engine.chains import Heights
 from engine.chains.evm import EvmChain
 from engine.chains.solana import SolanaChain
 from engine.chains.soroban import KaleFarm, SorobanChain
 from engine.errors import PermanentFailure
+from engine.jobs._cloudmesh import CloudMesh
+from engine.jobs._submit import Submitter
 from engine.pow.runtime import PowRuntime
 from engine.remote._coordinator import RemotePool
-from engine.schema import JobSubmit, SubmitResponse
-
-if TYPE_CHECKING:
-    from engine.jobs.cloudmesh import CloudMesh
-
-
-class Submitter(Protocol):
-    """Submit jobs as the engine (``actor`` names who, e.g. ``chain:devnet``): what a scan uses to
-    queue the work it found. Validation and idempotency are those of the API's submit."""
-
-    def __call__(self, specs: list[JobSubmit], actor: str, /) -> Awaitable[SubmitResponse]: ...
 
 
 @dataclass(slots=True)

@@ -227,7 +227,7 @@ async def test_metrics_openapi_and_kinds(tmp_path: Path) -> None:
         kinds = {k["name"]: k for k in (await client.get("/v1/kinds")).json()["kinds"]}
         assert set(kinds) == {"noop", "sleep", "demo.flaky", "pow.kale", "pow.structs", "pow.hashcash", "evm.tx",
                               "evm.workflow.scan", "evm.workflow.execute", "kale.plant", "kale.work", "kale.harvest",
-                              "compute.run"}
+                              "compute.run", "cloudmesh.scan", "cloudmesh.run"}
         assert kinds["pow.kale"]["pool"] == "pow" and kinds["kale.work"]["pool"] == "kale"
         sleep_schema = kinds["sleep"]["payload_schema"]
         assert "seconds" in json.dumps(sleep_schema)

@@ -8,8 +8,9 @@ from engine import schema
 
 EXPORTED = {
     "ACTIVE_STATES", "API_VERSION", "JOB_SORTS", "JOB_STATES", "TERMINAL_STATES", "ActionRequest", "Attempt", "AuditPage",
-    "AuditRecord", "BulkRequest", "BulkResult", "Chain", "ChainList", "ErrorBody", "ErrorEnvelope", "Estop",
-    "EstopRequest", "EstopResult", "Event", "HeightRequest", "Job", "JobActionResult", "JobDetail", "JobError", "JobFilter", "JobPage",
+    "AuditRecord", "BulkRequest", "BulkResult", "Chain", "ChainList", "CloudMeshJob", "CloudMeshRun",
+    "CloudMeshStatus", "ErrorBody", "ErrorEnvelope", "Estop",
+    "EstopRequest", "EstopResult", "Event", "FileUpload", "HeightRequest", "Job", "JobActionResult", "JobDetail", "JobError", "JobFilter", "JobPage",
     "JobState", "JobSubmit", "JobSubmitBatch", "KindInfo", "KindList", "Pool", "PoolList", "PoolResult", "PoolState",
     "ReloadResult", "ResumeRequest", "RetryRequest", "ShutdownResult", "Status", "StoreHealth", "SubmitResponse", "SubmitResult", "Worker",
     "WorkerList", "encode",

@@ -103,7 +103,11 @@ async def test_pending_jobs_run_once_and_bad_code_is_refused(tmp_path: Path) -> 
             runs = (await client.get("/v1/jobs", params={"kind": "cloudmesh.run", "limit": 50})).json()["jobs"]
             assert sorted(j["payload"]["account"] for j in runs) == sorted(map(str, (good, loop, forged)))  # once each
             txs = engine.services.solana["sol"].txs
-            assert await txs.store.read(txledger.counts, "sol") == {"success": 2}  # one complete_job per job run
+
+            async def confirmed() -> bool:  # the chain says completed at "processed"; the ledger waits for "confirmed"
+                return await txs.store.read(txledger.counts, "sol") == {"success": 2}  # one complete_job per run
+
+            await wait_for(confirmed, within=10, interval=0.1)
             chains = {c["name"]: c for c in (await client.get("/v1/chains")).json()["chains"]}
             mesh = chains["sol"]["detail"]["cloudmesh"]
             assert mesh["address"] == str(worker.pubkey()) and mesh["balance"] and not mesh["low_balance"]
