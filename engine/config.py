@@ -45,6 +45,10 @@ class EngineSettings(_Section):
     """Engine log verbosity."""
 
 
+RetainedState = Literal["completed", "failed", "cancelled", "expired"]
+_RETENTION: dict[RetainedState, float] = {"completed": 7 * 86400.0, "failed": 7 * 86400.0, "cancelled": 7 * 86400.0, "expired": 7 * 86400.0}
+
+
 class StoreSettings(_Section):
     path: Path | None = None
     """SQLite database file. Empty: ``<data_dir>/shiftboss.db``."""
@@ -64,6 +68,20 @@ class StoreSettings(_Section):
 
     event_retention: int = Field(1_000_000, ge=1000)
     """How many of the newest events are kept for clients resuming the event stream."""
+
+    job_retention: dict[RetainedState, float] = dict(_RETENTION)
+    """Seconds a finished job (with its attempts) is kept after it ended, per final state
+    (default 7 days each; a state left out keeps its default); then it is deleted — audit records
+    are kept. 0 keeps that state's jobs forever."""
+
+    @field_validator("job_retention", mode="before")
+    @classmethod
+    def _retention(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        if any(isinstance(v, int | float) and v < 0 for v in value.values()):
+            raise ValueError("retention seconds must be 0 (keep forever) or more")
+        return {**_RETENTION, **value}
 
     busy_timeout: float = Field(30.0, ge=0.01, le=600)
     """Seconds a write waits for another process's lock on the database before it fails. While

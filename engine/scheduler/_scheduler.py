@@ -405,6 +405,10 @@ class Scheduler:
                     last_prune = now
                     await self.store.write(ops.prune_events, self.settings.store.event_retention,
                                            self.store.last_seq)
+                    retention = {str(state): keep for state, keep in self.settings.store.job_retention.items()}
+                    pruned = await self.store.write(ops.prune_jobs, retention)
+                    if pruned:
+                        log.info("deleted %d finished jobs past their retention (store.job_retention)", pruned)
                 await self._persist_pending()
             except StoreError as exc:
                 await retry.failed(exc)

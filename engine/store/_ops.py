@@ -8,6 +8,8 @@ requests the job's state does not allow; the writer rolls back just that op.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -382,6 +384,51 @@ def tick(tx: Tx) -> float | None:
 
 def prune_events(tx: Tx, keep: int, last_seq: int) -> int:
     return tx.conn.execute("DELETE FROM events WHERE seq <= ?", (last_seq - keep,)).rowcount
+
+
+def prune_jobs(tx: Tx, retention: Mapping[str, float], limit: int = 5000) -> int:
+    """Delete terminal jobs (and their attempts) that ended longer ago than their state's
+    retention (seconds; 0 keeps them), at most ``limit`` per call so the writer is never held
+    long. Audit records stay; a deleted job's idempotency key is free again. Only jobs submitted
+    before the oldest cut-off are looked at: ``seq`` follows submission time, so a binary search
+    on it bounds the scan to the candidates."""
+    kept = [keep for keep in retention.values() if keep > 0]
+    if not kept:
+        return 0
+    last_seq = _last_submitted_before(tx.conn, tx.now - min(kept))
+    if last_seq is None:
+        return 0
+    doomed: list[str] = []
+    for state, keep in retention.items():
+        if keep <= 0 or len(doomed) >= limit:
+            continue
+        doomed += [r[0] for r in tx.conn.execute(
+            "SELECT id FROM jobs WHERE state = ? AND seq <= ? AND coalesce(finished_at, updated_at) < ?"
+            " ORDER BY seq LIMIT ?", (state, last_seq, tx.now - keep, limit - len(doomed)))]
+    for at in range(0, len(doomed), 500):
+        chunk = doomed[at:at + 500]
+        marks = ",".join("?" * len(chunk))
+        tx.conn.execute(f"DELETE FROM attempts WHERE job_id IN ({marks})", chunk)
+        tx.conn.execute(f"DELETE FROM jobs WHERE id IN ({marks})", chunk)
+    return len(doomed)
+
+
+def _last_submitted_before(conn: sqlite3.Connection, cutoff: float) -> int | None:
+    """The highest ``seq`` of a job created before ``cutoff`` (binary search: created_at grows with seq)."""
+    lo, hi = conn.execute("SELECT min(seq), max(seq) FROM jobs").fetchone()
+    if lo is None:
+        return None
+    found = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        row = conn.execute("SELECT seq, created_at FROM jobs WHERE seq >= ? ORDER BY seq LIMIT 1", (mid,)).fetchone()
+        if row is None:
+            hi = mid - 1
+        elif row[1] < cutoff:
+            found, lo = row[0], row[0] + 1
+        else:
+            hi = mid - 1
+    return found
 
 
 # --- operator actions -------------------------------------------------------------------------

@@ -315,3 +315,38 @@ def test_a_database_keeps_its_id_and_another_file_has_another(tmp_path: Path) ->
     assert len(first) == 32
     assert Store.open(tmp_path / "a.db").database_id == first
     assert Store.open(tmp_path / "b.db").database_id != first
+
+
+def test_finished_jobs_past_their_retention_are_deleted_with_their_attempts_and_audit_kept(
+        conn: sqlite3.Connection) -> None:
+    day = 86400.0
+    run(conn, 0, ops.submit, [new(i) for i in range(6)], "tester")  # submitted at t=0
+    claimed, _ = run(conn, 1, ops.claim, "default", 3, OWNER, 30)
+    for job in claimed[:2]:
+        run(conn, 2, ops.finish, job, OWNER, "completed", worker="w")  # ended at t=2
+    run(conn, 3, ops.finish, claimed[2], OWNER, "failed", worker="w",
+        error=JobError(code="boom", message="no", retryable=False))
+    run(conn, 4, ops.cancel, "noop_0005", "op", "not needed")
+    run(conn, 5 * day, ops.submit, [new(10)], "tester")  # a newer job, still queued
+    retention = {"completed": 7 * day, "failed": 0.0, "cancelled": 7 * day, "expired": 7 * day}
+    assert run(conn, 7 * day, ops.prune_jobs, retention)[0] == 0  # not old enough yet
+    assert run(conn, 8 * day, ops.prune_jobs, retention, limit=1)[0] == 1  # bounded per call
+    assert run(conn, 8 * day, ops.prune_jobs, retention)[0] == 2  # the other completed one, the cancelled one
+    left = {r[0]: r[1] for r in conn.execute("SELECT id, state FROM jobs")}
+    assert left == {"noop_0002": "failed", "noop_0003": "queued", "noop_0004": "queued", "noop_0010": "queued"}
+    assert conn.execute("SELECT count(*) FROM attempts WHERE job_id IN ('noop_0000', 'noop_0001')").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM attempts WHERE job_id = 'noop_0002'").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM audit WHERE target = 'noop_0005'").fetchone()[0] >= 1  # kept
+    run(conn, 9 * day, ops.submit, [new(0)], "tester")  # the id is free again
+    assert run(conn, 9 * day, ops.prune_jobs, {"completed": 0.0, "failed": 0.0, "cancelled": 0.0,
+                                              "expired": 0.0})[0] == 0
+
+
+def test_job_retention_merges_over_the_defaults() -> None:
+    from engine.config import load_settings
+
+    settings = load_settings(None, overrides={"store.job_retention": {"failed": 0}}, environ={})
+    assert settings.store.job_retention == {"completed": 7 * 86400.0, "failed": 0.0, "cancelled": 7 * 86400.0,
+                                           "expired": 7 * 86400.0}
+    with pytest.raises(Exception, match="0 \\(keep forever\\) or more"):
+        load_settings(None, overrides={"store.job_retention": {"failed": -1}}, environ={})
