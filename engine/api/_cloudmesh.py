@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import base58
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -36,24 +35,18 @@ def cloudmesh_routes(service: Service, *, json: Callable[..., Response]) -> list
             runs[str(run.payload.get("account"))] = CloudMeshRun(
                 job_id=run.id, state=run.state, attempts=run.attempts,
                 error=None if run.error is None else run.error.message, result_cid=result.get("result_cid"))
-        wanted = [{"memcmp": {"offset": 0, "bytes": base58.b58encode(cm.JOB_DISCRIMINATOR).decode()}}]
         try:
-            accounts = await mesh.chain.rpc.program_accounts(mesh.program, wanted)
+            accounts, answer.not_jobs = await cm.read_jobs(mesh.chain.rpc, mesh.program)
         except ChainError as exc:
             answer.error = str(exc)
             return json(answer)
-        for keyed in accounts:
-            try:
-                account = cm.JobAccount.decode(keyed.account.bytes())
-            except cm.LayoutError as exc:
-                answer.not_jobs[keyed.pubkey] = str(exc)
-                continue
+        for address, account in accounts:
             answer.jobs.append(CloudMeshJob(
-                account=keyed.pubkey, owner=str(account.owner), title=account.title, code_cid=account.code_cid,
+                account=address, owner=str(account.owner), title=account.title, code_cid=account.code_cid,
                 state=account.status.name.lower(), result_cid=account.result_cid or None,  # type: ignore[arg-type]
                 cost=account.cost, cost_paid=account.cost_paid,
                 authority=None if account.authority is None else str(account.authority),
-                started_at=account.start_time, ended_at=account.end_time, run=runs.get(keyed.pubkey)))
+                started_at=account.start_time, ended_at=account.end_time, run=runs.get(address)))
         answer.jobs.sort(key=lambda j: (j.state != "pending", -j.started_at, j.account))
         return json(answer)
 

@@ -61,28 +61,39 @@ def _report(exc: ClientError, as_json: bool, code: int) -> None:
     fail(str(exc), code)
 
 
-def serve_until_stopped(what: str, where: str, start: Callable[[Any], Awaitable[None]]) -> None:
+def serve_until_stopped(what: str, where: str, start: Callable[[Any], Awaitable[dict[str, Any] | None]], *,
+                        state_path: Path | None = None) -> None:
     """Run a server (a devnet, a worker) in the foreground: ``start(nursery)`` starts its tasks
     and says where it listens; Ctrl-C or SIGTERM stops it. An address it cannot bind (``where``)
-    is one clear error line."""
+    is one clear error line. With ``state_path``, what ``start`` returns is written there once it
+    serves (``detach_devnet`` waits for it) and removed when it stops."""
+    import json
     import signal
 
     import trio
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            await start(nursery)
+            state = await start(nursery)
+            if state_path is not None:
+                await trio.Path(state_path).write_text(json.dumps({**(state or {}), "pid": os.getpid()}, indent=2) + "\n")
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for _ in signals:
                     nursery.cancel_scope.cancel()
                     break
 
+    if state_path is not None:
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        state_path.unlink(missing_ok=True)
     try:
         trio.run(main)
     except* OSError as group:
         first = group.exceptions[0]
         why = first.strerror if isinstance(first, OSError) and first.strerror else first
         fail(f"the {what} could not start on {where}: {why}", EXIT_ERROR)
+    finally:
+        if state_path is not None:
+            state_path.unlink(missing_ok=True)
 
 
 def detach_devnet(what: str, args: list[str], state_path: Path) -> dict[str, Any]:

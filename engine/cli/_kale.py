@@ -3,11 +3,10 @@ compensations; adding and removing farmers) and the local KALE chain."""
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import trio
@@ -177,22 +176,16 @@ def devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Pat
     farm = KaleFarm(Keypair.random().public_key, now=now, block_interval=block_seconds)
     node = Devnet(Ledger(sequence=1, close_time=now, farm=farm), ledger_seconds=ledger_seconds)
 
-    async def start(nursery: trio.Nursery) -> None:
+    async def start(nursery: trio.Nursery) -> dict[str, Any]:
         url = await nursery.start(node.run, "127.0.0.1", port)
-        state = {"rpc": url, "passphrase": PASSPHRASE, "farm_contract": node.ledger.farm_id,
-                 "asset_contract": node.ledger.asset_id, "friendbot": node.friendbot_url,
-                 "ledger_seconds": ledger_seconds, "block_seconds": block_seconds, "pid": os.getpid()}
-        await trio.Path(state_path).write_text(json.dumps(state, indent=2) + "\n")
         click.echo(f"KALE devnet (a local model, not a Stellar node) at {url}\n"
                    f"farm contract {node.ledger.farm_id}, a ledger every {ledger_seconds:g} s, "
                    f"a block every {block_seconds} s\nstate {state_path}; Ctrl-C stops it")
+        return {"rpc": url, "passphrase": PASSPHRASE, "farm_contract": node.ledger.farm_id,
+                "asset_contract": node.ledger.asset_id, "friendbot": node.friendbot_url,
+                "ledger_seconds": ledger_seconds, "block_seconds": block_seconds}
 
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    state_path.unlink(missing_ok=True)
-    try:
-        serve_until_stopped("KALE devnet", f"127.0.0.1:{port}", start)
-    finally:
-        state_path.unlink(missing_ok=True)
+    serve_until_stopped("KALE devnet", f"127.0.0.1:{port}", start, state_path=state_path)
 
 
 def _detach_devnet(port: int, ledger_seconds: float, block_seconds: int, state_path: Path) -> None:

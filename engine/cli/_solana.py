@@ -4,7 +4,6 @@ airdrops, and CloudMesh jobs on a cluster (listed from the program's accounts, o
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -138,22 +137,15 @@ def cloudmesh() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def jobs(rpc: str, program: str | None, as_json: bool) -> None:
     """Every Job account: address, owner, title, code CID, state, result CID and cost."""
-    import base58
     from solders.pubkey import Pubkey
 
     from engine.chains.solana import cloudmesh as cm
 
     program_id = Pubkey.from_string(program) if program else cm.PROGRAM_ID
-    wanted = [{"memcmp": {"offset": 0, "bytes": base58.b58encode(cm.JOB_DISCRIMINATOR).decode()}}]
-    found = _with_rpc(rpc, lambda r: r.program_accounts(program_id, wanted))
-    rows: list[dict[str, Any]] = []
-    for keyed in found:
-        try:
-            job = cm.JobAccount.decode(keyed.account.bytes())
-        except cm.LayoutError as exc:
-            rows.append({"account": keyed.pubkey, "error": str(exc)})
-            continue
-        rows.append({"account": keyed.pubkey, "owner": str(job.owner), "title": job.title, "code_cid": job.code_cid,
+    found, broken = _with_rpc(rpc, lambda r: cm.read_jobs(r, program_id))
+    rows: list[dict[str, Any]] = [{"account": address, "error": why} for address, why in broken.items()]
+    for address, job in found:
+        rows.append({"account": address, "owner": str(job.owner), "title": job.title, "code_cid": job.code_cid,
                      "state": job.status.name.lower(), "result_cid": job.result_cid or None, "cost": job.cost,
                      "paid": job.cost_paid, "authority": None if job.authority is None else str(job.authority)})
     if as_json:
@@ -244,7 +236,6 @@ def cloudmesh_devnet(rpc_port: int, ipfs_port: int, slot_seconds: float, demo_jo
         click.echo(f"CloudMesh devnet (LiteSVM + a local IPFS endpoint) at {state['rpc']} and {state['ipfs']}, "
                    f"pid {state['pid']}; state {state_path}, log {state['log']}")
         return
-    import os
     import secrets
 
     from solders.keypair import Keypair
@@ -277,19 +268,13 @@ def cloudmesh_devnet(rpc_port: int, ipfs_port: int, slot_seconds: float, demo_jo
             n += 1
             await trio.sleep(demo_jobs)
 
-    async def start(nursery: trio.Nursery) -> None:
+    async def start(nursery: trio.Nursery) -> dict[str, Any]:
         rpc = await nursery.start(node.run, "127.0.0.1", rpc_port)
         ipfs_url = await nursery.start(ipfs.run, "127.0.0.1", ipfs_port)
         if demo_jobs:
             nursery.start_soon(demo_owner)
-        state = {"rpc": rpc, "ipfs": ipfs_url, "program": str(cm.PROGRAM_ID), "pid": os.getpid()}
-        await trio.Path(state_path).write_text(json.dumps(state, indent=2) + "\n")
         click.echo(f"CloudMesh devnet (LiteSVM + a local IPFS endpoint): Solana RPC {rpc}, IPFS {ipfs_url}; "
                    f"state {state_path}; Ctrl-C stops it")
+        return {"rpc": rpc, "ipfs": ipfs_url, "program": str(cm.PROGRAM_ID)}
 
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    state_path.unlink(missing_ok=True)
-    try:
-        serve_until_stopped("CloudMesh devnet", f"127.0.0.1:{rpc_port}", start)
-    finally:
-        state_path.unlink(missing_ok=True)
+    serve_until_stopped("CloudMesh devnet", f"127.0.0.1:{rpc_port}", start, state_path=state_path)

@@ -21,7 +21,13 @@ from engine.ipfs._unixfs import cid_of, matches
 
 
 class IpfsError(Exception):
-    """A file could not be fetched or stored (every source's reason in the message)."""
+    """A file could not be fetched or stored (every source's reason in the message).
+    ``refused``: a source answered with bytes that are not the file (or too many of them) — the
+    CID's content is unverifiable there, not merely unreachable."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class IpfsClient:
@@ -49,17 +55,19 @@ class IpfsClient:
                   [("GET", f"{g}/ipfs/{cid}", None) for g in self.gateways]
         if not sources:
             raise IpfsError("no IPFS API or gateway is configured")
-        reasons = []
+        reasons, refused = [], False
         for method, url, params in sources:
             try:
                 data = await self._get(method, url, params)
             except (httpx.HTTPError, IpfsError) as exc:
                 reasons.append(f"{url}: {exc or type(exc).__name__}")
+                refused = refused or (isinstance(exc, IpfsError) and exc.refused)
                 continue
             if matches(data, cid):
                 return data
             reasons.append(f"{url}: {len(data):,} bytes that are not {cid} (refused)")
-        raise IpfsError("; ".join(reasons))
+            refused = True
+        raise IpfsError("; ".join(reasons), refused=refused)
 
     async def _get(self, method: str, url: str, params: dict[str, str] | None) -> bytes:
         async with self._http.stream(method, url, params=params) as response:
@@ -70,7 +78,7 @@ class IpfsClient:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise IpfsError(f"over the {self.max_bytes:,}-byte limit")
+                    raise IpfsError(f"over the {self.max_bytes:,}-byte limit", refused=True)
                 chunks.append(chunk)
         return b"".join(chunks)
 

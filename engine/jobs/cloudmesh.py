@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-import base58
 import msgspec
 from solders.pubkey import Pubkey
 
@@ -55,21 +55,15 @@ class ScanPayload(msgspec.Struct, forbid_unknown_fields=True):
 
 async def scan(ctx: JobContext, _p: ScanPayload) -> dict[str, Any]:
     mesh = _mesh(ctx)
-    by_discriminator = {"memcmp": {"offset": 0, "bytes": base58.b58encode(cm.JOB_DISCRIMINATOR).decode()}}
-    accounts = await mesh.chain.rpc.program_accounts(mesh.program, [by_discriminator])
-    pending, skipped, others = [], {}, 0
-    for keyed in accounts:
-        try:
-            job = cm.JobAccount.decode(keyed.account.bytes())
-        except cm.LayoutError as exc:
-            skipped[keyed.pubkey] = str(exc)
-            continue
+    jobs, skipped = await cm.read_jobs(mesh.chain.rpc, mesh.program)
+    pending, others = [], 0
+    for address, job in jobs:
         if job.status != cm.JobStatus.PENDING:
             continue
         if not mesh.may_run(job):
             others += 1
             continue
-        pending.append(keyed.pubkey)
+        pending.append(address)
     if skipped:
         log.warning("cloudmesh: %d account(s) are not Jobs: %s", len(skipped), skipped)
     queued = 0
@@ -78,7 +72,7 @@ async def scan(ctx: JobContext, _p: ScanPayload) -> dict[str, Any]:
                                               idempotency_key=f"cloudmesh.run:{a}") for a in pending],
                                    f"chain:{mesh.chain.name}")
         queued = sum(1 for j in answer.jobs if j.created)
-    return {"accounts": len(accounts), "pending": len(pending), "queued": queued, "skipped": skipped,
+    return {"accounts": len(jobs) + len(skipped), "pending": len(pending), "queued": queued, "skipped": skipped,
             "for_other_authorities": others}
 
 
@@ -118,9 +112,8 @@ async def run_job(ctx: JobContext, p: RunPayload) -> dict[str, Any]:
     try:
         code = await mesh.ipfs.fetch(job.code_cid)
     except IpfsError as exc:
-        refused = "refused" in str(exc) or "limit" in str(exc)
-        failure = PermanentFailure if refused else JobFailure
-        raise failure(f"code {job.code_cid}: {exc}", code="code_unverified" if refused else "ipfs") from None
+        failure = PermanentFailure if exc.refused else JobFailure
+        raise failure(f"code {job.code_cid}: {exc}", code="code_unverified" if exc.refused else "ipfs") from None
     ctx.progress(status="running", code_bytes=len(code))
     began = time.time()
     outcome = await _run_code(mesh, ctx.job_id, code)
@@ -159,8 +152,6 @@ async def _run_code(mesh: CloudMesh, job_id: str, code: bytes) -> Any:
         return await run(base / "work", base / "out", Manifest(entrypoint="job.py", timeout=mesh.settings.timeout),
                          mesh.limits, await mesh.isolation())
     finally:
-        import shutil
-
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -168,7 +159,7 @@ async def _finish(ctx: JobContext, mesh: CloudMesh, tx_id: str, report: dict[str
     try:
         done = await mesh.chain.txs.wait(tx_id)
     except TxFailed as exc:
-        if exc.record.error_code in (cm.ALREADY_COMPLETED, 6004):  # another worker won, or the owner cancelled
+        if exc.record.error_code in (cm.ALREADY_COMPLETED, cm.JOB_CANCELLED):  # another worker won, or the owner cancelled
             return {**report, "skipped": exc.record.error, "tx": exc.record.public()}
         raise
     return {**report, "tx": done.public(), "signature": done.signature, "slot": done.slot}

@@ -19,6 +19,7 @@ The kernel's accounting (``wait4``) gives CPU seconds and peak memory.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import pwd
@@ -144,7 +145,9 @@ NET_WAYS = (("--net",), ("--user", "--net"))  # as root; else with a user namesp
 TOOLS = ("unshare", "prlimit", "setpriv")
 
 
+@functools.cache
 def _tool(name: str) -> str:
+    """Where util-linux's ``name`` is (looked up once: every run's argv needs three of them)."""
     found = shutil.which(name, path=SAFE_PATH)
     if found is None:
         raise Refused(f"the sandbox needs util-linux's {name} (apt-get install util-linux)")

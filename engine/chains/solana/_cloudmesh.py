@@ -12,9 +12,12 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
+import base58
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM
+
+from engine.chains.solana._rpc import SolanaRpc
 
 #: the program id of the original (``declare_id!``; its IDL's ``address``)
 PROGRAM_ID = Pubkey.from_string("2pbdwB29EXvsfEcigJrMwEaDx2T16zZ47aK5oGabjx7S")
@@ -45,6 +48,7 @@ ERRORS = {
     6008: "Unauthorized",
 }
 ALREADY_COMPLETED = 6003
+JOB_CANCELLED = 6004
 
 
 class JobStatus(IntEnum):
@@ -147,6 +151,22 @@ def mark_payment(job: Pubkey, owner: Pubkey, *, program: Pubkey = PROGRAM_ID) ->
 
 def cancel_job(job: Pubkey, owner: Pubkey, *, program: Pubkey = PROGRAM_ID) -> Instruction:
     return Instruction(program, IX_CANCEL_JOB, [AccountMeta(job, False, True), AccountMeta(owner, True, False)])
+
+
+#: ``getProgramAccounts`` filters for Job accounts: those that start with the Job discriminator
+JOB_FILTERS = [{"memcmp": {"offset": 0, "bytes": base58.b58encode(JOB_DISCRIMINATOR).decode()}}]
+
+
+async def read_jobs(rpc: SolanaRpc, program: Pubkey = PROGRAM_ID) -> tuple[list[tuple[str, JobAccount]], dict[str, str]]:
+    """The program's Job accounts (fetched by their discriminator), decoded, by address; and
+    those that do not decode, with why."""
+    jobs, broken = [], {}
+    for keyed in await rpc.program_accounts(program, JOB_FILTERS):
+        try:
+            jobs.append((keyed.pubkey, JobAccount.decode(keyed.account.bytes())))
+        except LayoutError as exc:
+            broken[keyed.pubkey] = str(exc)
+    return jobs, broken
 
 
 def error_name(code: int) -> str:

@@ -51,14 +51,17 @@ async def test_files_round_trip_and_are_checked_against_their_cid() -> None:
         careful = IpfsClient(gateways=[liar, url])
         assert await careful.fetch(cid) == CODE
         async with IpfsClient(gateways=[liar]) as only_liar:
-            with pytest.raises(IpfsError, match="that are not .* \\(refused\\)"):
+            with pytest.raises(IpfsError, match="that are not .* \\(refused\\)") as lied:
                 await only_liar.fetch(cid)
+            assert lied.value.refused
         async with IpfsClient(api=url) as api_only:
-            with pytest.raises(IpfsError, match="block was not found locally"):
+            with pytest.raises(IpfsError, match="block was not found locally") as missing:
                 await api_only.fetch(cid_of(b"never added"))
+            assert not missing.value.refused  # unreachable, not unverifiable: worth a retry
         async with IpfsClient(gateways=[url], max_bytes=10) as small:
-            with pytest.raises(IpfsError, match="over the 10-byte limit"):
+            with pytest.raises(IpfsError, match="over the 10-byte limit") as too_big:
                 await small.fetch(cid)
+            assert too_big.value.refused
 
         result = {"stdout": "hello\n", "stderr": "", "returncode": 0, "executed_at": "2026-12-01T00:00:00Z"}
         pinned = await client.pin_json(result, "result-job1")
