@@ -26,8 +26,10 @@ def ipfs() -> None:
               help="The bearer token pinJSONToIPFS accepts: read from this file, or made and written there (0600).")
 def devnet(port: int, jwt_file: Path) -> None:
     """Serve a local IPFS endpoint: the Kubo RPC's add, cat and block/get, a path gateway, and
-    Pinata's pinJSONToIPFS — CIDs exactly as kubo's `ipfs add` makes them. It is not an IPFS
-    node: no peers, blocks in memory, gone when it stops. Ctrl-C or SIGTERM stops it."""
+    Pinata's pinJSONToIPFS — CIDs exactly as kubo's `ipfs add` makes them (256 KiB chunks,
+    dag-pb or raw leaves, balanced parents; v0 by default, v1 with cid-version=1), kubo's error
+    shape, Pinata's bearer check and JSON.stringify serialization. It is not an IPFS node: no
+    peers, blocks in memory, gone when it stops. Ctrl-C or SIGTERM stops it."""
     from engine.devnets.ipfs import IpfsDevnet
 
     try:

@@ -71,6 +71,12 @@ def devnet(port: int, slot_seconds: float) -> None:
     getProgramAccounts, sendTransaction, getSignatureStatuses, requestAirdrop, …) over LiteSVM,
     which executes real transactions against the CloudMesh program built from programs/cloudmesh
     (`make programs`). It is not a validator: one process, state in memory, gone when it stops.
+
+    \b
+    Rules it applies as Solana does: signatures, fees and rent checked by LiteSVM; a sent
+    transaction lands in the next slot; a blockhash is valid for 150 slots; one signature
+    lands once; preflight simulation unless skipPreflight (errors as -32002 with err and
+    logs); statuses processed → confirmed (1 slot) → finalized (32 slots).
     Ctrl-C or SIGTERM stops it."""
     from engine.chains.solana import cloudmesh as cm
     from engine.devnets.solana import PROGRAMS, SolanaDevnet
