@@ -315,6 +315,56 @@ class SolanaChainSettings(_Section):
         return value
 
 
+class CometChainSettings(_Section):
+    kind: Literal["cometbft"]
+    """A CometBFT chain with the Cosmos SDK: the Structs chain (``pow.structs`` proofs)."""
+
+    rpc: list[str] = Field(min_length=1)
+    """CometBFT RPC endpoints (``:26657``), in order of preference; the next takes over when one
+    fails. Heads come from the first healthy one's ``/websocket`` (``NewBlock``)."""
+
+    rest: list[str] = Field(min_length=1)
+    """Cosmos REST endpoints (``:1317``): account numbers and sequences, simulation, players."""
+
+    chain_id: str | None = Field(None, min_length=1, max_length=64)
+    """The chain the endpoints must serve (checked at start), e.g. ``structstestnet-111``."""
+
+    prefix: str = Field("structs", pattern=r"^[a-z]{1,20}$")
+    """Bech32 prefix of account addresses."""
+
+    denom: str = Field("ualpha", pattern=r"^[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$")
+    """Fee denomination."""
+
+    gas_price: float = Field(0.0, ge=0)
+    """Fee per unit of gas (``denom``); Structs proofs run on a free gas meter."""
+
+    gas_adjustment: float = Field(1.5, ge=1, le=5)
+    """Gas limit = simulated gas × this."""
+
+    poll_interval: float = Field(1.0, gt=0, le=60)
+    """Seconds between ``/status`` polls while the WebSocket is down, and between transaction
+    checks."""
+
+    websocket: bool = True
+    """Follow heads through the ``NewBlock`` subscription (polling covers any gap)."""
+
+    keys: dict[str, Path] = {}
+    """Signer names → secp256k1 key files (64 hex characters, mode 0600; ``shiftboss structs
+    keys new`` makes one). ``pow.structs`` jobs name their ``signer`` from these."""
+
+    tx_timeout: float = Field(120.0, gt=0)
+    """Seconds a job waits for its transaction to be included before the attempt fails (and is
+    retried; the transaction keeps being followed)."""
+
+    @field_validator("keys")
+    @classmethod
+    def _key_names(cls, value: dict[str, Path]) -> dict[str, Path]:
+        for name in value:
+            if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"{name!r}: signer names are 1-64 letters, digits, '-' or '_'")
+        return value
+
+
 def _chain_kind(value: Any) -> str:
     """A chain section's ``kind``; sections written before there were several kinds are EVM."""
     kind = value.get("kind", "evm") if isinstance(value, dict) else getattr(value, "kind", "evm")
@@ -322,7 +372,8 @@ def _chain_kind(value: Any) -> str:
 
 
 ChainSettings = Annotated[Annotated[EvmChainSettings, Tag("evm")] | Annotated[SorobanChainSettings, Tag("soroban")]
-                          | Annotated[SolanaChainSettings, Tag("solana")], Discriminator(_chain_kind)]
+                          | Annotated[SolanaChainSettings, Tag("solana")] | Annotated[CometChainSettings, Tag("cometbft")],
+                          Discriminator(_chain_kind)]
 
 
 class KaleFarmerSettings(_Section):

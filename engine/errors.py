@@ -171,8 +171,10 @@ class WaitForChain(EngineError):
     """Raised by a job handler whose gate is not met: the job goes back to ``waiting`` (the
     attempt not counted) until ``chain`` reaches ``height``, then runs again."""
 
-    def __init__(self, chain: str, height: int, start: int, info: dict[str, Any]) -> None:
+    def __init__(self, chain: str, height: int, start: int, info: dict[str, Any],
+                 difficulty_range: int | None = None) -> None:
         self.chain, self.height, self.start, self.info = chain, height, start, info
+        self.difficulty_range = difficulty_range  # a Structs proof: waiting_info shows the difficulty now
         super().__init__(f"waiting for {chain} to reach height {height}")
 
 

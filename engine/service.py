@@ -114,7 +114,9 @@ class Service:
                 await trio.lowlevel.checkpoint()  # a 10,000-job batch must not stall the event loop
             where = f"jobs[{i}]." if batch else ""
             kind = self._registry.get(spec.kind, field=f"{where}kind")
-            _typed, canonical = self._registry.validate(spec.kind, spec.payload, field=f"{where}payload")
+            typed, canonical = self._registry.validate(spec.kind, spec.payload, field=f"{where}payload")
+            if kind.admit is not None:
+                await kind.admit(self._services, typed, f"{where}payload")
             pool = self._scheduler.pool_for(spec.kind, spec.pool, field=f"{where}pool")
             not_before = _one_of(spec.not_before, spec.delay, now, f"{where}not_before", f"{where}delay")
             deadline = _one_of(spec.deadline, spec.ttl, now, f"{where}deadline", f"{where}ttl")

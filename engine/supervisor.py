@@ -33,11 +33,12 @@ import trio
 from engine import demo, safejson
 from engine.api import serve_api
 from engine.chains import ChainAdapter, Heights, ManualHeights
+from engine.chains.cometbft import CometChain
 from engine.chains.evm import EvmChain
 from engine.chains.solana import SolanaChain
 from engine.chains.soroban import KaleFarm, SorobanChain
 from engine.chains.soroban._vault import Vault
-from engine.config import Settings, SolanaChainSettings, SorobanChainSettings, check_kinds
+from engine.config import CometChainSettings, Settings, SolanaChainSettings, SorobanChainSettings, check_kinds
 from engine.errors import ConfigError, EngineError, Rejected
 from engine.events import Broker
 from engine.heap import settle_heap
@@ -92,6 +93,10 @@ class Supervisor:
                 self.services.soroban[name] = SorobanChain(name, chain, store, heights,
                                                            estop=lambda: self.scheduler.estop.active)
                 continue
+            if isinstance(chain, CometChainSettings):
+                self.services.cometbft[name] = CometChain(name, chain, store, heights,
+                                                          estop=lambda: self.scheduler.estop.active)
+                continue
             if isinstance(chain, SolanaChainSettings):
                 self.services.solana[name] = SolanaChain(name, chain, store, heights,
                                                          estop=lambda: self.scheduler.estop.active)
@@ -109,7 +114,8 @@ class Supervisor:
                                                       self._submit_as_engine)
             mesh_chain.reporters["cloudmesh"] = self.services.cloudmesh.status
         self.chains: list[ChainAdapter] = [ManualHeights(heights), *self.services.evm.values(),
-                                           *self.services.soroban.values(), *self.services.solana.values()]
+                                           *self.services.soroban.values(), *self.services.solana.values(),
+                                           *self.services.cometbft.values()]
         self.service = Service(settings, store, registry, self.scheduler, self.services, stats, broker, self.chains,
                                config_path=config_path, overrides=overrides)
         self.binds: list[str] = []

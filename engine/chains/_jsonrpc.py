@@ -19,9 +19,9 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 import trio
@@ -30,6 +30,7 @@ from engine import safejson
 from engine.errors import BadAnswer, RpcError, RpcUnavailable
 
 MAX_DOWN_S = 30.0
+T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any]
 
 
@@ -73,14 +74,16 @@ def _redact(url: str) -> str:
         "/…" if parsed.path not in ("", "/") or parsed.query else "")
 
 
-class JsonRpc:
+class Failover:
+    """Endpoints tried healthiest first, each failure marking one down for a while, rounds
+    retried with backoff: what every chain client shares (JSON-RPC here, REST in :class:`Rest`)."""
+
     def __init__(self, urls: Sequence[str], *, timeout: float = 10.0, retries: int = 3, backoff: float = 0.2,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not urls:
             raise ValueError("at least one RPC endpoint is needed")
         self.endpoints = [Endpoint(u) for u in urls]
         self.retries, self.backoff = retries, backoff
-        self._ids = itertools.count(1)
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport,
                                        headers={"content-type": "application/json"})
 
@@ -93,40 +96,8 @@ class JsonRpc:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    # --- requests ---------------------------------------------------------------------------
-
-    async def request(self, method: str, *params: Any, named: dict[str, Any] | None = None) -> Any:
-        """One JSON-RPC call with positional ``params`` (or ``named`` ones); its ``result``."""
-        id_ = next(self._ids)
-        body = {"jsonrpc": "2.0", "id": id_, "method": method, "params": named if named is not None else list(params)}
-        answer = await self._send(body, lambda data: _check_single(data, id_))
-        return self._result(answer, method)
-
-    async def batch(self, calls: Sequence[tuple[str, Params]]) -> list[Any]:
-        """Several calls in one HTTP request; results in order (an error raises, as in ``request``)."""
-        if not calls:
-            return []
-        ids = [next(self._ids) for _ in calls]
-        body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p if isinstance(p, dict) else list(p)}
-                for i, (m, p) in zip(ids, calls, strict=True)]
-        answers = await self._send(body, lambda data: _check_batch(data, ids))
-        return [self._result(a, m) for a, (m, _p) in zip(answers, calls, strict=True)]
-
-    def _result(self, answer: dict[str, Any], method: str) -> Any:
-        error = answer.get("error")
-        if error is None:
-            return answer.get("result")
-        if not isinstance(error, dict):
-            raise BadAnswer(f"{method}: malformed error {str(error)[:80]}")
-        raise self.error(error, method)
-
-    def error(self, error: dict[str, Any], method: str) -> Exception:
-        """The exception for a JSON-RPC error answer (a chain maps its own kinds here)."""
-        return RpcError(f"{method}: {error.get('message', 'error')}", code=_code(error), data=error.get("data"),
-                        method=method)
-
-    async def _send(self, body: Any, check: Any) -> Any:
-        payload = json.dumps(body).encode()
+    async def _over(self, attempt: Callable[[Endpoint], Awaitable[T]]) -> T:
+        """``attempt(endpoint)``'s answer from the first endpoint that gives one."""
         errors: list[str] = []
         for round_ in range(self.retries + 1):
             now = time.monotonic()
@@ -135,19 +106,7 @@ class JsonRpc:
                 endpoint.requests += 1
                 began = time.monotonic()
                 try:
-                    resp = await self._http.post(endpoint.url, content=payload)
-                    if resp.status_code == 429 or resp.status_code >= 500:
-                        raise _Retryable(f"HTTP {resp.status_code}")
-                    if resp.status_code >= 400:
-                        raise _Retryable(f"HTTP {resp.status_code}: {resp.text[:120]}")
-                    try:
-                        safejson.check_depth(resp.content)
-                        data = json.loads(resp.content)
-                    except safejson.TooDeep as exc:
-                        raise BadAnswer(str(exc)) from None
-                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                        raise _Retryable(f"not JSON: {resp.text[:80]!r}") from exc
-                    answer = check(data)
+                    answer = await attempt(endpoint)
                 except _Retryable as exc:
                     why = str(exc)
                 except BadAnswer as exc:
@@ -165,8 +124,115 @@ class JsonRpc:
                 await trio.sleep(self.backoff * 2**round_)
         raise RpcUnavailable(f"no RPC endpoint answered ({'; '.join(errors[-len(self.endpoints):])})")
 
+    @staticmethod
+    def _json(resp: httpx.Response) -> Any:
+        try:
+            safejson.check_depth(resp.content)
+            return json.loads(resp.content)
+        except safejson.TooDeep as exc:
+            raise BadAnswer(str(exc)) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise _Retryable(f"not JSON: {resp.text[:80]!r}") from exc
+
     def stats(self) -> list[dict[str, Any]]:
         return [e.public() for e in self.endpoints]
+
+
+class JsonRpc(Failover):
+    def __init__(self, urls: Sequence[str], *, timeout: float = 10.0, retries: int = 3, backoff: float = 0.2,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport)
+        self._ids = itertools.count(1)
+
+    # --- requests ---------------------------------------------------------------------------
+
+    async def request(self, method: str, *params: Any, named: dict[str, Any] | None = None) -> Any:
+        """One JSON-RPC call with positional ``params`` (or ``named`` ones); its ``result``."""
+        id_ = next(self._ids)
+        body = {"jsonrpc": "2.0", "id": id_, "method": method, "params": named if named is not None else list(params)}
+        answer = await self._send(body, lambda data: _check_single(data, id_))
+        return self._result(answer, method)
+
+    async def batch(self, calls: Sequence[tuple[str, Params]], *, errors: bool = False) -> list[Any]:
+        """Several calls in one HTTP request; results in order (an error raises, as in
+        ``request`` — or, with ``errors``, takes its call's place as the exception)."""
+        if not calls:
+            return []
+        ids = [next(self._ids) for _ in calls]
+        body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p if isinstance(p, dict) else list(p)}
+                for i, (m, p) in zip(ids, calls, strict=True)]
+        answers = await self._send(body, lambda data: _check_batch(data, ids))
+        results: list[Any] = []
+        for answer, (method, _p) in zip(answers, calls, strict=True):
+            try:
+                results.append(self._result(answer, method))
+            except RpcError as exc:
+                if not errors:
+                    raise
+                results.append(exc)
+        return results
+
+    def _result(self, answer: dict[str, Any], method: str) -> Any:
+        error = answer.get("error")
+        if error is None:
+            return answer.get("result")
+        if not isinstance(error, dict):
+            raise BadAnswer(f"{method}: malformed error {str(error)[:80]}")
+        raise self.error(error, method)
+
+    def error(self, error: dict[str, Any], method: str) -> Exception:
+        """The exception for a JSON-RPC error answer (a chain maps its own kinds here)."""
+        return RpcError(f"{method}: {error.get('message', 'error')}", code=_code(error), data=error.get("data"),
+                        method=method)
+
+    async def _send(self, body: Any, check: Any) -> Any:
+        payload = json.dumps(body).encode()
+
+        async def attempt(endpoint: Endpoint) -> Any:
+            resp = await self._http.post(endpoint.url, content=payload)
+            if resp.status_code == 429 or resp.status_code >= 500:
+                raise _Retryable(f"HTTP {resp.status_code}")
+            if resp.status_code >= 400:
+                raise _Retryable(f"HTTP {resp.status_code}: {resp.text[:120]}")
+            return check(self._json(resp))
+
+        return await self._over(attempt)
+
+
+class Rest(Failover):
+    """A REST API (the Cosmos SDK's gRPC gateway) on the same failover rules. An error status
+    whose body is the gateway's ``{"code", "message"}`` is an answer — :class:`RestError`,
+    raised at once, never retried elsewhere; any other error status fails the endpoint."""
+
+    async def get(self, path: str) -> Any:
+        return await self._over(lambda e: self._call(e, "GET", path, None))
+
+    async def post(self, path: str, body: Any) -> Any:
+        return await self._over(lambda e: self._call(e, "POST", path, body))
+
+    async def _call(self, endpoint: Endpoint, method: str, path: str, body: Any) -> Any:
+        resp = await self._http.request(method, endpoint.url.rstrip("/") + path,
+                                        content=None if body is None else json.dumps(body).encode())
+        if resp.status_code == 429:
+            raise _Retryable("HTTP 429")
+        if resp.status_code < 400:
+            return self._json(resp)
+        try:
+            data = json.loads(resp.content)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("code"), int) and isinstance(data.get("message"), str):
+            raise RestError(f"{method} {path}: {data['message']}", code=data["code"], status=resp.status_code)
+        raise _Retryable(f"HTTP {resp.status_code}: {resp.text[:120]}")
+
+
+class RestError(RpcError):
+    """The gateway answered an error: ``code`` is the gRPC status code (5: not found), ``status``
+    the HTTP one."""
+
+    def __init__(self, message: str, *, code: int, status: int) -> None:
+        super().__init__(message, code=code, data=None, method="rest")
+        self.status = status
 
 
 def _code(error: dict[str, Any]) -> int:

@@ -14,6 +14,7 @@ from engine.cli._ipfs import ipfs
 from engine.cli._jobs import jobs
 from engine.cli._kale import kale
 from engine.cli._solana import cloudmesh, solana
+from engine.cli._structs import structs
 from engine.cli._worker import worker, workers
 from engine.output import emit_json
 
@@ -33,6 +34,7 @@ def cli() -> None:
               shiftboss kale devnet (the local KALE chain: a Soroban-RPC devnet running the farm contract)
               shiftboss ipfs devnet (a local Kubo RPC + gateway + Pinata endpoint, CIDs as kubo makes them)
               shiftboss solana devnet|keys|balance|airdrop · cloudmesh jobs|submit FILE --title T
+              shiftboss structs devnet|keys new|show|player|struct (the local Structs chain: CometBFT + REST)
     Workers:  shiftboss workers [drain|undrain ID] · worker keygen FILE · worker run --key FILE --coordinator ID
     Config:   shiftboss config check · reload (or SIGHUP)
     Measure:  shiftboss bench queue · bench pow · bench evm · bench kale · bench console
@@ -43,7 +45,7 @@ def cli() -> None:
 
 
 for command in (run, stop, up, console, status, estop, resume, pools, jobs, chains, audit, config, reload, bench,
-                devnet, keys, evm, kale, ipfs, solana, cloudmesh, worker, workers):
+                devnet, keys, evm, kale, ipfs, solana, cloudmesh, structs, worker, workers):
     cli.add_command(command)
 
 

@@ -20,6 +20,9 @@ from engine.errors import InvalidPayload, UnknownKind
 from engine.jobs._context import JobContext
 
 Handler = Callable[[JobContext, Any], Awaitable[Any]]
+#: ``admit(services, payload, field)``: a check at submit that needs the engine's services (a
+#: configured signer, an answer from a chain); raises :class:`~engine.errors.Invalid` to refuse
+Admit = Callable[[Any, Any, str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,7 @@ class Kind:
     max_attempts: int | None = None  # None: the scheduler default
     timeout: float | None = None
     backoff_base: float | None = None
+    admit: Admit | None = None
 
     def payload_schema(self) -> dict[str, Any]:
         return msgspec.json.schema(self.payload)

@@ -7,8 +7,10 @@ are put in it by the supervisor; handlers read the field, never look a service u
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from engine.chains import Heights
+from engine.chains.cometbft import CometChain
 from engine.chains.evm import EvmChain
 from engine.chains.solana import SolanaChain
 from engine.chains.soroban import KaleFarm, SorobanChain
@@ -17,6 +19,8 @@ from engine.jobs._cloudmesh import CloudMesh
 from engine.jobs._submit import Submitter
 from engine.pow.runtime import PowRuntime
 from engine.remote._coordinator import RemotePool
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -35,6 +39,8 @@ class Services:
     soroban: dict[str, SorobanChain] = field(default_factory=dict)
     #: Solana chain adapters by their ``[chains.<name>]``
     solana: dict[str, SolanaChain] = field(default_factory=dict)
+    #: CometBFT (Cosmos SDK) chain adapters by their ``[chains.<name>]`` — the Structs chain
+    cometbft: dict[str, CometChain] = field(default_factory=dict)
     #: the CloudMesh worker of ``[cloudmesh]``, if configured
     cloudmesh: CloudMesh | None = None
     #: the KALE farm of ``[kale]``, if configured
@@ -51,8 +57,16 @@ class Services:
 
     def evm_chain(self, name: str) -> EvmChain:
         """The EVM chain ``name``; an unknown one fails the job for good."""
-        chain = self.evm.get(name)
-        if chain is None:
-            raise PermanentFailure(f"no chain {name!r} is configured (chains: {', '.join(sorted(self.evm)) or 'none'})",
-                                   code="unknown_chain")
-        return chain
+        return _chain(self.evm, name, "evm")
+
+    def cometbft_chain(self, name: str) -> CometChain:
+        """The CometBFT chain ``name``; an unknown one fails the job for good."""
+        return _chain(self.cometbft, name, "cometbft")
+
+
+def _chain(chains: dict[str, T], name: str, kind: str) -> T:
+    chain = chains.get(name)
+    if chain is None:
+        raise PermanentFailure(f"no chain {name!r} with kind = \"{kind}\" is configured "
+                               f"(those: {', '.join(sorted(chains)) or 'none'})", code="unknown_chain")
+    return chain

@@ -1,8 +1,7 @@
 """PoW job kinds, hashing on their pool's threads (docs/design.md §6).
 
-``pow.kale``: KALE farming work. ``pow.hashcash``: a v1 hashcash stamp. ``pow.structs``: a Structs proof that waits for its block age
-(state ``waiting`` with ``waiting_info``), then hashes, re-checking its best hash against the
-difficulty that falls with every new block, and completes as soon as one qualifies."""
+``pow.kale``: KALE farming work. ``pow.hashcash``: a v1 hashcash stamp. (``pow.structs``, which
+also follows a chain and submits its proof, is in :mod:`engine.jobs.structs`.)"""
 
 from __future__ import annotations
 
@@ -15,13 +14,13 @@ import msgspec
 import trio
 from msgspec import Meta
 
-from engine.errors import PermanentFailure, WaitForChain
+from engine.errors import PermanentFailure
 from engine.jobs._context import JobContext
 from engine.jobs._registry import Kind
 from engine.pow.hashcash import HashcashWork, stamp_prefix
 from engine.pow.kale import KaleWork, VerificationError, parse_entropy, parse_farmer
 from engine.pow.runtime import PowJob
-from engine.pow.structs import StructsWork, difficulty, message_prefix
+from engine.pow.structs import StructsWork
 
 
 class KalePayload(msgspec.Struct, forbid_unknown_fields=True):
@@ -74,73 +73,6 @@ async def kale(ctx: JobContext, p: KalePayload) -> dict[str, Any]:
             "seconds": seconds}
 
 
-class StructsPayload(msgspec.Struct, forbid_unknown_fields=True):
-    """A Structs proof of work: SHA-256 of {objectId}{ACTION}{blockStart}NONCE{nonce}."""
-
-    action: Annotated[Literal["build", "mine", "refine", "raid"], Meta(description="what the proof completes")]
-    object_id: Annotated[str, Meta(min_length=1, max_length=100, description="struct id (fleet id for raids)")]
-    block_start: Annotated[int, Meta(ge=0, description="block the action started at")]
-    difficulty_range: Annotated[int, Meta(ge=2, description="the action's range, e.g. 14000 mining, 28000 refining")]
-    planet_id: Annotated[str, Meta(min_length=1, max_length=100, description="raided planet")] | None = None
-    target_age: Annotated[int, Meta(ge=1, le=10**9, description="blocks to wait before hashing")] = 10
-    chain: Annotated[str, Meta(min_length=1, max_length=64, description="height source to follow")] = "structs"
-    start_nonce: Annotated[int, Meta(ge=0, description="first nonce, below 2**64 (default: random)")] | None = None
-
-    def __post_init__(self) -> None:
-        if self.action == "raid" and not self.planet_id:
-            raise ValueError("planet_id: a raid needs the planet id")
-        if self.start_nonce is not None and self.start_nonce >= 2**64:
-            raise ValueError("start_nonce: must be below 2**64")
-
-
-async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
-    heights = ctx.services.heights
-    ready_at = p.block_start + p.target_age
-    height = heights.get(p.chain)
-    if height is None or height < ready_at:
-        age = None if height is None else height - p.block_start
-        raise WaitForChain(p.chain, ready_at, p.block_start, {
-            "chain": p.chain, "height": height, "current_age": age, "target_age": p.target_age,
-            "blocks_remaining": None if height is None else ready_at - height})
-    prefix = message_prefix(p.action, p.object_id, p.block_start, p.planet_id)
-    work = StructsWork(prefix.encode())
-    zeros_needed = difficulty(height - p.block_start, p.difficulty_range)
-    start = p.start_nonce if p.start_nonce is not None else secrets.randbelow(2**63)
-    job = PowJob(ctx.job_id, ctx.priority, work.search, target=zeros_needed, start=start,
-                 expected=16.0**zeros_needed, stop=ctx.stop_requested, verify=work.verify,
-                 remote=("structs", {"prefix": prefix}))
-    ctx.progress(height=height, difficulty=zeros_needed)
-
-    async def follow_blocks() -> None:
-        nonlocal height, zeros_needed
-        while True:
-            await heights.wait_change()
-            new = heights.get(p.chain)
-            if new is None or new == height:
-                continue
-            height = new
-            zeros_needed = difficulty(height - p.block_start, p.difficulty_range)
-            job.target, job.expected = zeros_needed, 16.0**zeros_needed
-            ctx.progress(height=height, difficulty=zeros_needed)
-            if job.best_zeros >= zeros_needed:
-                job.finished.set()  # the best hash so far now qualifies
-
-    began = time.monotonic()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(follow_blocks)
-        await ctx.services.pow_runtime(ctx.pool).solve(job, on_progress=lambda progress: ctx.progress(**progress))
-        nursery.cancel_scope.cancel()
-    if job.best_nonce is None or job.best_zeros < zeros_needed:
-        raise PermanentFailure("the nonce space ran out before a proof qualified", code="exhausted")
-    try:
-        digest = work.verify(job.best_nonce, job.best_zeros)
-    except VerificationError as exc:
-        raise PermanentFailure(str(exc), code="verification_failed") from None
-    return {"nonce": job.best_nonce, "hash": digest.hex(), "zeros": job.best_zeros, "difficulty": zeros_needed,
-            "height": height, "age": height - p.block_start, "hashes": job.hashes,
-            "seconds": round(time.monotonic() - began, 3)}
-
-
 class HashcashPayload(msgspec.Struct, forbid_unknown_fields=True):
     """A v1 hashcash stamp for ``resource`` whose SHA-1 starts with ``bits`` zero bits."""
 
@@ -183,9 +115,6 @@ def warm_pow_kernels() -> None:
 KINDS = [
     Kind("pow.kale", KalePayload, kale, "KALE farming: Keccak-256 over index‖nonce‖entropy‖farmer, most leading zeros.",
          timeout=3600, max_attempts=3),
-    Kind("pow.structs", StructsPayload, structs,
-         "Structs proof: waits for its block age, then SHA-256 until a hash meets the falling difficulty.",
-         timeout=7 * 86400, max_attempts=3),
     Kind("pow.hashcash", HashcashPayload, hashcash, "Hashcash v1 stamp: SHA-1 with `bits` leading zero bits.",
          timeout=3600, max_attempts=3),
 ]

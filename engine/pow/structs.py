@@ -4,12 +4,12 @@ difficulty, the kernel call, and re-verification with hashlib."""
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 from engine.pow._counter import CounterWork
 from engine.pow._result import leading_zero_nibbles
+from engine.schema.structs import difficulty
 
 __all__ = ["ACTIONS", "StructsWork", "difficulty", "message_prefix"]
 
@@ -26,14 +26,6 @@ def message_prefix(action: str, object_id: str, block_start: int, planet_id: str
             raise ValueError("a raid needs the planet id")
         return f"{object_id}@{planet_id}RAID{block_start}NONCE"
     return f"{object_id}{action.upper()}{block_start}NONCE"
-
-
-def difficulty(age: int, difficulty_range: int) -> int:
-    """Leading zero hex digits a proof needs at ``age`` blocks: 64 while age ≤ 1, then falling
-    as ``64 − floor(log10(age) / log10(range) × 63)``, at least 1."""
-    if age <= 1:
-        return 64
-    return max(1, 64 - math.floor(math.log10(age) / math.log10(difficulty_range) * 63))
 
 
 @dataclass(frozen=True)

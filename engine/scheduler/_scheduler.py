@@ -313,7 +313,8 @@ class Scheduler:
                 error = JobError(code=exc.code, message=exc.message, retryable=exc.retryable, details=exc.details)
             except WaitForChain as exc:
                 outcome = "deferred"
-                gate = {"chain": exc.chain, "height": exc.height, "start": exc.start}
+                gate = {"chain": exc.chain, "height": exc.height, "start": exc.start,
+                        **({"range": exc.difficulty_range} if exc.difficulty_range else {})}
                 ctx.progress(waiting_info=exc.info)
             except Exception as exc:  # any handler bug fails the attempt, not the engine
                 outcome = "failed"

@@ -239,6 +239,33 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX solana_txs_open ON solana_txs (chain, state);
     """,
+    # v8: Cosmos SDK (CometBFT) transactions, persisted signed before they are broadcast: one row
+    # per intent; re-signing after a refused or spent sequence keeps the row and adds a hash.
+    """
+    CREATE TABLE cosmos_txs (
+        id              TEXT PRIMARY KEY,
+        chain           TEXT NOT NULL,
+        signer          TEXT NOT NULL,
+        intent          TEXT NOT NULL UNIQUE,
+        job_id          TEXT,
+        label           TEXT NOT NULL,
+        msgs            TEXT NOT NULL,
+        raw             TEXT NOT NULL,
+        hashes          TEXT NOT NULL,
+        sequence        INTEGER NOT NULL,
+        account_number  INTEGER NOT NULL,
+        gas             INTEGER NOT NULL,
+        state           TEXT NOT NULL,
+        height          INTEGER,
+        error           TEXT,
+        error_code      INTEGER,
+        tries           INTEGER NOT NULL DEFAULT 0,
+        created_at      REAL NOT NULL,
+        updated_at      REAL NOT NULL,
+        sent_at         REAL
+    );
+    CREATE INDEX cosmos_txs_open ON cosmos_txs (chain, state);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -17,6 +17,7 @@ import msgspec
 
 from engine.errors import IdempotencyConflict, InvalidTransition, JobNotFound, StoreError
 from engine.schema import JOB_STATES, JobError, JobFilter, JobState, SubmitResult
+from engine.schema.structs import difficulty
 from engine.store._queries import filter_sql
 from engine.store._writer import Tx
 
@@ -274,6 +275,8 @@ def advance_gates(tx: Tx, chain: str, height: int) -> list[str]:
             continue
         info = {"chain": chain, "height": height, "current_age": height - gate["start"],
                 "target_age": gate["height"] - gate["start"], "blocks_remaining": max(0, gate["height"] - height)}
+        if gate.get("range"):
+            info["difficulty_now"] = difficulty(height - gate["start"], int(gate["range"]))
         old = _dec(progress_json) if progress_json else {}
         progress = {**old, "waiting_info": info}
         if height < gate["height"] and old.get("waiting_info") == info:

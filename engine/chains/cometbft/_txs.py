@@ -1,0 +1,222 @@
+"""Cosmos SDK transactions with the EVM sender's guarantees, on the SDK's rules:
+
+1. **One transaction per intent** (e.g. ``structs:build:5-12@1000``): one row, one id; sending
+   it again returns that row.
+2. **Persisted signed before it is broadcast** (:mod:`._txledger`): a crash between signing and
+   broadcasting loses nothing — the tracker broadcasts what is still ``signed``.
+3. **Sequences** are allocated here, per signer, in order, under one lock: the next after the
+   chain's account sequence and after every sequence the ledger holds; broadcasts go out in
+   sequence order (CheckTx refuses a gap).
+4. A transaction is **re-signed** with a fresh sequence only when it can no longer land: CheckTx
+   refused its sequence (``account sequence mismatch``: it never entered a mempool), or the
+   chain's account sequence has passed it and its hash is not in any block (another
+   transaction spent it). So one intent never has two included transactions.
+5. Gas comes from simulation (× ``gas_adjustment``); a failed simulation refuses the intent
+   before anything is signed, with the chain's message (:class:`~._rpc.Refused`).
+6. **Included** (``/tx`` finds the hash) means ``success`` with code 0, ``failed`` with the
+   chain's code and log otherwise; the same bytes are broadcast again while unseen (CometBFT
+   answers ``tx already exists in cache`` for those in its mempool).
+7. During an e-stop nothing is broadcast for the first time and nothing is re-signed; what was
+   sent is still followed.
+
+Resource handling: the sender holds no connection of its own (store and RPC are lent). Error
+handling: RPC failures in the tracker are logged and retried on the next tick; in ``send`` they
+propagate (the job attempt fails and is retried, and finds its transaction).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import trio
+from cosmpy.crypto.keypairs import PrivateKey
+
+from engine.chains._txwait import TxWaiter
+from engine.chains.cometbft import _tx as codec
+from engine.chains.cometbft import _txledger as ledger
+from engine.chains.cometbft._rpc import CometRpc, Refused
+from engine.chains.cometbft._txledger import CosmosTx
+from engine.errors import ChainError, EstopActive, PermanentFailure
+from engine.ids import job_id as new_id
+from engine.store import Store
+
+log = logging.getLogger("shiftboss.cometbft")
+RESEND_AFTER = 3.0  # seconds before a sent, unseen transaction is broadcast again (same bytes)
+
+
+class TxFailed(PermanentFailure):
+    """The chain refused or failed the transaction."""
+
+    def __init__(self, record: CosmosTx) -> None:
+        super().__init__(f"{record.label} transaction {record.hash[:12]}… failed: {record.error}", code="tx_failed",
+                         details={"tx": record.public()})
+        self.record = record
+
+
+class CosmosTxs(TxWaiter[CosmosTx]):
+    by_id = staticmethod(ledger.by_id)
+    failure = TxFailed
+
+    def __init__(self, chain: str, rpc: CometRpc, store: Store, *, chain_id: str, estop: Any = lambda: False,
+                 gas_adjustment: float = 1.5, gas_price: float = 0.0, denom: str = "ualpha") -> None:
+        super().__init__()
+        self.chain, self.rpc, self.store, self.chain_id = chain, rpc, store, chain_id
+        self.estop, self.gas_adjustment, self.gas_price, self.denom = estop, gas_adjustment, gas_price, denom
+        self.resend_after = RESEND_AFTER
+        self._keys: dict[str, PrivateKey] = {}
+        self._locks: defaultdict[str, trio.Lock] = defaultdict(trio.Lock)
+        self._next: dict[str, int] = {}  # signer → the next sequence to allocate
+        self._numbers: dict[str, int] = {}  # signer → account number
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def add_signer(self, address: str, key: PrivateKey) -> None:
+        self._keys[address] = key
+
+    def signers(self) -> list[str]:
+        return list(self._keys)
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def send(self, intent: str, signer: str, msgs: list[dict[str, Any]], *, label: str,
+                   job_id: str | None = None) -> CosmosTx:
+        """The transaction for ``intent``: the existing one, or a new one simulated, signed,
+        persisted and broadcast. :class:`Refused` if the simulation fails (nothing is written)."""
+        existing = await self.store.read(ledger.by_intent, intent)
+        if existing is not None:
+            return existing
+        if self.estop():
+            raise EstopActive("the emergency stop is engaged: nothing new is sent", code="estop")
+        key = self._keys.get(signer)
+        if key is None:
+            raise PermanentFailure(f"no signing key for {signer} on {self.chain}", code="no_signer")
+        if not self.chain_id:
+            raise ChainError(f"{self.chain}: not connected yet (the chain id is unknown)")
+        async with self._locks[signer]:
+            existing = await self.store.read(ledger.by_intent, intent)
+            if existing is not None:
+                return existing
+            number, sequence = await self._allocate(signer)
+            unsigned = codec.sign(key, msgs, chain_id=self.chain_id, account_number=number, sequence=sequence,
+                                  gas=10_000_000)
+            gas = int(await self.rpc.simulate(unsigned.raw) * self.gas_adjustment) + 1
+            signed = self._sign(key, msgs, number, sequence, gas)
+            record = CosmosTx(id=new_id("cosmos.tx"), chain=self.chain, signer=signer, intent=intent, label=label,
+                              msgs=msgs, raw=signed.raw.hex(), hashes=[signed.hash], sequence=sequence,
+                              account_number=number, gas=gas, job_id=job_id)
+            record = await self.store.write(ledger.insert_signed, record)
+            self._next[signer] = sequence + 1
+            if record.state == "signed" and not self.estop():
+                await self._broadcast(record)
+        return record
+
+    def _sign(self, key: PrivateKey, msgs: list[dict[str, Any]], number: int, sequence: int, gas: int) -> codec.Signed:
+        fee = int(gas * self.gas_price + 0.999999) if self.gas_price else 0
+        return codec.sign(key, msgs, chain_id=self.chain_id, account_number=number, sequence=sequence, gas=gas, fee=fee,
+                          denom=self.denom)
+
+    async def _allocate(self, signer: str) -> tuple[int, int]:
+        """(account number, the next sequence) — the chain's view and the ledger's, whichever is
+        further; held in memory after the first ask."""
+        if signer not in self._next:
+            account = await self.rpc.account(signer)
+            if account is None:
+                raise PermanentFailure(f"the chain has no account {signer}: fund it first", code="no_account")
+            self._numbers[signer] = account[0]
+            held = await self.store.read(ledger.next_sequence, self.chain, signer)
+            self._next[signer] = max(account[1], held)
+        return self._numbers[signer], self._next[signer]
+
+    async def _broadcast(self, record: CosmosTx) -> None:
+        try:
+            await self.rpc.broadcast(bytes.fromhex(record.raw))
+        except Refused as exc:
+            await self._refused(record, exc)
+        except ChainError as exc:  # nobody answered: the tracker broadcasts it again
+            await self.store.write(ledger.update, record, tries=record.tries + 1, sent_at=time.time(), error=str(exc))
+        else:
+            await self.store.write(ledger.update, record, state="sent", tries=record.tries + 1, sent_at=time.time(),
+                                   error=None)
+        self._poke()
+
+    async def _refused(self, record: CosmosTx, exc: Refused) -> None:
+        expected = exc.wrong_sequence
+        if expected is None:
+            if self._next.get(record.signer) == record.sequence + 1:
+                self._next[record.signer] = record.sequence  # never in a mempool: its sequence is free
+            await self.store.write(ledger.update, record, state="failed", error=f"{exc.log} ({exc.codespace} {exc.code})",
+                                   error_code=exc.code)
+        elif expected < record.sequence:  # a gap below it (a lost transaction): fill it
+            await self._resign(record, f"sequence {record.sequence} refused, the chain expects {expected}", expected)
+        elif not await self._landed_anyway(record):  # its sequence was spent: by it, or by another
+            await self._resign(record, f"sequence {record.sequence} refused, the chain expects {expected}",
+                               max(expected, self._next.get(record.signer, 0)))
+
+    async def _landed_anyway(self, record: CosmosTx) -> bool:
+        found = await self.rpc.find_txs(record.hashes)
+        landed = next((t for t in found.values() if t is not None), None)
+        if landed is not None:
+            await self._included(record, landed)
+        return landed is not None
+
+    async def _resign(self, record: CosmosTx, why: str, sequence: int) -> None:
+        """``record`` signed again at ``sequence`` (the caller made sure its old one cannot land)."""
+        if self.estop():
+            return
+        key = self._keys.get(record.signer)
+        if key is None:
+            log.warning("%s: %s needs re-signing (%s) but the key of %s is not loaded", self.chain, record.id, why,
+                        record.signer)
+            return
+        signed = self._sign(key, record.msgs, record.account_number, sequence, record.gas)
+        log.info("%s: %s re-signed (%s): sequence %d → %d", self.chain, record.id, why, record.sequence, sequence)
+        await self.store.write(ledger.update, record, raw=signed.raw.hex(), hashes=[*record.hashes, signed.hash],
+                               sequence=sequence, state="signed")
+        self._next[record.signer] = max(self._next.get(record.signer, 0), sequence + 1)
+        await self._broadcast(record)
+
+    # --- tracking -------------------------------------------------------------------------------
+
+    async def track(self) -> None:
+        """One pass over the open transactions: one batched ``tx`` lookup for all their hashes."""
+        open_txs = await self.store.read(ledger.open_txs, self.chain)
+        if not open_txs:
+            return
+        hashes = [h for record in open_txs for h in record.hashes]
+        found = await self.rpc.find_txs(hashes)
+        chain_sequences: dict[str, int] = {}
+        for record in open_txs:
+            included = next((found[h] for h in record.hashes if found[h] is not None), None)
+            try:
+                if included is not None:
+                    await self._included(record, included)
+                    continue
+                async with self._locks[record.signer]:
+                    if record.state == "sent" and time.time() - (record.sent_at or 0) < self.resend_after:
+                        continue
+                    if record.signer not in chain_sequences:
+                        account = await self.rpc.account(record.signer)
+                        chain_sequences[record.signer] = -1 if account is None else account[1]
+                    spent = chain_sequences[record.signer]
+                    if spent > record.sequence:
+                        # spent by another transaction, and ours is in no block: it can never land
+                        if not await self._landed_anyway(record):
+                            await self._resign(record, f"sequence {record.sequence} was spent",
+                                               max(spent, self._next.get(record.signer, 0)))
+                    elif not self.estop():
+                        await self._broadcast(record)  # the same bytes: a mempool holds them once
+            except ChainError as exc:
+                log.info("%s: following %s: %s", self.chain, record.id, exc)
+        self._poke()
+
+    async def _included(self, record: CosmosTx, found: Any) -> None:
+        result = found.tx_result
+        if result.code == 0:
+            await self.store.write(ledger.update, record, state="success", height=int(found.height), error=None,
+                                   error_code=None)
+        else:
+            await self.store.write(ledger.update, record, state="failed", height=int(found.height),
+                                   error=f"{result.log} ({result.codespace} {result.code})", error_code=result.code)
