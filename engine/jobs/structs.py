@@ -118,28 +118,29 @@ async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
             "chain": p.chain, "height": height, "current_age": age, "target_age": p.target_age,
             "blocks_remaining": None if height is None else ready_at - height,
             "difficulty_now": None if age is None else difficulty(age, p.difficulty_range)}, p.difficulty_range)
+    at: int = height  # the chain's height, followed while hashing
     prefix = message_prefix(p.action, p.object_id, p.block_start, p.planet_id)
     work = StructsWork(prefix.encode())
-    zeros_needed = difficulty(height - p.block_start, p.difficulty_range)
+    zeros_needed = difficulty(at - p.block_start, p.difficulty_range)
     start = p.start_nonce if p.start_nonce is not None else secrets.randbelow(2**63)
     job = PowJob(ctx.job_id, ctx.priority, work.search, target=zeros_needed, start=start,
                  expected=16.0**zeros_needed, stop=ctx.stop_requested, verify=work.verify,
                  remote=("structs", {"prefix": prefix}))
 
     def report(**more: Any) -> None:
-        ctx.progress(height=height, age=height - p.block_start, difficulty=zeros_needed, **more)
+        ctx.progress(height=at, age=at - p.block_start, difficulty=zeros_needed, **more)
 
     report()
 
     async def follow_blocks() -> None:
-        nonlocal height, zeros_needed
+        nonlocal at, zeros_needed
         while True:
             await heights.wait_change()
             new = heights.get(p.chain)
-            if new is None or new == height:
+            if new is None or new == at:
                 continue
-            height = new
-            zeros_needed = difficulty(height - p.block_start, p.difficulty_range)
+            at = new
+            zeros_needed = difficulty(at - p.block_start, p.difficulty_range)
             job.target, job.expected = zeros_needed, 16.0**zeros_needed
             report()
             if job.best_zeros >= zeros_needed:
@@ -161,7 +162,7 @@ async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
              "difficulty_met": True, "difficulty": zeros_needed, "zeros": job.best_zeros,
              "computation_time_ms": round(seconds * 1000, 1)}
     result = {"proof_of_work": proof, "nonce": job.best_nonce, "hash": digest.hex(), "zeros": job.best_zeros,
-              "difficulty": zeros_needed, "height": height, "age": height - p.block_start, "hashes": job.hashes,
+              "difficulty": zeros_needed, "height": at, "age": at - p.block_start, "hashes": job.hashes,
               "seconds": round(seconds, 3)}
     if chain is None:
         return result

@@ -14,8 +14,9 @@ import logging
 import time
 from typing import Any, NoReturn
 
+import httpx
 import trio
-from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
+from trio_websocket import ConnectionClosed, HandshakeError, wrap_client_stream
 
 from engine.chains._watch import connect_until, watch_heads
 from engine.chains.cometbft import _tx as codec
@@ -117,16 +118,43 @@ class CometChain:
     async def _follow_websocket(self) -> NoReturn:
         backoff = 0.5
         while True:
-            url = self.rpc.websocket_url()
             try:
-                async with open_websocket_url(url, connect_timeout=10, disconnect_timeout=2) as ws:
+                await self._subscribe(self.rpc.websocket_url())
+            except* (OSError, HandshakeError, ConnectionClosed, trio.BrokenResourceError, ValueError, KeyError,
+                     TypeError, ChainError, trio.TooSlowError) as group:  # raised through the reader's nursery
+                exc = group.exceptions[0]
+                self.ws_error = f"{type(exc).__name__}: {exc}"
+            if self.ws_connected:
+                backoff = 0.5
+                log.warning("chain %s: the NewBlock subscription dropped (%s); polling /status until it is back",
+                            self.name, self.ws_error)
+                self.ws_reconnects += 1
+            self.ws_connected = False
+            await trio.sleep(backoff)
+            backoff = min(MAX_BACKOFF, backoff * 2)
+
+    async def _subscribe(self, url: str) -> None:
+        """Follow ``NewBlock`` events on ``url`` until the connection ends. The TCP stream is ours,
+        closed however the handshake or the subscription ends (trio-websocket leaves a refused
+        handshake's socket open)."""
+        parsed = httpx.URL(url)
+        port = parsed.port or (443 if parsed.scheme == "wss" else 80)
+        with trio.fail_after(10):
+            stream: trio.abc.Stream = (await trio.open_ssl_over_tcp_stream(parsed.host, port, https_compatible=True)
+                                       if parsed.scheme == "wss" else await trio.open_tcp_stream(parsed.host, port))
+        try:
+            async with trio.open_nursery() as nursery:
+                with trio.fail_after(10):
+                    ws = await wrap_client_stream(nursery, stream, f"{parsed.host}:{port}",  # type: ignore[arg-type]
+                                                  parsed.raw_path.decode())
                     await ws.send_message(json.dumps({"jsonrpc": "2.0", "method": "subscribe", "id": 0,
                                                       "params": {"query": NEW_BLOCK}}))
                     ack = json.loads(await ws.get_message())
-                    if "error" in ack:
-                        raise ValueError(f"subscribe refused: {ack['error']}")
-                    self.ws_connected, self.ws_error, backoff = True, "", 0.5
-                    await self.poll_head_now()  # what was missed while the socket was down
+                if "error" in ack:
+                    raise ValueError(f"subscribe refused: {ack['error']}")
+                self.ws_connected, self.ws_error = True, ""
+                await self.poll_head_now()  # what was missed while the socket was down
+                try:
                     while True:
                         event = json.loads(await ws.get_message())
                         height = int(event["result"]["data"]["value"]["block"]["header"]["height"])
@@ -134,16 +162,11 @@ class CometChain:
                             await self._observe(height, "websocket")
                         except StoreError as exc:
                             log.warning("chain %s: head not recorded: %s", self.name, exc)
-            except (OSError, HandshakeError, ConnectionClosed, ValueError, KeyError, TypeError, ChainError,
-                    trio.TooSlowError) as exc:
-                self.ws_error = f"{type(exc).__name__}: {exc}"
-            if self.ws_connected:
-                log.warning("chain %s: the NewBlock subscription dropped (%s); polling /status until it is back",
-                            self.name, self.ws_error)
-                self.ws_reconnects += 1
-            self.ws_connected = False
-            await trio.sleep(backoff)
-            backoff = min(MAX_BACKOFF, backoff * 2)
+                finally:
+                    nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
 
     async def poll_head_now(self) -> None:
         status = await self.rpc.status()

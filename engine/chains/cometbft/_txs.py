@@ -99,10 +99,7 @@ class CosmosTxs(TxWaiter[CosmosTx]):
             existing = await self.store.read(ledger.by_intent, intent)
             if existing is not None:
                 return existing
-            number, sequence = await self._allocate(signer)
-            unsigned = codec.sign(key, msgs, chain_id=self.chain_id, account_number=number, sequence=sequence,
-                                  gas=10_000_000)
-            gas = int(await self.rpc.simulate(unsigned.raw) * self.gas_adjustment) + 1
+            number, sequence, gas = await self._simulate(key, signer, msgs)
             signed = self._sign(key, msgs, number, sequence, gas)
             record = CosmosTx(id=new_id("cosmos.tx"), chain=self.chain, signer=signer, intent=intent, label=label,
                               msgs=msgs, raw=signed.raw.hex(), hashes=[signed.hash], sequence=sequence,
@@ -112,6 +109,23 @@ class CosmosTxs(TxWaiter[CosmosTx]):
             if record.state == "signed" and not self.estop():
                 await self._broadcast(record)
         return record
+
+    async def _simulate(self, key: PrivateKey, signer: str, msgs: list[dict[str, Any]]) -> tuple[int, int, int]:
+        """(account number, sequence, gas limit) for ``msgs``. The simulation checks the sequence
+        too: one spent elsewhere (another wallet with this key) moves ours to the chain's."""
+        for _ in range(3):
+            number, sequence = await self._allocate(signer)
+            draft = codec.sign(key, msgs, chain_id=self.chain_id, account_number=number, sequence=sequence,
+                               gas=10_000_000)
+            try:
+                return number, sequence, int(await self.rpc.simulate(draft.raw) * self.gas_adjustment) + 1
+            except Refused as exc:
+                if exc.wrong_sequence is None or exc.wrong_sequence == sequence:
+                    raise
+                log.info("%s: %s's sequence is %d on chain, not %d: taking it", self.chain, signer, exc.wrong_sequence,
+                         sequence)
+                self._next[signer] = exc.wrong_sequence
+        raise ChainError(f"{self.chain}: {signer}'s sequence keeps moving; try again")
 
     def _sign(self, key: PrivateKey, msgs: list[dict[str, Any]], number: int, sequence: int, gas: int) -> codec.Signed:
         fee = int(gas * self.gas_price + 0.999999) if self.gas_price else 0

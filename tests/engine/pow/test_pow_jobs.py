@@ -123,11 +123,12 @@ async def test_a_structs_job_waits_for_its_age_then_hashes_until_the_falling_dif
         job_id = (await client.post("/v1/jobs", json={"kind": "pow.structs", "payload": payload})).json()["id"]
         waiting = await until_state(client, job_id, "waiting", within=30)
         assert waiting["progress"]["waiting_info"] == {"chain": "structs", "height": 5, "current_age": 5,
-                                                        "target_age": 10, "blocks_remaining": 5}
+                                                        "target_age": 10, "blocks_remaining": 5,
+                                                        "difficulty_now": 42}  # 64 - floor(log10(5)/log10(100)*63)
         assert waiting["attempts"] == 0
         await set_height(client, 7)
         info = await wait_for(lambda: _waiting_info(client, job_id, 7), 10)
-        assert info["blocks_remaining"] == 3
+        assert info["blocks_remaining"] == 3 and info["difficulty_now"] == 38  # refreshed by the store at each height
         queued = await set_height(client, 10)  # age 10: difficulty 33 zeros — hashing, no proof yet
         assert queued["queued"] == [job_id]
         await until_state(client, job_id, "running", within=10)

@@ -1,0 +1,106 @@
+"""The Cosmos sender against the local Structs chain, without an engine around it: a
+transaction persisted signed but never broadcast (a crash) whose sequence another wallet then
+spends is refused by CheckTx, signed again with the next sequence, and lands once; the same
+bytes broadcast twice land once; during an e-stop nothing new is sent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trio
+
+from engine.chains.cometbft import CometRpc, CosmosTxs
+from engine.chains.cometbft import _txledger as ledger
+from engine.chains.cometbft import tx as codec
+from engine.devnets.structs import StructsDevnet
+from engine.devnets.structs.chain import Target
+from engine.errors import EstopActive
+from engine.store import Store
+from tests.engine.structs.conftest import solve
+
+RANGE = 20
+
+
+@dataclass
+class Rig:
+    node: StructsDevnet
+    txs: CosmosTxs
+    address: str
+    player: str
+    estop: list[bool]
+
+    def proof_msg(self, target: Target, zeros: int = 1) -> dict[str, object]:
+        proof, nonce = solve("build", target.id, target.block_start, zeros)
+        return codec.completion("build", self.address, target.id, proof, nonce)
+
+    def ready_target(self) -> Target:
+        """A struct old enough that one zero is a proof."""
+        target = self.node.chain.add_target(self.player, "build", RANGE, age=40)
+        return target
+
+
+@asynccontextmanager
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    node = StructsDevnet(autoproduce=False)
+    node.produce_block()
+    key = codec.create_key(tmp_path / "alice.key")
+    address = codec.address(key.public_key, "structs")
+    player = node.chain.add_player(address)
+    for _ in range(40):
+        node.produce_block()
+    store = Store.open(tmp_path / "sb.db")
+    flag = [False]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run)
+        rpc_url, rest_url = await nursery.start(node.run)
+        async with CometRpc([rpc_url], [rest_url], retries=0, backoff=0.01) as rpc:
+            txs = CosmosTxs("structs", rpc, store, chain_id=node.chain.chain_id, estop=lambda: flag[0])
+            txs.add_signer(address, key)
+            yield Rig(node, txs, address, player, flag)
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_a_sequence_spent_while_the_engine_was_down_is_signed_again(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        ours, theirs = r.ready_target(), r.ready_target()
+        key = r.txs._keys[r.address]
+        crashed = codec.sign(key, [r.proof_msg(ours)], chain_id=r.node.chain.chain_id, account_number=1, sequence=0,
+                             gas=200_000)
+        record = ledger.CosmosTx(id="cosmos-tx_crashed", chain="structs", signer=r.address, intent="crashed",
+                                 label="build", msgs=[r.proof_msg(ours)], raw=crashed.raw.hex(), hashes=[crashed.hash],
+                                 sequence=0, account_number=1, gas=200_000)
+        await r.txs.store.write(ledger.insert_signed, record)  # persisted, never broadcast: then the crash
+        r.node.chain.check_tx(codec.sign(key, [r.proof_msg(theirs)], chain_id=r.node.chain.chain_id, account_number=1,
+                                         sequence=0, gas=200_000).raw)  # another wallet spends sequence 0
+        r.node.produce_block()
+        await r.txs.track()  # broadcasts the stored bytes: "expected 1, got 0" → signed again at 1
+        again = await r.txs.store.read(ledger.by_id, record.id)
+        assert again is not None and again.state == "sent" and again.sequence == 1 and len(again.hashes) == 2
+        r.node.produce_block()
+        await r.txs.track()
+        done = await r.txs.store.read(ledger.by_id, record.id)
+        assert done is not None and done.state == "success"
+        assert [h for h in done.hashes if h in r.node.chain.included] == [done.hash] and ours.done and theirs.done
+
+
+@pytest.mark.trio
+async def test_the_same_bytes_land_once_and_an_estop_sends_nothing_new(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        target = r.ready_target()
+        sent = await r.txs.send("build:a", r.address, [r.proof_msg(target)], label="build a")
+        assert sent.state == "sent" and (await r.txs.send("build:a", r.address, [], label="again")).id == sent.id
+        await r.txs.rpc.broadcast(bytes.fromhex(sent.raw))  # "tx already exists in cache": the same hash, once
+        r.node.produce_block()
+        await r.txs.track()
+        done = await r.txs.wait(sent.id, within=5)
+        assert done.state == "success" and done.height == r.node.chain.height
+        assert sum(len(b.txs) for b in r.node.chain.blocks) == 1
+        r.estop[0] = True
+        with pytest.raises(EstopActive):
+            await r.txs.send("build:b", r.address, [r.proof_msg(r.ready_target())], label="build b")
+        assert await r.txs.store.read(ledger.by_intent, "build:b") is None
