@@ -70,9 +70,20 @@ def summary(job: Job) -> str:
     if job.error is not None and job.state in ("failed", "retrying", "expired"):
         return f"{job.error.code}: {job.error.message}"
     progress: dict[str, Any] = job.progress or {}
+    if job.kind == "pow.structs":
+        return structs_summary(job, progress)
     waiting = progress.get("waiting_info")
     if job.state == "waiting" and isinstance(waiting, dict):
         return "waiting: " + ", ".join(f"{k}={v}" for k, v in waiting.items())
+    parts = _hashing(progress)
+    if not parts and progress:
+        parts = [f"{k}={v}" for k, v in list(progress.items())[:3]]
+    if job.state == "completed" and not parts and job.result is not None:
+        parts.append(f"result {str(job.result)[:60]}")
+    return " · ".join(parts)
+
+
+def _hashing(progress: dict[str, Any]) -> list[str]:
     parts = []
     if "best_zeros" in progress:
         target = progress.get("target_zeros")
@@ -83,8 +94,39 @@ def summary(job: Job) -> str:
         parts.append(si(float(progress["hashes"]), "H"))
     if "eta_s" in progress and progress["eta_s"] is not None:
         parts.append(f"eta {span(float(progress['eta_s']))}")
-    if not parts and progress:
-        parts = [f"{k}={v}" for k, v in list(progress.items())[:3]]
-    if job.state == "completed" and not parts and job.result is not None:
-        parts.append(f"result {str(job.result)[:60]}")
-    return " · ".join(parts)
+    return parts
+
+
+def structs_summary(job: Job, progress: dict[str, Any]) -> str:
+    """A Structs proof: the struct's age and the difficulty now while it waits and hashes, the
+    best zeros so far, then its transaction."""
+    waiting = progress.get("waiting_info")
+    if job.state == "waiting" and isinstance(waiting, dict):
+        parts = [f"age {_or_dash(waiting.get('current_age'))}/{_or_dash(waiting.get('target_age'))}"]
+        if waiting.get("difficulty_now") is not None:
+            parts.append(f"difficulty now {waiting['difficulty_now']}")
+        parts.append(f"{_or_dash(waiting.get('blocks_remaining'))} blocks to wait")
+        return "waiting: " + " · ".join(parts)
+    result: dict[str, Any] = job.result if isinstance(job.result, dict) else {}
+    if job.state == "completed" and result:
+        proof = result.get("proof_of_work") or {}
+        text = f"proof {_or_dash(proof.get('zeros'))}/{_or_dash(proof.get('difficulty'))} zeros"
+        tx = result.get("transaction")
+        if isinstance(tx, dict):
+            text += f" · tx {_short_hash(tx.get('hash'))} {tx.get('status')}"
+            text += f" at {tx['height']}" if tx.get("height") else ""
+        return text
+    parts = []
+    if "age" in progress:
+        parts.append(f"age {progress['age']} · difficulty now {_or_dash(progress.get('difficulty'))}")
+    if progress.get("phase") in ("submitting", "following"):
+        return " · ".join([*parts, f"tx {_short_hash(progress.get('tx'))} {progress.get('tx_state', 'signing')}"])
+    return " · ".join(parts + _hashing(progress))
+
+
+def _or_dash(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+def _short_hash(value: Any) -> str:
+    return f"{value[:10]}…" if isinstance(value, str) and value else "—"

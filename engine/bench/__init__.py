@@ -1,7 +1,8 @@
 """The benchmark drivers behind ``shiftboss bench …``: each prints our figure beside its
 baseline measured in the same run (queue vs a redis-py loop, PoW vs C references, EVM vs a
 web3.py loop, KALE farming vs the seed's sequential miner processes,
-CloudMesh jobs vs the seed's one-at-a-time worker, the console's key → frame times)."""
+CloudMesh jobs vs the seed's one-at-a-time worker, Structs proofs vs the seed's forked hashlib
+worker, the console's key → frame times)."""
 
 import click
 
@@ -12,6 +13,7 @@ from engine.bench._kale import bench_kale
 from engine.bench._pool import bench_pool
 from engine.bench._pow import bench_pow
 from engine.bench._queue import bench_queue
+from engine.bench._structs import bench_structs
 
 
 @click.group()
@@ -19,7 +21,8 @@ def bench() -> None:
     """Benchmarks: our figures beside a baseline measured in the same run."""
 
 
-for command in (bench_queue, bench_pow, bench_evm, bench_kale, bench_pool, bench_cloudmesh, bench_console):
+for command in (bench_queue, bench_pow, bench_evm, bench_kale, bench_pool, bench_cloudmesh, bench_structs,
+                bench_console):
     bench.add_command(command)
 
 __all__ = ["bench"]

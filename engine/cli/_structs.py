@@ -55,6 +55,8 @@ def structs() -> None:
               help="Cosmos REST port on 127.0.0.1.")
 @click.option("--block-seconds", type=click.FloatRange(0.05, 60), default=1.0, show_default=True,
               help="Seconds per block.")
+@click.option("--initial-height", type=click.IntRange(1), default=1, show_default=True,
+              help="The first block's height (CometBFT's genesis initial_height).")
 @click.option("--player", "players", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="A key file whose address becomes a player (made, 0600, if missing). Repeatable.")
 @click.option("--structs", "count", type=click.IntRange(0, 10_000), default=0, show_default=True,
@@ -65,7 +67,7 @@ def structs() -> None:
               help="Blocks ago their build started.")
 @click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the URLs, players and structs here (JSON) once serving; removed at stop.")
-def devnet(rpc_port: int, rest_port: int, block_seconds: float, players: tuple[Path, ...], count: int,
+def devnet(rpc_port: int, rest_port: int, block_seconds: float, initial_height: int, players: tuple[Path, ...], count: int,
            difficulty_range: int, age: int, state_file: Path | None) -> None:
     """Serve a local Structs chain: CometBFT's RPC (/status, /block, /broadcast_tx_sync, /tx,
     the /websocket NewBlock subscription) and the Cosmos REST endpoints (account query,
@@ -83,9 +85,9 @@ def devnet(rpc_port: int, rest_port: int, block_seconds: float, players: tuple[P
     import trio
 
     from engine.chains.cometbft import tx as codec
-    from engine.devnets.structs import PREFIX, StructsDevnet
+    from engine.devnets.structs import PREFIX, StructsChain, StructsDevnet
 
-    node = StructsDevnet(block_seconds=block_seconds)
+    node = StructsDevnet(StructsChain(initial_height=initial_height), block_seconds=block_seconds)
     made: list[dict[str, Any]] = []
     for path in players:
         address = codec.address(_key(path, create=True).public_key, PREFIX)

@@ -115,6 +115,24 @@ def test_figures_read_well() -> None:
     assert summary(job) == "timeout: attempt took over 60 s"
 
 
+def test_a_structs_proof_reads_as_age_difficulty_best_zeros_and_transaction() -> None:
+    job = _job(1, "waiting")
+    job.kind = "pow.structs"
+    job.progress = {"waiting_info": {"chain": "structs", "height": 1005, "current_age": 5, "target_age": 10,
+                                     "blocks_remaining": 5, "difficulty_now": 42}}
+    assert summary(job) == "waiting: age 5/10 · difficulty now 42 · 5 blocks to wait"
+    job.state = "running"
+    job.progress = {"height": 1450, "age": 450, "difficulty": 6, "best_zeros": 5, "target_zeros": 6,
+                    "hashrate": {"10s": 8.1e7}}
+    assert summary(job) == "age 450 · difficulty now 6 · best 5/6 zeros · 81.0 MH/s"
+    job.progress = {**job.progress, "phase": "following", "tx": "9F2C41D07A66E1B0", "tx_state": "sent"}
+    assert summary(job) == "age 450 · difficulty now 6 · tx 9F2C41D07A… sent"
+    job.state = "completed"
+    job.result = {"proof_of_work": {"zeros": 6, "difficulty": 6},
+                  "transaction": {"hash": "9F2C41D07A66E1B0", "status": "included", "height": 1451}}
+    assert summary(job) == "proof 6/6 zeros · tx 9F2C41D07A… included at 1451"
+
+
 def test_one_action_table_feeds_bindings_with_ids_and_tooltips() -> None:
     ids = [a.id for a in actions.ACTIONS]
     assert len(ids) == len(set(ids))

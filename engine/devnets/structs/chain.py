@@ -107,9 +107,9 @@ class Included:
 
 
 class StructsChain:
-    def __init__(self, chain_id: str = CHAIN_ID, prefix: str = PREFIX) -> None:
+    def __init__(self, chain_id: str = CHAIN_ID, prefix: str = PREFIX, initial_height: int = 1) -> None:
         self.chain_id, self.prefix = chain_id, prefix
-        self.blocks: list[Block] = [Block(1, time.time(), hashlib.sha256(b"genesis").hexdigest().upper())]
+        self.blocks: list[Block] = [Block(initial_height, time.time(), hashlib.sha256(b"genesis").hexdigest().upper())]
         self.accounts: dict[str, Account] = {}
         self.players: dict[str, str] = {}  # player id → primary address
         self.targets: dict[tuple[str, str], Target] = {}  # (kind "struct"|"fleet", id) → target
@@ -122,6 +122,10 @@ class StructsChain:
     @property
     def height(self) -> int:
         return self.blocks[-1].height
+
+    def block(self, height: int) -> Block | None:
+        index = height - self.blocks[0].height
+        return self.blocks[index] if 0 <= index < len(self.blocks) else None
 
     # --- set-up (the devnet's admin routes) ----------------------------------------------------
 

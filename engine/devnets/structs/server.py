@@ -75,16 +75,17 @@ class StructsDevnet:
                               "latest_block_time": block.header(self.chain.chain_id)["time"], "catching_up": False}}
 
     def _block_json(self, height: int) -> dict[str, Any]:
-        block = self.chain.blocks[height - 1]
+        block = self.chain.block(height)
+        assert block is not None
         return {"block_id": {"hash": block.hash},
                 "block": {"header": block.header(self.chain.chain_id),
                           "data": {"txs": [base64.b64encode(t).decode() for t in block.txs]}}}
 
     def _block(self, params: dict[str, Any]) -> dict[str, Any]:
         height = _int(params.get("height"), "height", self.chain.height)
-        if not 1 <= height <= self.chain.height:
-            raise _internal(f"height {height} must be less than or equal to the current blockchain height "
-                            f"{self.chain.height}")
+        if self.chain.block(height) is None:
+            raise _internal(f"height {height} is not available, lowest height is {self.chain.blocks[0].height} and "
+                            f"the current blockchain height is {self.chain.height}")
         return self._block_json(height)
 
     def _broadcast(self, params: dict[str, Any]) -> dict[str, Any]:
