@@ -204,6 +204,17 @@ class DemoSettings(_Section):
     interval: float = Field(0.5, gt=0)
     """Seconds between demo submissions."""
 
+    structs_rest: str | None = None
+    """The local Structs chain's REST URL (``shiftboss run --structs-devnet`` sets it): every
+    ``structs_every`` seconds the demo starts a struct build there (a devnet-only route) and
+    submits its ``pow.structs`` proof, signed by the ``demo`` key of ``[chains.structs]``."""
+
+    structs_player: str | None = None
+    """The demo player's id on that chain."""
+
+    structs_every: float = Field(30.0, gt=0)
+    """Seconds between demo Structs builds."""
+
 
 class EvmChainSettings(_Section):
     kind: Literal["evm"] = "evm"

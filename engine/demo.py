@@ -1,17 +1,22 @@
 """Demo load: a steady trickle of noop, sleep and demo.flaky jobs (some retry, some fail) and
 now and then a Hashcash stamp for the PoW threads, so a new operator sees life in
-``shiftboss status``, ``jobs list`` and the console."""
+``shiftboss status``, ``jobs list`` and the console; with the local Structs chain, a struct
+build every ``demo.structs_every`` seconds and its proof, from waiting to included."""
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import NoReturn
 
+import httpx
 import trio
 
-from engine.errors import StoreError
+from engine.errors import EngineError, StoreError
 from engine.schema import JobSubmit
 from engine.service import Service
+
+log = logging.getLogger("shiftboss.demo")
 
 #: (weight, kind, payload, priority)
 MIX: list[tuple[int, str, dict[str, object], int]] = [
@@ -25,7 +30,35 @@ MIX: list[tuple[int, str, dict[str, object], int]] = [
 ]
 
 
+STRUCTS_RANGE = 30  # difficulty 22 at age 10, 6 at age 23: a proof ~20 s after its build starts (1 s blocks)
+
+
 async def feed(service: Service, rng: random.Random | None = None) -> NoReturn:
+    demo = service.settings.demo
+    async with trio.open_nursery() as nursery:
+        if demo.structs_rest and demo.structs_player:
+            nursery.start_soon(structs_builds, service, demo.structs_rest, demo.structs_player)
+        await mix(service, rng)
+
+
+async def structs_builds(service: Service, rest: str, player: str) -> NoReturn:
+    """Every ``structs_every`` s: start a struct build on the local Structs chain (its
+    devnet-only route) and submit its proof, signed by the ``demo`` key."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        while True:
+            try:
+                target = (await http.post(f"{rest}/devnet/targets", json={
+                    "owner": player, "action": "build", "difficultyRange": STRUCTS_RANGE})).json()
+                if not service.estop_active and service.store_health().writable:
+                    await service.submit([JobSubmit(kind="pow.structs", payload={
+                        "action": "build", "object_id": target["id"], "block_start": int(target["blockStart"]),
+                        "difficulty_range": STRUCTS_RANGE, "signer": "demo", "player_id": player})], "demo", batch=False)
+            except (httpx.HTTPError, ValueError, KeyError, EngineError) as exc:
+                log.info("demo: no Structs build this time: %s", exc)
+            await trio.sleep(service.settings.demo.structs_every)
+
+
+async def mix(service: Service, rng: random.Random | None = None) -> NoReturn:
     rng = rng or random.Random()
     weights = [w for w, *_ in MIX]
     while True:

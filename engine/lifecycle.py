@@ -108,7 +108,7 @@ def wait_exit(pid: int, timeout: float) -> bool:
 
 def detach(settings: Settings, *, config_path: Path | None = None, demo: bool = False, tcp: str | None = None,
            devnet_state: Path | None = None, kale_state: Path | None = None, cloudmesh_state: Path | None = None,
-           timeout: float = 60.0) -> int:
+           structs_state: Path | None = None, timeout: float = 60.0) -> int:
     """Start ``shiftboss run`` in the background (own session, stdin from /dev/null, output to
     engine.log in the data dir) and return its pid once it answers.
 
@@ -129,6 +129,8 @@ def detach(settings: Settings, *, config_path: Path | None = None, demo: bool = 
         args += ["--kale-devnet", str(kale_state.resolve())]
     if cloudmesh_state:
         args += ["--cloudmesh-devnet", str(cloudmesh_state.resolve())]
+    if structs_state:
+        args += ["--structs-devnet", str(structs_state.resolve())]
     secure_data_dir(settings)
     with open(settings.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(args, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True,

@@ -66,7 +66,7 @@ def bench_structs(n: int, difficulty_range: int, start_age: int, block_seconds: 
         proc = subprocess.Popen([sys.executable, "-m", "engine", "structs", "devnet", "--rpc-port", str(rpc_port),
                                  "--rest-port", str(rest_port), "--block-seconds", str(block_seconds),
                                  "--initial-height", "1000000", "--player",
-                                 str(key_file), "--state-file", str(state)],
+                                 str(key_file), "--state", str(state)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             chain = _wait_up(state, proc)

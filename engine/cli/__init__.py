@@ -37,7 +37,7 @@ def cli() -> None:
               shiftboss structs devnet|keys new|show|player|struct (the local Structs chain: CometBFT + REST)
     Workers:  shiftboss workers [drain|undrain ID] · worker keygen FILE · worker run --key FILE --coordinator ID
     Config:   shiftboss config check · reload (or SIGHUP)
-    Measure:  shiftboss bench queue · bench pow · bench evm · bench kale · bench console
+    Measure:  shiftboss bench queue · pow · evm · kale · pool · cloudmesh · structs · console
 
     Clients find the engine through --socket PATH or SHIFTBOSS_SOCKET (default: the socket in
     the data dir), or --url with a token over TCP. Every client command takes --json.

@@ -65,7 +65,8 @@ def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_dev
     see `shiftboss kale devnet`) with three demo farmers, the local Solana node and IPFS endpoint
     with a demo CloudMesh job every 20 s (see `shiftboss cloudmesh devnet`), and an engine with
     demo jobs that also executes the demo workflows, farms KALE for those farmers (press K in the
-    console) and runs the CloudMesh jobs (press M).
+    console) and runs the CloudMesh jobs (press M), and the local Structs chain (see `shiftboss
+    structs devnet`) where the demo starts a struct build every 30 s and proves it.
     Without a terminal (or with --follow) it prints events instead. The engine and the chains
     keep running afterwards (`shiftboss stop`; the chains' pids are in .demo/anvil.pid,
     .demo/kale-devnet.json and .demo/cloudmesh-devnet.json).
@@ -75,10 +76,11 @@ def up(config_path: Path | None, data_dir: str | None, follow_only: bool, no_dev
     devnet_state = None if no_devnet else _ensure_devnet(Path(".demo"))
     kale_state = None if no_devnet else _ensure_kale_devnet(Path(".demo"))
     mesh_state = None if no_devnet else _ensure_cloudmesh_devnet(Path(".demo"))
+    structs_state = None if no_devnet else _ensure_structs_devnet(Path(".demo"))
     if not socket_accepts(settings.socket_path):
         click.echo("starting the engine with demo load …")
         start_detached(settings, config_path or default_config_path(), demo=True, devnet_state=devnet_state,
-                       kale_state=kale_state, cloudmesh_state=mesh_state)
+                       kale_state=kale_state, cloudmesh_state=mesh_state, structs_state=structs_state)
     else:
         click.echo(f"attached to the running engine at {settings.socket_path}")
     if not follow_only and sys.stdin.isatty() and sys.stdout.isatty():
@@ -173,6 +175,17 @@ def _ensure_cloudmesh_devnet(folder: Path) -> Path | None:
     if funded.returncode != 0:
         click.echo(f"could not fund the CloudMesh worker: {funded.stderr.strip()}")
     return state_path
+
+
+def _ensure_structs_devnet(folder: Path) -> Path | None:
+    """The demo's local Structs chain (a block every second, one demo player whose key is
+    structs-player.key): the running one, or a new one started in the background."""
+    state_path = folder / "structs-devnet.json"
+    state = _running_or_started(
+        state_path, "Structs devnet", "starting the local Structs chain (a devnet: a block every 1 s) …",
+        ["structs", "devnet", "--detach", "--rpc-port", "0", "--rest-port", "0", "--player",
+         str(folder / "structs-player.key")])
+    return None if state is None else state_path
 
 
 def _running_or_started(state_path: Path, what: str, starting: str, args: list[str]) -> dict[str, Any] | None:

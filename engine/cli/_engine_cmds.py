@@ -65,8 +65,12 @@ def load_or_exit(config_path: Path | None, overrides: dict[str, Any] | None = No
 @click.option("--cloudmesh-devnet", "cloudmesh_state", type=click.Path(dir_okay=False, exists=True),
               help="Work for CloudMesh on the local Solana node and IPFS endpoint of a `shiftboss cloudmesh devnet`"
                    " state file (what `make demo` does).")
+@click.option("--structs-devnet", "structs_state", type=click.Path(dir_okay=False, exists=True),
+              help="Follow the local Structs chain of a `shiftboss structs devnet` state file, signing with its first"
+                   " player's key as `demo` (what `make demo` does; with --demo, a struct build every 30 s).")
 def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool, tcp: str | None,
-        devnet_state: str | None, kale_state: str | None, cloudmesh_state: str | None) -> None:
+        devnet_state: str | None, kale_state: str | None, cloudmesh_state: str | None,
+        structs_state: str | None) -> None:
     """Run the engine (foreground unless --detach).
 
     SIGTERM or Ctrl-C stops it gracefully: nothing new is claimed, running jobs get
@@ -87,12 +91,15 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         overrides.update(kale_devnet_overrides(Path(kale_state)))
     if cloudmesh_state:
         overrides.update(cloudmesh_devnet_overrides(Path(cloudmesh_state)))
+    if structs_state:
+        overrides.update(structs_devnet_overrides(Path(structs_state)))
     settings = load_or_exit(config_path, overrides)
     if detach:
         start_detached(settings, config_path or default_config_path(), demo=demo, tcp=tcp,
                        devnet_state=Path(devnet_state) if devnet_state else None,
                        kale_state=Path(kale_state) if kale_state else None,
-                       cloudmesh_state=Path(cloudmesh_state) if cloudmesh_state else None)
+                       cloudmesh_state=Path(cloudmesh_state) if cloudmesh_state else None,
+                       structs_state=Path(structs_state) if structs_state else None)
         return
     from engine.supervisor import run_engine
 
@@ -173,14 +180,30 @@ def cloudmesh_devnet_overrides(state_path: Path) -> dict[str, Any]:
         raise
 
 
+def structs_devnet_overrides(state_path: Path) -> dict[str, Any]:
+    """Config overrides that follow the local Structs chain of ``state_path``: the chain
+    ``structs`` with its first player's key as the signer ``demo``, and the demo's Structs
+    builds."""
+    try:
+        state = json.loads(state_path.read_text())
+        player = state["players"][0]
+        return {"chains.structs.kind": "cometbft", "chains.structs.rpc": [state["rpc"]],
+                "chains.structs.rest": [state["rest"]], "chains.structs.chain_id": state["chain_id"],
+                "chains.structs.poll_interval": 0.5, "chains.structs.keys": {"demo": str(Path(player["key"]).resolve())},
+                "demo.structs_rest": state["rest"], "demo.structs_player": player["player_id"]}
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        fail(f"{state_path} is not a Structs devnet state file with a player: {exc}", EXIT_CONFIG)
+        raise
+
+
 def start_detached(settings: Settings, config_path: Path | None, *, demo: bool = False, tcp: str | None = None,
                    devnet_state: Path | None = None, kale_state: Path | None = None,
-                   cloudmesh_state: Path | None = None) -> None:
+                   cloudmesh_state: Path | None = None, structs_state: Path | None = None) -> None:
     """Start a detached engine (see :func:`engine.lifecycle.detach`) and say where it is; exit
     with the reason if it cannot start."""
     try:
         pid = detach(settings, config_path=config_path, demo=demo, tcp=tcp, devnet_state=devnet_state,
-                     kale_state=kale_state, cloudmesh_state=cloudmesh_state)
+                     kale_state=kale_state, cloudmesh_state=cloudmesh_state, structs_state=structs_state)
     except EngineLocked as exc:
         fail(str(exc), EXIT_ERROR)
     except UnsafeDataDir as exc:

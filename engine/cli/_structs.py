@@ -65,10 +65,13 @@ def structs() -> None:
               help="Their build difficulty range.")
 @click.option("--age", type=click.IntRange(0), default=0, show_default=True,
               help="Blocks ago their build started.")
-@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the URLs, players and structs here (JSON) once serving; removed at stop.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(".demo/structs-devnet.json"), show_default=True,
+              help="Where to write the URLs, players and structs once serving (`shiftboss run --structs-devnet` "
+                   "reads it); removed at stop.")
+@click.option("--detach", is_flag=True, help="Run in the background (log beside the state file); return once it serves.")
 def devnet(rpc_port: int, rest_port: int, block_seconds: float, initial_height: int, players: tuple[Path, ...], count: int,
-           difficulty_range: int, age: int, state_file: Path | None) -> None:
+           difficulty_range: int, age: int, state_path: Path, detach: bool) -> None:
     """Serve a local Structs chain: CometBFT's RPC (/status, /block, /broadcast_tx_sync, /tx,
     the /websocket NewBlock subscription) and the Cosmos REST endpoints (account query,
     simulate, /structs/address, /structs/struct), a block every --block-seconds.
@@ -82,6 +85,18 @@ def devnet(rpc_port: int, rest_port: int, block_seconds: float, initial_height: 
     a built struct cannot be built again (code 1250). Chain id structstestnet-111, prefix
     structs. Devnet-only POST /devnet/players and /devnet/targets make players and structs.
     Ctrl-C or SIGTERM stops it."""
+    if detach:
+        from engine.cli._common import detach_devnet
+
+        args = ["structs", "devnet", "--rpc-port", str(rpc_port), "--rest-port", str(rest_port), "--block-seconds",
+                str(block_seconds), "--initial-height", str(initial_height), "--structs", str(count), "--range",
+                str(difficulty_range), "--age", str(age)]
+        for path in players:
+            args += ["--player", str(path)]
+        state = detach_devnet("Structs devnet", args, state_path)
+        click.echo(f"Structs devnet (a local fake chain) at {state['rpc']} (REST {state['rest']}), pid {state['pid']}; "
+                   f"state {state_path}, log {state['log']}")
+        return
     import trio
 
     from engine.chains.cometbft import tx as codec
@@ -107,7 +122,7 @@ def devnet(rpc_port: int, rest_port: int, block_seconds: float, initial_height: 
         return {"rpc": rpc, "rest": rest, "chain_id": node.chain.chain_id, "players": made,
                 "structs": [node.chain.targets[("struct", t["id"])].public() for t in built]}
 
-    serve_until_stopped("Structs devnet", f"127.0.0.1:{rpc_port}/{rest_port}", start, state_path=state_file)
+    serve_until_stopped("Structs devnet", f"127.0.0.1:{rpc_port}/{rest_port}", start, state_path=state_path)
 
 
 @structs.group("keys")
