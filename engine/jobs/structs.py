@@ -176,6 +176,8 @@ async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
                                               "message": exc.log}}
         raise PermanentFailure(f"the chain refused the proof: {exc.log}", code="chain_rejected",
                                details={"code": exc.code, "codespace": exc.codespace}) from None
+    except ChainError as exc:  # nothing was persisted: the retry hashes again (the proof still holds)
+        raise JobFailure(f"could not submit the proof to {p.chain}: {exc}", code="chain_unavailable") from None
     return await _follow(ctx, chain, record, result)
 
 

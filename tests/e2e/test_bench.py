@@ -98,3 +98,16 @@ def test_bench_cloudmesh_runs_both_sides_on_the_local_node() -> None:
     assert ours["exactly_once"] and ours["transactions"] == {"success": 12}
     assert ours["jobs_per_s"] > 0 and seed["jobs_per_s"] > 0
     assert report["speedup"] == round(ours["jobs_per_s"] / seed["jobs_per_s"], 1)
+
+
+@pytest.mark.slow
+def test_bench_structs_runs_both_sides_on_the_local_chain() -> None:
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "structs", "--proofs", "4", "--range", "30",
+                          "--start-age", "40", "--block-seconds", "0.3", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    ours, seed = report["engine"], report["seed_shape"]
+    assert ours["exactly_once"] and seed["exactly_once"] and ours["included"] == seed["included"] == 4
+    assert ours["first_age"] >= 40 and 0 < ours["p50_s"] <= ours["p99_s"]
+    assert report["speedup"] == round(ours["proofs_per_min"] / seed["proofs_per_min"], 1)

@@ -104,3 +104,20 @@ async def test_the_same_bytes_land_once_and_an_estop_sends_nothing_new(tmp_path:
         with pytest.raises(EstopActive):
             await r.txs.send("build:b", r.address, [r.proof_msg(r.ready_target())], label="build b")
         assert await r.txs.store.read(ledger.by_intent, "build:b") is None
+
+
+def test_a_key_file_others_can_read_stops_the_start_with_its_key_named(tmp_path: Path) -> None:
+    from engine.chains.cometbft import CometChain
+    from engine.errors import ConfigError
+    from tests.conftest import make_settings
+
+    key = tmp_path / "alice.key"
+    codec.create_key(key)
+    key.chmod(0o644)
+    settings = make_settings(tmp_path / "e", **{"chains.structs.kind": "cometbft", "chains.structs.rpc": ["http://x"],
+                                                "chains.structs.rest": ["http://x"], "chains.structs.keys": {"alice": str(key)}})
+    store = Store.open(tmp_path / "sb.db")
+    with pytest.raises(ConfigError) as refused:
+        CometChain("structs", settings.chains["structs"], store, None)  # type: ignore[arg-type]
+    assert refused.value.problems == [("chains.structs.keys.alice", f"{key} is readable by others (mode 644): chmod 600 it")]
+    assert key.read_text().strip() not in str(refused.value)
