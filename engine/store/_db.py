@@ -311,7 +311,7 @@ def prepare(path: Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0
         for target in range(version, SCHEMA_VERSION):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _statements(MIGRATIONS[target]):
+                for statement in statements(MIGRATIONS[target]):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {target + 1}")
@@ -321,7 +321,7 @@ def prepare(path: Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0
                 raise
         conn.execute("SELECT count(*) FROM jobs").fetchone()
         # the database's identity: the event stream carries it, so a client notices another database
-        conn.execute("INSERT OR IGNORE INTO control (key, value) VALUES ('database', ?)",
+        conn.execute("INSERT INTO control (key, value) VALUES ('database', ?) ON CONFLICT (key) DO NOTHING",
                      (json.dumps({"id": uuid.uuid4().hex}),))
     except sqlite3.DatabaseError as exc:
         conn.close()
@@ -332,7 +332,7 @@ def prepare(path: Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0
     return conn
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
     """Split a migration script into statements (``executescript`` would commit our transaction)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

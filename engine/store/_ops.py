@@ -537,7 +537,8 @@ def set_control(tx: Tx, key: str, value: dict[str, Any], event: str, actor: str 
                 reason: str) -> None:
     """Persist a switch (e-stop, pool state, a chain's height) with its event, and its audit
     record when an operator (``actor``) made the change."""
-    tx.conn.execute("INSERT OR REPLACE INTO control (key, value) VALUES (?, ?)", (key, _json(value)))
+    tx.conn.execute("INSERT INTO control (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, _json(value)))
     if actor is not None:
         tx.audit(actor, action, target, reason)
     tx.emit(event, None, value.get("pool"), **value)

@@ -54,11 +54,11 @@ class Tx:
         self, actor: str, action: str, target: str, reason: str = "", details: dict[str, Any] | None = None
     ) -> int:
         """Append an audit record (and its ``audit`` event); return its id."""
-        cur = self.conn.execute(
-            "INSERT INTO audit (ts, actor, action, target, reason, details) VALUES (?, ?, ?, ?, ?, ?)",
+        row = self.conn.execute(
+            "INSERT INTO audit (ts, actor, action, target, reason, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (self.now, actor, action, target, reason, _encode(details).decode() if details else None),
-        )
-        record_id = cur.lastrowid or 0
+        ).fetchone()
+        record_id = int(row[0]) if row else 0
         self.emit(
             "audit", None, None, id=record_id, actor=actor, action=action, target=target, reason=reason,
             details=details,

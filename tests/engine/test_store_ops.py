@@ -292,20 +292,20 @@ def test_a_truncated_database_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_older_schema_is_migrated_in_place(tmp_path: Path) -> None:
-    from engine.store._db import MIGRATIONS, _statements
+    from engine.store._db import MIGRATIONS, statements
 
     path = tmp_path / "v1.db"
     old = sqlite3.connect(path, isolation_level=None)
-    for statement in _statements(MIGRATIONS[0]):
+    for statement in statements(MIGRATIONS[0]):
         old.execute(statement)
     old.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     old.execute("PRAGMA user_version = 1")
     old.execute("INSERT INTO events (seq, ts, type, job_id, pool, data) VALUES (1, 0, 'job.submitted', 'j', 'p', '{}')")
     old.close()
     conn = prepare(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"events_job", "evm_txs_open", "solana_txs_open"} <= indexes
+    assert {"events_job", "evm_txs_open", "solana_txs_open", "cosmos_txs_open"} <= indexes
     assert [e.seq for e in queries.events_since(conn, 0, 10, "j")] == [1]
     assert {"backoff", "gate"} <= {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
 

@@ -169,4 +169,5 @@ def _advance_ledger(tx: Tx, chain: str, signer: str, next_nonce: int) -> None:
     """The ledger only moves forward."""
     tx.conn.execute(
         "INSERT INTO evm_nonces (chain, signer, next_nonce) VALUES (?, ?, ?) ON CONFLICT (chain, signer)"
-        " DO UPDATE SET next_nonce = max(next_nonce, excluded.next_nonce)", (chain, signer, next_nonce))
+        " DO UPDATE SET next_nonce = CASE WHEN excluded.next_nonce > evm_nonces.next_nonce THEN excluded.next_nonce"
+        " ELSE evm_nonces.next_nonce END", (chain, signer, next_nonce))

@@ -68,8 +68,8 @@ def remove_farmer(tx: Tx, address: str, actor: str, reason: str) -> bool:
 
 def record_block(tx: Tx, index: int, timestamp: int, entropy: str, data: dict[str, Any]) -> bool:
     """Remember block ``index``; True (and a ``kale.block`` event) the first time it is seen."""
-    cur = tx.conn.execute("INSERT OR IGNORE INTO kale_blocks (idx, timestamp, entropy, data, seen_at)"
-                          " VALUES (?, ?, ?, ?, ?)", (index, timestamp, entropy, msgspec.json.encode(data).decode(),
+    cur = tx.conn.execute("INSERT INTO kale_blocks (idx, timestamp, entropy, data, seen_at)"
+                          " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (index, timestamp, entropy, msgspec.json.encode(data).decode(),
                                                       tx.now))
     if cur.rowcount:
         tx.emit("kale.block", None, None, **data)
@@ -122,8 +122,8 @@ def pails(conn: sqlite3.Connection, *, index: int | None = None, farmer: str | N
 
 def compensate(tx: Tx, farmer: str, index: int, stake: int, reason: str, job_id: str | None = None) -> bool:
     """Record that ``farmer``'s work in block ``index`` failed for good; once per farmer and block."""
-    cur = tx.conn.execute("INSERT OR IGNORE INTO kale_compensations (farmer, idx, stake, reason, created_at)"
-                          " VALUES (?, ?, ?, ?, ?)", (farmer, index, str(stake), reason, tx.now))
+    cur = tx.conn.execute("INSERT INTO kale_compensations (farmer, idx, stake, reason, created_at)"
+                          " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (farmer, index, str(stake), reason, tx.now))
     if cur.rowcount:
         tx.emit("kale.compensation", job_id, None, farmer=farmer, block=index, stake=str(stake), reason=reason)
     return bool(cur.rowcount)
@@ -139,7 +139,8 @@ def compensations(conn: sqlite3.Connection, limit: int = 1000) -> list[dict[str,
 
 def enqueue(tx: Tx, id_: str, target: str, body: dict[str, Any]) -> bool:
     """A report to deliver at least once (``id_`` is its idempotency key: enqueued once)."""
-    cur = tx.conn.execute("INSERT OR IGNORE INTO outbox (id, target, body, next_at, created_at) VALUES (?, ?, ?, ?, ?)",
+    cur = tx.conn.execute("INSERT INTO outbox (id, target, body, next_at, created_at) VALUES (?, ?, ?, ?, ?)"
+                          " ON CONFLICT DO NOTHING",
                           (id_, target, msgspec.json.encode(body).decode(), tx.now, tx.now))
     return bool(cur.rowcount)
 
