@@ -497,12 +497,12 @@ def retry(tx: Tx, job_id: str, actor: str, reason: str = "", deadline: float | N
     state, pool = _job_state(tx, job_id)
     if state not in RETRYABLE_STATES:
         raise InvalidTransition(job_id, state, "retry")
+    new_deadline = ("?", deadline) if deadline is not None else ("CASE WHEN deadline <= ? THEN NULL ELSE deadline END",
+                                                                  tx.now)  # a passed deadline is cleared
     tx.conn.execute(
         "UPDATE jobs SET state = 'queued', attempts = 0, updated_at = ?, finished_at = NULL, not_before = NULL,"
-        " result = NULL, error = NULL, progress = NULL,"
-        " deadline = CASE WHEN ? IS NOT NULL THEN ? WHEN deadline <= ? THEN NULL ELSE deadline END"
-        " WHERE id = ?",
-        (tx.now, deadline, deadline, tx.now, job_id),
+        f" result = NULL, error = NULL, progress = NULL, deadline = {new_deadline[0]} WHERE id = ?",
+        (tx.now, new_deadline[1], job_id),
     )
     tx.emit("job.state", job_id, pool, **{"from": state, "to": "queued", "actor": actor})
     if audit:

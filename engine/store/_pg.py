@@ -61,6 +61,10 @@ class PgConn:
         return cur
 
     @property
+    def closed(self) -> bool:
+        return bool(self.raw.closed or self.raw.broken)
+
+    @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
 
@@ -70,7 +74,8 @@ class PgConn:
 
 def connect(url: str, password: str | None = None, *, autocommit: bool = True) -> PgConn:
     try:
-        raw = psycopg.connect(url, autocommit=autocommit, **({"password": password} if password else {}))
+        raw = psycopg.connect(url, autocommit=autocommit, password=password) if password else \
+            psycopg.connect(url, autocommit=autocommit)
     except psycopg.Error as exc:
         raise DatabaseUnusable(f"{redact(url)}: cannot connect: {exc}".strip()) from exc
     return PgConn(raw)

@@ -1,18 +1,19 @@
-"""The store facade: one writer (group commit) and a small pool of read connections."""
+"""The store facade: one writer (group commit) and a small pool of read connections — on one
+SQLite file (the embedded default) or on PostgreSQL (``postgresql://…``, several engines)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Concatenate, NoReturn, ParamSpec, TypeVar
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import trio
 
 from engine.clock import Clock, wall
 from engine.errors import StoreError
-from engine.store import _db, _queries
-from engine.store._writer import Tx, Writer
+from engine.store import _db, _pg, _queries
+from engine.store._writer import DB_ERRORS, Tx, Writer
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -30,25 +31,38 @@ class Store:
     writes until cancelled and closes every connection when it ends.
     """
 
-    def __init__(self, path: Path, writer_conn: sqlite3.Connection, *, synchronous: str, group_commit_max: int,
-                 readers: int = 3, clock: Clock = wall) -> None:
+    def __init__(self, path: Path | str, writer_conn: Any, *, synchronous: str, group_commit_max: int,
+                 readers: int = 3, clock: Clock = wall, password: str | None = None) -> None:
         self.path = path
         self.synchronous = synchronous
         self.clock = clock
         self.database_id = _queries.database_id(writer_conn)
-        self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn),
-                             clock=clock)
-        self._readers = [_db.connect(path, synchronous=synchronous, readonly=True) for _ in range(readers)]
-        self._pool_send, self._pool_recv = trio.open_memory_channel[sqlite3.Connection](readers)
+        self.postgres = isinstance(writer_conn, _pg.PgConn)
+        if self.postgres:
+            url = str(path)
+            self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn),
+                                 clock=clock, reserve_seqs=_pg.reserve_seqs, begin="BEGIN",
+                                 reconnect=lambda: _pg.connect(url, password))
+            self._readers: list[Any] = [_pg.connect(url, password) for _ in range(readers)]
+        else:
+            self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn),
+                                 clock=clock)
+            self._readers = [_db.connect(Path(path), synchronous=synchronous, readonly=True) for _ in range(readers)]
+        self._password = password
+        self._pool_send, self._pool_recv = trio.open_memory_channel[Any](readers)
         for conn in self._readers:
             self._pool_send.send_nowait(conn)
 
     @classmethod
-    def open(cls, path: Path, *, synchronous: str = "FULL", group_commit_max: int = 5000, clock: Clock = wall,
-             busy_timeout: float = 30.0) -> Store:
-        """Check and migrate the file, then open it. ``clock`` gives every op's ``tx.now``;
-        ``busy_timeout`` is how long a write waits for another process's lock before it fails."""
-        conn = _db.prepare(path, synchronous=synchronous, busy_timeout=busy_timeout)
+    def open(cls, path: Path | str, *, synchronous: str = "FULL", group_commit_max: int = 5000, clock: Clock = wall,
+             busy_timeout: float = 30.0, password: str | None = None) -> Store:
+        """Check and migrate the database, then open it: an SQLite file, or a PostgreSQL URL
+        (``postgresql://user@host/db``; its ``password`` given apart). ``clock`` gives every op's
+        ``tx.now``; ``busy_timeout`` is how long an SQLite write waits for another process's lock."""
+        if is_postgres(path):
+            return cls(str(path), _pg.prepare(str(path), password), synchronous=synchronous,
+                       group_commit_max=group_commit_max, clock=clock, password=password)
+        conn = _db.prepare(Path(path), synchronous=synchronous, busy_timeout=busy_timeout)
         return cls(path, conn, synchronous=synchronous, group_commit_max=group_commit_max, clock=clock)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
@@ -57,6 +71,12 @@ class Store:
         finally:
             for conn in self._readers:
                 conn.close()
+
+    def close(self) -> None:
+        """Close every connection of a store that was opened but not run (a read-only use)."""
+        self.writer.close()
+        for conn in self._readers:
+            conn.close()
 
     async def write(self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the op ``fn(tx, *args, **kwargs)`` in the next group commit; its result once durable."""
@@ -70,13 +90,26 @@ class Store:
         """Run the query ``fn(conn, *args, **kwargs)`` on a pooled read connection in a thread."""
         conn = await self._pool_recv.receive()
         try:
+            conn = self._alive(conn)
             return await trio.to_thread.run_sync(lambda: _translate(fn, conn, *args, **kwargs))
         finally:
             self._pool_send.send_nowait(conn)
 
     def read_now(self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A read on the calling thread — for start-up, before the event loop is busy."""
+        self._readers[0] = self._alive(self._readers[0])
         return _translate(fn, self._readers[0], *args, **kwargs)
+
+    def _alive(self, conn: Any) -> Any:
+        """A PostgreSQL reader whose connection broke (the database restarted) is replaced."""
+        if not (self.postgres and conn.closed):
+            return conn
+        try:
+            fresh = _pg.connect(str(self.path), self._password)
+        except StoreError:
+            return conn  # still away: this read fails, the next one tries again
+        self._readers = [fresh if r is conn else r for r in self._readers]
+        return fresh
 
     @property
     def last_seq(self) -> int:
@@ -88,9 +121,13 @@ class Store:
         return self.writer.failing_since is None
 
 
-def _translate(fn: Callable[Concatenate[sqlite3.Connection, P], T], conn: sqlite3.Connection,
+def is_postgres(target: Path | str) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def _translate(fn: Callable[Concatenate[sqlite3.Connection, P], T], conn: Any,
                *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return fn(conn, *args, **kwargs)
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         raise StoreError(f"store read failed: {exc}") from exc

@@ -25,11 +25,15 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 import msgspec
+import psycopg
 import trio
 
 from engine.clock import Clock, wall
 from engine.errors import StoreError
 from engine.schema import Event
+
+#: what a database driver raises: the store's own failures, never the caller's
+DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 
 T = TypeVar("T")
 log = logging.getLogger("shiftboss.store")
@@ -83,8 +87,17 @@ class _Op:
 class Writer:
     """Owner of the write connection; see the module docstring."""
 
-    def __init__(self, conn: sqlite3.Connection, *, max_batch: int, last_seq: int, clock: Clock = wall) -> None:
+    def __init__(self, conn: Any, *, max_batch: int, last_seq: int, clock: Clock = wall,
+                 reserve_seqs: Callable[[Any, int], int] | None = None, begin: str = "BEGIN IMMEDIATE",
+                 reconnect: Callable[[], Any] | None = None) -> None:
+        """``conn``: a sqlite3 connection, or a :class:`~engine.store._pg.PgConn`; then
+        ``reserve_seqs(conn, n)`` gives the last of ``n`` event numbers shared with other
+        engines (inside the transaction), and ``reconnect()`` a new connection after the
+        database went away."""
         self._conn = conn
+        self._reserve_seqs = reserve_seqs
+        self._begin = begin
+        self._reconnect = reconnect
         self._clock = clock
         self._max_batch = max_batch
         self._send, self._recv = trio.open_memory_channel[_Op](math.inf)
@@ -96,6 +109,10 @@ class Writer:
         self.failures = 0
         self.failing_since: float | None = None
         self.last_error: str | None = None
+
+    def close(self) -> None:
+        """Close the connection of a writer that is not running."""
+        self._conn.close()
 
     def on_commit(self, hook: Callable[[list[Event]], None]) -> None:
         """Call ``hook(events)`` on the Trio thread after every commit that emitted events."""
@@ -148,10 +165,18 @@ class Writer:
             log.error("the store cannot write: %s — running degraded until it can", failed)
 
     def _apply(self, batch: list[_Op], now: float) -> list[Event]:
+        if self._reconnect is not None and getattr(self._conn, "closed", False):
+            try:
+                self._conn = self._reconnect()
+            except StoreError as exc:  # still away (DatabaseUnusable): this batch fails, the next tries again
+                error = _CommitFailed(f"store write failed: {exc}")
+                for op in batch:
+                    op.result, op.error = None, error
+                return []
         conn = self._conn
         tx = Tx(conn, now)
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(self._begin)
             for op in batch:
                 mark = len(tx.events)
                 conn.execute("SAVEPOINT op")
@@ -161,12 +186,14 @@ class Writer:
                     conn.execute("ROLLBACK TO op")
                     del tx.events[mark:]
                     op.error = exc
-                    if isinstance(exc, sqlite3.Error):
+                    if isinstance(exc, DB_ERRORS):
                         op.error = StoreError(f"store write failed: {exc}")
                         op.error.__cause__ = exc
                 conn.execute("RELEASE op")
             events = []
             seq = self.last_seq
+            if tx.events and self._reserve_seqs is not None:
+                seq = self._reserve_seqs(conn, len(tx.events)) - len(tx.events)
             for type_, job_id, pool, data in tx.events:
                 seq += 1
                 events.append(Event(seq=seq, ts=tx.now, type=type_, job_id=job_id, pool=pool, data=data))
@@ -176,12 +203,15 @@ class Writer:
                     [(e.seq, e.ts, e.type, e.job_id, e.pool, _encode(e.data).decode()) for e in events],
                 )
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        except DB_ERRORS as exc:
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except DB_ERRORS:
+                pass  # the connection is gone: reconnected next batch
             error = _CommitFailed(f"store write failed: {exc}")
             for op in batch:
                 op.result, op.error = None, error
             return []
-        self.last_seq = seq
+        self.last_seq = max(self.last_seq, seq)
         return events

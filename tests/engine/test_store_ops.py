@@ -1,8 +1,10 @@
-"""Job-model transitions on a real SQLite file, driven with an explicit clock (``Tx(conn, now)``)."""
+"""Job-model transitions driven with an explicit clock (``Tx(conn, now)``) — the store contract,
+on both backends: a real SQLite file and a real PostgreSQL database."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,14 +12,17 @@ import pytest
 from engine.errors import DatabaseUnusable, IdempotencyConflict, InvalidTransition, JobNotFound
 from engine.schema import JobError, JobFilter
 from engine.store import SCHEMA_VERSION, NewJob, Store, Tx, ops, queries
+from engine.store import _pg
 from engine.store._db import APPLICATION_ID, prepare
 
 OWNER = "host:1"
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> sqlite3.Connection:
-    return prepare(tmp_path / "jobs.db")
+def conn(store_target: Path | str) -> Iterator[sqlite3.Connection]:
+    opened = _pg.prepare(store_target) if isinstance(store_target, str) else prepare(store_target)
+    yield opened  # type: ignore[misc]  # PgConn: the sqlite3 connection's execute
+    opened.close()
 
 
 def tx_at(conn: sqlite3.Connection, now: float) -> Tx:
