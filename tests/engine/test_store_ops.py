@@ -11,8 +11,7 @@ import pytest
 
 from engine.errors import DatabaseUnusable, IdempotencyConflict, InvalidTransition, JobNotFound
 from engine.schema import JobError, JobFilter
-from engine.store import SCHEMA_VERSION, NewJob, Store, Tx, ops, queries
-from engine.store import _pg
+from engine.store import SCHEMA_VERSION, NewJob, Store, Tx, _pg, ops, queries
 from engine.store._db import APPLICATION_ID, prepare
 
 OWNER = "host:1"
