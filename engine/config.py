@@ -12,6 +12,7 @@ Secrets never come from the TOML: API tokens are read from the files named by
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -52,6 +53,29 @@ _RETENTION: dict[RetainedState, float] = {"completed": 7 * 86400.0, "failed": 7 
 class StoreSettings(_Section):
     path: Path | None = None
     """SQLite database file. Empty: ``<data_dir>/shiftboss.db``."""
+
+    url: str | None = None
+    """A PostgreSQL database instead of the SQLite file, for several engines sharing one queue:
+    ``postgresql://user@host:5432/shiftboss`` (or ``?host=/run/postgresql`` for a socket). No
+    password in it: ``password_env`` or ``password_file``."""
+
+    password_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Environment variable holding the PostgreSQL password."""
+
+    password_file: Path | None = None
+    """File holding the PostgreSQL password."""
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("expected postgresql://user@host/database")
+        if re.match(r"^postgres(?:ql)?://[^/@]*:[^/@]*@", value) or re.search(r"[?&]password=", value):
+            raise ValueError("a password does not belong in the URL (config files are read by many): use "
+                             "store.password_env or store.password_file")
+        return value
 
     synchronous: Literal["NORMAL", "FULL"] = "FULL"
     """SQLite durability in WAL mode. NORMAL: a committed job survives a crash or kill -9 of
@@ -534,6 +558,14 @@ class Settings(_Section):
         return self.store.path or self.data_dir / "shiftboss.db"
 
     @property
+    def store_target(self) -> Path | str:
+        """Where the store lives: the PostgreSQL URL, else the SQLite file."""
+        return self.store.url or self.db_path
+
+    def store_password(self) -> str | None:
+        return read_secret_file(self.store.password_file, self.store.password_env or "SHIFTBOSS_PG_PASSWORD")
+
+    @property
     def socket_path(self) -> Path:
         return self.api.socket or self.data_dir / "engine.sock"
 
@@ -660,6 +692,8 @@ def _problems(exc: ValidationError, env_keys: dict[str, str]) -> list[tuple[str,
             reason = "unknown key"
             if key.split(".")[-1] in {"token", "read_only_token", "password", "secret"}:
                 reason += f"; secrets are never read from the TOML: use api.token_file or {TOKEN_ENV}"
+        elif key == "store.url":  # it may hold the password it is refused for: never echoed
+            reason = err["msg"]
         else:
             reason = f"{err['msg']} (got {err['input']!r})"
         if key in env_keys:

@@ -215,8 +215,9 @@ def run_engine(settings: Settings, config_path: Path | None = None, overrides: d
     raise_fd_limit()
     lock = DataDirLock(settings.pid_path).acquire()
     try:
-        store = Store.open(settings.db_path, synchronous=settings.store.synchronous,
-                           group_commit_max=settings.store.group_commit_max, busy_timeout=settings.store.busy_timeout)
+        store = Store.open(settings.store_target, synchronous=settings.store.synchronous,
+                           group_commit_max=settings.store.group_commit_max, busy_timeout=settings.store.busy_timeout,
+                           password=settings.store_password())
         supervisor = Supervisor(settings, store, config_path=config_path, overrides=overrides)
         # Outside the Trio signal receiver (start-up, final clean-up) SIGTERM/SIGINT are only
         # recorded: one that arrives early still stops the engine once it runs, and a late one

@@ -84,8 +84,8 @@ async def running_engine(settings: Settings, *, clock: Clock = wall,
     """A real engine in this Trio run, serving its API on its real Unix socket; yields it and a
     client. Shuts down gracefully on exit. A test on ``fast_clock`` passes ``clock=trio_clock()``:
     the engine's backoffs, delays and timeouts then take (almost) no real time."""
-    store = Store.open(settings.db_path, synchronous=settings.store.synchronous, clock=clock,
-                       busy_timeout=settings.store.busy_timeout)
+    store = Store.open(settings.store_target, synchronous=settings.store.synchronous, clock=clock,
+                       busy_timeout=settings.store.busy_timeout, password=settings.store_password())
     engine = Supervisor(settings, store, **kwargs)
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)

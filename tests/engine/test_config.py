@@ -98,3 +98,15 @@ def test_out_of_range_numbers_are_refused_with_the_key(key: str, value: str, why
         load_settings(None, environ={f"SHIFTBOSS_{key}": value})
     ((name, reason),) = info.value.problems
     assert name == key.lower().replace("__", ".") and why in reason and f"SHIFTBOSS_{key}" in reason
+
+
+def test_a_postgresql_url_with_a_password_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(None, overrides={"store.url": "postgresql://shiftboss:hunter2@db/shiftboss"}, environ={})
+    assert refused.value.problems[0][0] == "store.url" and "store.password_env" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+    with pytest.raises(ConfigError):
+        load_settings(None, overrides={"store.url": "mysql://db/x"}, environ={})
+    ok = load_settings(None, overrides={"store.url": "postgresql://shiftboss@db/shiftboss",
+                                        "store.password_env": "PGPW"}, environ={"PGPW": "s3cret"})
+    assert ok.store_target == "postgresql://shiftboss@db/shiftboss"
