@@ -123,6 +123,8 @@ def detach(settings: Settings, *, config_path: Path | None = None, demo: bool = 
         args.append("--demo")
     if tcp:
         args += ["--tcp", tcp]
+    if settings.store.url:  # never holds a password (refused in config)
+        args += ["--store", settings.store.url]
     if devnet_state:
         args += ["--devnet", str(devnet_state.resolve())]
     if kale_state:

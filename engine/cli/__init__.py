@@ -8,6 +8,7 @@ import click
 
 from engine.bench import bench
 from engine.cli._console import console, up
+from engine.cli._db import db
 from engine.cli._engine_cmds import audit, chains, config, estop, pools, reload, resume, run, status, stop
 from engine.cli._evm import devnet, evm, keys
 from engine.cli._ipfs import ipfs
@@ -36,7 +37,7 @@ def cli() -> None:
               shiftboss solana devnet|keys|balance|airdrop · cloudmesh jobs|submit FILE --title T
               shiftboss structs devnet|keys new|show|player|struct (the local Structs chain: CometBFT + REST)
     Workers:  shiftboss workers [drain|undrain ID] · worker keygen FILE · worker run --key FILE --coordinator ID
-    Config:   shiftboss config check · reload (or SIGHUP)
+    Config:   shiftboss config check · reload (or SIGHUP) · db migrate|status [--store postgresql://…]
     Measure:  shiftboss bench queue · pow · evm · kale · pool · cloudmesh · structs · console
 
     Clients find the engine through --socket PATH or SHIFTBOSS_SOCKET (default: the socket in
@@ -45,7 +46,7 @@ def cli() -> None:
 
 
 for command in (run, stop, up, console, status, estop, resume, pools, jobs, chains, audit, config, reload, bench,
-                devnet, keys, evm, kale, ipfs, solana, cloudmesh, structs, worker, workers):
+                devnet, keys, evm, kale, ipfs, solana, cloudmesh, structs, worker, workers, db):
     cli.add_command(command)
 
 

@@ -57,6 +57,9 @@ def load_or_exit(config_path: Path | None, overrides: dict[str, Any] | None = No
 @click.option("--detach", is_flag=True, help="Run in the background; write engine.pid and engine.log in the data dir.")
 @click.option("--demo", is_flag=True, help="Submit a steady trickle of demo jobs (some retry, some fail).")
 @click.option("--tcp", metavar="HOST:PORT", help="Also serve the API on TCP (needs a token; see api.token_file).")
+@click.option("--store", "store_url", metavar="URL",
+              help="Keep the queue in PostgreSQL (postgresql://user@host/db; the password from store.password_env,"
+                   " store.password_file or SHIFTBOSS_PG_PASSWORD), shared with other engines.")
 @click.option("--devnet", "devnet_state", type=click.Path(dir_okay=False, exists=True),
               help="Add the chain `devnet` from a `shiftboss devnet` state file (RPC, contracts, signer key).")
 @click.option("--kale-devnet", "kale_state", type=click.Path(dir_okay=False, exists=True),
@@ -69,7 +72,7 @@ def load_or_exit(config_path: Path | None, overrides: dict[str, Any] | None = No
               help="Follow the local Structs chain of a `shiftboss structs devnet` state file, signing with its first"
                    " player's key as `demo` (what `make demo` does; with --demo, a struct build every 30 s).")
 def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool, tcp: str | None,
-        devnet_state: str | None, kale_state: str | None, cloudmesh_state: str | None,
+        store_url: str | None, devnet_state: str | None, kale_state: str | None, cloudmesh_state: str | None,
         structs_state: str | None) -> None:
     """Run the engine (foreground unless --detach).
 
@@ -85,6 +88,8 @@ def run(config_path: Path | None, data_dir: str | None, detach: bool, demo: bool
         overrides["demo.enabled"] = True
     if tcp:
         overrides["api.tcp"] = tcp
+    if store_url:
+        overrides["store.url"] = store_url
     if devnet_state:
         overrides.update(devnet_overrides(Path(devnet_state)))
     if kale_state:
