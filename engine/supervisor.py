@@ -134,6 +134,8 @@ class Supervisor:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             async with trio.open_nursery() as outer:
                 await outer.start(self.store.run)
+                if self.store.postgres:
+                    await outer.start(self.store.follow)
                 outer.start_soon(self._signals, signals)
                 if self.early_signals:
                     log.info("a stop signal arrived during start-up")

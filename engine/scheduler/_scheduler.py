@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import secrets
 import socket
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
@@ -31,7 +32,7 @@ from engine.jobs import JobContext, Registry, Services
 from engine.scheduler._backoff import backoff
 from engine.schema import Estop, Event, JobError, Pool, PoolState, Worker
 from engine.stats import Stats
-from engine.store import Claimed, Outcome, OutcomeName, Store, ops, queries
+from engine.store import SCHEMA_VERSION, Claimed, Outcome, OutcomeName, Store, ops, queries
 
 log = logging.getLogger("shiftboss.scheduler")
 
@@ -124,7 +125,8 @@ class Scheduler:
         self.registry = registry
         self.settings = settings
         self.stats = stats
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        # this engine on the store: host, pid, and a token (two engines in one process, a pid reused)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.pools = {name: PoolRuntime(name, p.concurrency, list(p.kinds)) for name, p in settings.pools.items()}
         self.estop = Estop(active=False)
         self._pending: dict[str, _Control] = {}  # e-stops in force that the store could not record yet
@@ -179,7 +181,11 @@ class Scheduler:
     # --- service ----------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
-        await self.store.write(ops.recover)
+        await self.store.write(ops.register_engine, self.owner, socket.gethostname(), os.getpid(), str(SCHEMA_VERSION))
+        if self.store.postgres:  # other engines may be running theirs: only the dead ones' jobs
+            await self.store.write(ops.recover, self.owner, stale_after=self.settings.store.lease_ttl)
+        else:
+            await self.store.write(ops.recover)
         self._load_controls(await self.store.read(queries.controls))
         async with trio.open_nursery() as jobs:
             self._jobs = jobs
@@ -209,6 +215,11 @@ class Scheduler:
             interrupted += 1
         with trio.move_on_after(max(5.0, self.settings.scheduler.cancel_grace)):
             await self._until_idle()
+        with trio.move_on_after(2):
+            try:
+                await self.store.write(ops.unregister_engine, self.owner)
+            except StoreError:
+                pass  # the others find it silent after a lease's time instead
         return interrupted
 
     def hurry(self) -> None:
@@ -237,12 +248,36 @@ class Scheduler:
                 if pool.state == "drained" or (pool.state == "draining" and not pool.running):
                     pool.state = "drained"
 
+    def _foreign_control(self, e: Event) -> None:
+        """Another engine on this store engaged or released the e-stop, or changed a pool: do the
+        same here (its event came through the store's follower)."""
+        if e.data["engine"] == self.owner:
+            return
+        value = {k: v for k, v in e.data.items() if k != "engine"}
+        if e.type == "estop":
+            self.estop = msgspec.convert(value, Estop)
+            targets = self._all_running() if self.estop.active else []
+        else:
+            pool = self.pools.get(str(value.get("pool")))
+            if pool is None:
+                return
+            pool.state, pool.reason, pool.actor, pool.since = (value["state"], value.get("reason"), value.get("actor"),
+                                                               value.get("since"))
+            targets = list(pool.running.values()) if pool.state == "stopped" else []
+        for rj in targets:
+            rj.stop("estop")
+        for pool in self.pools.values():
+            pool.kick()
+
     def _may_claim(self, pool: PoolRuntime) -> bool:
         return not self.closing and not self.estop.active and pool.state == "active"
 
     def _on_commit(self, events: list[Event]) -> None:
         pools = self.pools
         for e in events:
+            if e.type in ("estop", "pool.state") and e.data.get("engine") is not None:
+                self._foreign_control(e)
+                continue
             if e.type == "job.state":
                 to = e.data["to"]
             elif e.type == "job.submitted":
@@ -426,6 +461,7 @@ class Scheduler:
             await trio.sleep(ttl / 3)
             try:
                 await self.store.write(ops.renew_leases, self.owner, ttl)
+                await self.store.write(ops.heartbeat, self.owner)
                 until = self.clock() + ttl
                 for rj in self._all_running():
                     rj.ctx.lease_until = until
@@ -556,7 +592,7 @@ class Scheduler:
 
     async def _write_control(self, change: _Control) -> None:
         await self.store.write(ops.set_control, change.key, change.value, change.event, change.actor, change.action,
-                               change.target, change.reason)
+                               change.target, change.reason, self.owner)
 
     async def _persist(self, change: _Control) -> bool:
         """Write a pending e-stop, unless something newer replaced it meanwhile; whether it wrote."""

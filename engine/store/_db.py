@@ -266,6 +266,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cosmos_txs_open ON cosmos_txs (chain, state);
     """,
+    # v9: the engines sharing this store (one on SQLite; several on PostgreSQL): who they are and
+    # when each last showed it is alive. Jobs leased by an engine that stopped heart-beating are
+    # recovered by the others.
+    """
+    CREATE TABLE engines (
+        id            TEXT PRIMARY KEY,
+        host          TEXT NOT NULL,
+        pid           INTEGER NOT NULL,
+        version       TEXT NOT NULL,
+        started_at    REAL NOT NULL,
+        heartbeat_at  REAL NOT NULL,
+        stopped_at    REAL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

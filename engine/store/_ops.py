@@ -167,12 +167,13 @@ def _initial_state(job: NewJob, now: float) -> JobState:
 
 
 def claim(tx: Tx, pool: str, limit: int, owner: str, lease_ttl: float) -> list[Claimed]:
-    """Take up to ``limit`` queued jobs of ``pool``: highest priority first, FIFO within one."""
+    """Take up to ``limit`` queued jobs of ``pool``: highest priority first, FIFO within one. On
+    PostgreSQL rows another engine is claiming are skipped, not waited for."""
     now = tx.now
     rows = tx.conn.execute(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?,"
         " started_at = ?, updated_at = ? WHERE seq IN (SELECT seq FROM jobs WHERE state = 'queued'"
-        " AND pool = ? ORDER BY priority DESC, seq LIMIT ?)"
+        " AND pool = ? ORDER BY priority DESC, seq LIMIT ? /*pg: FOR UPDATE SKIP LOCKED*/)"
         " RETURNING seq, id, kind, priority, payload, attempts, max_attempts, timeout, deadline, backoff",
         (owner, now + lease_ttl, now, now, pool, limit),
     ).fetchall()
@@ -325,20 +326,48 @@ def reap_leases(tx: Tx, live: set[str], retry_delay: float) -> list[str]:
     return reaped
 
 
-def recover(tx: Tx) -> int:
-    """At start (we hold the data-dir lock, so no other engine runs): everything left running
-    goes back to the queue without counting the lost attempt; cancelling jobs end cancelled."""
+def recover(tx: Tx, owner: str | None = None, stale_after: float | None = None) -> int:
+    """At start, attempts left running go back to the queue without counting the lost attempt;
+    cancelling jobs end cancelled. Alone on the store (SQLite: we hold the data-dir lock) that is
+    every one; beside other engines (``owner``, ``stale_after``: PostgreSQL) only those whose
+    engine stopped heart-beating ``stale_after`` seconds ago, or never registered."""
+    where = ""
+    params: tuple[Any, ...] = ()
+    if owner is not None and stale_after is not None:
+        where = (" AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT id FROM engines WHERE id <> ?"
+                 " AND stopped_at IS NULL AND heartbeat_at >= ?))")
+        params = (owner, tx.now - stale_after)
     rows = tx.conn.execute(
         "SELECT id, pool, state, attempts, max_attempts, started_at, lease_owner FROM jobs"
-        " WHERE state IN ('running', 'cancelling')"
+        f" WHERE state IN ('running', 'cancelling'){where}", params
     ).fetchall()
     for id_, pool, _state, attempts, max_attempts, started_at, lease_owner in rows:
         job = AttemptRef(id_, pool, attempts, max_attempts, None, started_at or tx.now)
         finish(tx, job, lease_owner, "interrupted", worker=lease_owner or "?",
                error=JobError(code="engine_stopped", message="the engine stopped while this attempt ran"))
     if rows:
-        tx.audit("engine", "recover", f"{len(rows)} jobs", "left running by a previous engine process")
+        tx.audit("engine", "recover", f"{len(rows)} jobs", "left running by an engine process that stopped")
     return len(rows)
+
+
+def register_engine(tx: Tx, owner: str, host: str, pid: int, version: str) -> None:
+    """This engine shares the store from now (and forgets engines silent for a day)."""
+    tx.conn.execute("INSERT INTO engines (id, host, pid, version, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at,"
+                    " heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, version = excluded.version",
+                    (owner, host, pid, version, tx.now, tx.now))
+    tx.conn.execute("DELETE FROM engines WHERE heartbeat_at < ?", (tx.now - 86400,))
+    tx.emit("engine.state", None, None, id=owner, host=host, pid=pid, state="started")
+
+
+def heartbeat(tx: Tx, owner: str) -> None:
+    tx.conn.execute("UPDATE engines SET heartbeat_at = ? WHERE id = ?", (tx.now, owner))
+
+
+def unregister_engine(tx: Tx, owner: str) -> None:
+    """A graceful stop: the others need not wait for the heartbeat to go stale."""
+    tx.conn.execute("UPDATE engines SET stopped_at = ? WHERE id = ?", (tx.now, owner))
+    tx.emit("engine.state", None, None, id=owner, state="stopped")
 
 
 def save_progress(tx: Tx, updates: dict[str, tuple[str, dict[str, Any]]]) -> None:
@@ -534,14 +563,15 @@ def bulk(
 
 
 def set_control(tx: Tx, key: str, value: dict[str, Any], event: str, actor: str | None, action: str, target: str,
-                reason: str) -> None:
+                reason: str, origin: str | None = None) -> None:
     """Persist a switch (e-stop, pool state, a chain's height) with its event, and its audit
-    record when an operator (``actor``) made the change."""
+    record when an operator (``actor``) made the change. ``origin``: the engine that made it (its
+    event says so: the other engines on the store apply it too)."""
     tx.conn.execute("INSERT INTO control (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (key, _json(value)))
     if actor is not None:
         tx.audit(actor, action, target, reason)
-    tx.emit(event, None, value.get("pool"), **value)
+    tx.emit(event, None, value.get("pool"), **value, **({"engine": origin} if origin else {}))
 
 
 def record_height(tx: Tx, value: dict[str, Any], actor: str | None, reason: str = "") -> list[str]:

@@ -32,10 +32,15 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _MIGRATION_LOCK = 0x53424F53  # "SBOS": the advisory lock engines take to migrate one at a time
 
 
+_PG_ONLY = re.compile(r"/\*pg: ([^*]*)\*/")
+
+
 @functools.lru_cache(maxsize=1024)
 def translate(sql: str) -> str:
-    """sqlite3's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled first)."""
-    return sql.replace("%", "%%").replace("?", "%s")
+    """sqlite3's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled first), and the
+    clauses only PostgreSQL has, written as ``/*pg: FOR UPDATE SKIP LOCKED*/`` (a comment to
+    SQLite), put in."""
+    return _PG_ONLY.sub(r"\1", sql.replace("%", "%%")).replace("?", "%s")
 
 
 def translate_ddl(sql: str) -> str:

@@ -185,3 +185,11 @@ def controls(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
 def attempts_by_outcome(conn: sqlite3.Connection, outcome: str) -> dict[str, int]:
     """How many attempts of each job ended with ``outcome`` (for audits and tests)."""
     return dict(conn.execute("SELECT job_id, count(*) FROM attempts WHERE outcome = ? GROUP BY job_id", (outcome,)))
+
+
+def engines(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The engines that share this store, newest first."""
+    rows = conn.execute("SELECT id, host, pid, version, started_at, heartbeat_at, stopped_at FROM engines"
+                        " ORDER BY started_at DESC").fetchall()
+    return [{"id": i, "host": h, "pid": p, "version": v, "started_at": s, "heartbeat_at": b, "stopped_at": x}
+            for i, h, p, v, s, b, x in rows]

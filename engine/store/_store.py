@@ -72,6 +72,30 @@ class Store:
             for conn in self._readers:
                 conn.close()
 
+    async def follow(self, interval: float = 0.2, *,
+                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        """PostgreSQL: the events other engines commit, read as they appear and handed to the
+        same hooks as this engine's own (the event stream, stats, the scheduler's wake-ups and
+        e-stop). Sequence numbers are taken under one row lock until commit, so every number
+        below a visible one is visible too: the follower never skips one."""
+        cursor = self.writer.last_seq
+        task_status.started()
+        while True:
+            await trio.sleep(interval)
+            try:
+                page = await self.read(_queries.events_since, cursor, 2000)
+            except StoreError:
+                continue  # the database is away: the engine shows it through the writer
+            if not page:
+                continue
+            own = self.writer.own_seqs
+            foreign = [e for e in page if e.seq not in own]
+            cursor = page[-1].seq
+            own.difference_update([e.seq for e in page])
+            self.writer.last_seq = max(self.writer.last_seq, cursor)
+            if foreign:
+                self.writer.publish(foreign)
+
     def close(self) -> None:
         """Close every connection of a store that was opened but not run (a read-only use)."""
         self.writer.close()

@@ -103,6 +103,8 @@ class Writer:
         self._send, self._recv = trio.open_memory_channel[_Op](math.inf)
         self._hooks: list[Callable[[list[Event]], None]] = []
         self.last_seq = last_seq
+        #: seqs of events this writer committed that the follower has not passed yet (PostgreSQL)
+        self.own_seqs: set[int] = set()
         self.batches = 0
         self.ops = 0
         #: batches whose commit failed, since start; when the current run of failures began, and why
@@ -115,8 +117,13 @@ class Writer:
         self._conn.close()
 
     def on_commit(self, hook: Callable[[list[Event]], None]) -> None:
-        """Call ``hook(events)`` on the Trio thread after every commit that emitted events."""
+        """Call ``hook(events)`` on the Trio thread after every commit that emitted events (and,
+        on PostgreSQL, with other engines' events as the store's follower finds them)."""
         self._hooks.append(hook)
+
+    def publish(self, events: list[Event]) -> None:
+        for hook in self._hooks:
+            hook(events)
 
     async def call(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn`` in the next group commit and return its result once it is durable."""
@@ -175,6 +182,7 @@ class Writer:
                 return []
         conn = self._conn
         tx = Tx(conn, now)
+        reserved = range(0)
         try:
             conn.execute(self._begin)
             for op in batch:
@@ -194,6 +202,8 @@ class Writer:
             seq = self.last_seq
             if tx.events and self._reserve_seqs is not None:
                 seq = self._reserve_seqs(conn, len(tx.events)) - len(tx.events)
+                reserved = range(seq + 1, seq + len(tx.events) + 1)
+                self.own_seqs.update(reserved)  # before the commit makes them visible to the follower
             for type_, job_id, pool, data in tx.events:
                 seq += 1
                 events.append(Event(seq=seq, ts=tx.now, type=type_, job_id=job_id, pool=pool, data=data))
@@ -204,6 +214,7 @@ class Writer:
                 )
             conn.execute("COMMIT")
         except DB_ERRORS as exc:
+            self.own_seqs.difference_update(reserved)  # rolled back: another engine gets these numbers
             try:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

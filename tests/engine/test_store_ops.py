@@ -307,7 +307,7 @@ def test_an_older_schema_is_migrated_in_place(tmp_path: Path) -> None:
     old.execute("INSERT INTO events (seq, ts, type, job_id, pool, data) VALUES (1, 0, 'job.submitted', 'j', 'p', '{}')")
     old.close()
     conn = prepare(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 9
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"events_job", "evm_txs_open", "solana_txs_open", "cosmos_txs_open"} <= indexes
     assert [e.seq for e in queries.events_since(conn, 0, 10, "j")] == [1]
