@@ -4,6 +4,7 @@ the tracker whenever it changed something), and the tracker's loop."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Generic, NoReturn, TypeVar
 
@@ -26,6 +27,10 @@ class TxWaiter(Generic[R]):
     by_id: Callable[[Any, str], R | None]
     #: the exception for a failed record
     failure: Callable[[R], Exception]
+    #: the ledger's ``update(tx, record, **changes)``
+    update: Callable[..., R]
+    #: what the node raises when it refuses a transaction outright (handed to :meth:`_refused`)
+    refusal: type[Exception] = Exception
 
     def __init__(self) -> None:
         self._changed = trio.Event()
@@ -59,6 +64,28 @@ class TxWaiter(Generic[R]):
                 with trio.move_on_after(1.0):
                     await event.wait()
         raise JobFailure(f"{tx_id} not {what} within {within:g} s; it is still tracked", code=code)
+
+    async def _submit(self, record: R) -> None:
+        """Hand the record's signed bytes to a node (the chain's own call)."""
+        raise NotImplementedError
+
+    async def _refused(self, record: R, exc: Exception) -> None:
+        raise NotImplementedError
+
+    async def _broadcast(self, record: R) -> None:
+        """Send ``record`` (again): ``sent`` once a node took it; refused → :meth:`_refused`; no
+        node answering leaves it for the tracker to send again."""
+        tries = getattr(record, "tries", 0) + 1
+        try:
+            await self._submit(record)
+        except ChainError as exc:
+            if isinstance(exc, type(self).refusal):
+                await self._refused(record, exc)
+            else:  # nobody answered: the tracker sends it again
+                await self.store.write(type(self).update, record, tries=tries, sent_at=time.time(), error=str(exc))
+        else:
+            await self.store.write(type(self).update, record, state="sent", tries=tries, sent_at=time.time(), error=None)
+        self._poke()
 
     def _poke(self) -> None:
         """Wake every waiter: something changed."""

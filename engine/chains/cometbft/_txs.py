@@ -58,7 +58,9 @@ class TxFailed(PermanentFailure):
 
 class CosmosTxs(TxWaiter[CosmosTx]):
     by_id = staticmethod(ledger.by_id)
+    update = staticmethod(ledger.update)
     failure = TxFailed
+    refusal = Refused
 
     def __init__(self, chain: str, rpc: CometRpc, store: Store, *, chain_id: str, estop: Any = lambda: False,
                  gas_adjustment: float = 1.5, gas_price: float = 0.0, denom: str = "ualpha") -> None:
@@ -144,19 +146,11 @@ class CosmosTxs(TxWaiter[CosmosTx]):
             self._next[signer] = max(account[1], held)
         return self._numbers[signer], self._next[signer]
 
-    async def _broadcast(self, record: CosmosTx) -> None:
-        try:
-            await self.rpc.broadcast(bytes.fromhex(record.raw))
-        except Refused as exc:
-            await self._refused(record, exc)
-        except ChainError as exc:  # nobody answered: the tracker broadcasts it again
-            await self.store.write(ledger.update, record, tries=record.tries + 1, sent_at=time.time(), error=str(exc))
-        else:
-            await self.store.write(ledger.update, record, state="sent", tries=record.tries + 1, sent_at=time.time(),
-                                   error=None)
-        self._poke()
+    async def _submit(self, record: CosmosTx) -> None:
+        await self.rpc.broadcast(bytes.fromhex(record.raw))
 
-    async def _refused(self, record: CosmosTx, exc: Refused) -> None:
+    async def _refused(self, record: CosmosTx, exc: Exception) -> None:
+        assert isinstance(exc, Refused)
         expected = exc.wrong_sequence
         if expected is None:
             if self._next.get(record.signer) == record.sequence + 1:

@@ -76,7 +76,9 @@ def sign(key: Keypair, instructions: Sequence[Instruction], blockhash: Hash) -> 
 
 class SolanaTxs(TxWaiter[SolanaTx]):
     by_id = staticmethod(ledger.by_id)
+    update = staticmethod(ledger.update)
     failure = TxFailed
+    refusal = PreflightFailed
 
     def __init__(self, chain: str, rpc: SolanaRpc, store: Store, *, estop: Callable[[], bool] = lambda: False,
                  commitment: Commitment = "confirmed",
@@ -125,19 +127,11 @@ class SolanaTxs(TxWaiter[SolanaTx]):
             await self._broadcast(record)
         return record
 
-    async def _broadcast(self, record: SolanaTx) -> None:
-        try:
-            await self.rpc.send(base64.b64decode(record.raw))
-        except PreflightFailed as exc:
-            await self._refused(record, exc)
-        except ChainError as exc:  # nobody answered: the tracker sends it again
-            await self.store.write(ledger.update, record, tries=record.tries + 1, sent_at=time.time(), error=str(exc))
-        else:
-            await self.store.write(ledger.update, record, state="sent", tries=record.tries + 1, sent_at=time.time(),
-                                   error=None)
-        self._poke()
+    async def _submit(self, record: SolanaTx) -> None:
+        await self.rpc.send(base64.b64decode(record.raw))
 
-    async def _refused(self, record: SolanaTx, exc: PreflightFailed) -> None:
+    async def _refused(self, record: SolanaTx, exc: Exception) -> None:
+        assert isinstance(exc, PreflightFailed)
         if exc.kind == "AlreadyProcessed":  # it landed (an earlier send): follow it
             await self.store.write(ledger.update, record, state="sent", error=None)
         elif exc.kind == "BlockhashNotFound":  # expired before it reached a leader
