@@ -190,6 +190,23 @@ class Service:
     async def pool_action(self, name: str, action: str, actor: str, reason: str) -> Pool:
         return await self._scheduler.pool_action(name, action, actor, reason)
 
+    async def engines(self) -> list[Worker]:
+        """The engines sharing the store (on PostgreSQL, several): running, stopped, or silent —
+        heart-beat older than a lease, so the others reap its jobs."""
+        now, ttl = self._store.clock(), self.settings.store.lease_ttl
+        out = []
+        for e in await self._store.read(queries.engines):
+            if e["stopped_at"] is not None and now - e["stopped_at"] > 3600:
+                continue  # stopped over an hour ago: history, not health
+            silent = e["stopped_at"] is None and now - e["heartbeat_at"] > ttl
+            state = "stopped" if e["stopped_at"] is not None else "silent" if silent else "running"
+            out.append(Worker(id=e["id"], pool="(engine)", state=state,
+                              health="down" if silent else "ok", reason="no heartbeat for over a lease" if silent else None,
+                              heartbeat_at=e["heartbeat_at"],
+                              detail={"host": e["host"], "pid": e["pid"], "schema": e["version"],
+                                      "started_at": e["started_at"], "this": e["id"] == self._scheduler.owner}))
+        return out
+
     def workers(self) -> list[Worker]:
         """Pool dispatchers, then every PoW thread (idle threads of a stopped pool show stopped)."""
         threads = [w for rt in self._services.pow.values() for w in rt.workers()]

@@ -252,7 +252,7 @@ def build_app(service: Service) -> Starlette:
 
     @route("/v1/workers", ["GET"])
     async def workers(request: Request) -> Response:
-        return JSON(WorkerList(workers=service.workers()))
+        return JSON(WorkerList(workers=[*await service.engines(), *service.workers()]))
 
     @route("/v1/chains", ["GET"])
     async def chains(request: Request) -> Response:

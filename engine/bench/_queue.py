@@ -2,7 +2,9 @@
 
 Everything runs in one go on this machine: a fresh engine in a temp dir (a child process, as
 in production), our client over its Unix socket, and a ``redis-server`` this command starts
-itself on a free loopback port — the non-durable way the EVM workflow seed queued jobs.
+itself on a free loopback port — the non-durable way the EVM workflow seed queued jobs. With
+``--store postgresql://…`` it also measures 1, 2 and 3 engines sharing that database (its jobs
+are deleted before each run: give it a database of its own).
 """
 
 from __future__ import annotations
@@ -44,8 +46,12 @@ TARGETS = {"submit_rate": 20_000, "lifecycle_rate": 5_000}
 @click.option("--synchronous", type=click.Choice(["NORMAL", "FULL"]), default="FULL", show_default=True,
               help="store.synchronous of the engine under test.")
 @click.option("--redis-server", "redis_bin", default="redis-server", show_default=True, help="redis-server binary.")
+@click.option("--store", "store_url", metavar="URL",
+              help="Also measure 1, 2 and 3 engines sharing this PostgreSQL database (a bench database: its jobs are "
+                   "deleted before each run; the password from SHIFTBOSS_PG_PASSWORD).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure and its baseline.")
-def bench_queue(n: int, batch: int, samples: int, synchronous: str, redis_bin: str, as_json: bool) -> None:
+def bench_queue(n: int, batch: int, samples: int, synchronous: str, redis_bin: str, store_url: str | None,
+                as_json: bool) -> None:
     """Durable submit rate, submit→claim→complete rate and submit latency, beside redis-py."""
     say = (lambda msg: None) if as_json else (lambda msg: click.echo(msg, err=True))
     with tempfile.TemporaryDirectory(prefix="shiftboss-bench-") as tmp:
@@ -54,6 +60,8 @@ def bench_queue(n: int, batch: int, samples: int, synchronous: str, redis_bin: s
         say("starting a fresh engine …")
         with EngineProcess(Path(tmp) / "engine", BENCH_CONFIG.format(synchronous=synchronous)) as engine:
             figures = measure_engine(engine, n, batch, samples, say)
+        shared = None if store_url is None else {
+            engines: measure_shared(store_url, engines, n, batch, Path(tmp), say) for engines in (1, 2, 3)}
     ours = figures["lifecycle_rate"]
     base = baseline.get("loop_rate")
     result: dict[str, Any] = {
@@ -65,6 +73,11 @@ def bench_queue(n: int, batch: int, samples: int, synchronous: str, redis_bin: s
         figures["submit_rate"] >= TARGETS["submit_rate"] and ours >= TARGETS["lifecycle_rate"]
         and (base is None or ours >= base)
     )
+    if shared is not None:
+        one = shared[1]
+        result["postgresql"] = {"lifecycle_rate": shared, "one_vs_sqlite": round(one / ours, 2),
+                                "two_vs_one": round(shared[2] / one, 2), "three_vs_one": round(shared[3] / one, 2),
+                                "targets": {"one_vs_sqlite": 0.5, "two_vs_one": 1.5}}
     if as_json:
         emit_json(result)
     else:
@@ -109,6 +122,52 @@ def measure_engine(engine: EngineProcess, n: int, batch: int, samples: int, say:
         "lifecycle_rate": round(submitted / lifecycle_s),
         "submit_latency_ms": percentiles(latencies, 3),
     }
+
+
+def measure_shared(url: str, engines: int, n: int, batch: int, tmp: Path, say: Any) -> int:
+    """Lifecycles/s of ``engines`` engines on one PostgreSQL database: ``n`` jobs submitted through
+    all of them at once (a thread each), until the database counts them completed."""
+    import os
+    import threading
+
+    from engine.store._pg import connect
+
+    with connect(url, os.environ.get("SHIFTBOSS_PG_PASSWORD")).raw as db:
+        exists = db.execute("SELECT to_regclass('jobs') IS NOT NULL").fetchone()
+        if exists and exists[0]:
+            db.execute("DELETE FROM attempts")
+            db.execute("DELETE FROM jobs")
+        say(f"PostgreSQL, {engines} engine(s): {n:,} jobs submitted → claimed → completed …")
+        procs = [EngineProcess(tmp / f"pg{engines}-{i}", BENCH_CONFIG.format(synchronous="FULL"),
+                               extra_args=["--store", url]).start(timeout=120) for i in range(engines)]
+        try:
+            share = n // batch // engines
+            body = {"jobs": [{"kind": "noop"}] * batch}
+
+            def submit(proc: EngineProcess) -> None:
+                with proc.client(timeout=120) as client:
+                    for _ in range(share):
+                        client.post("/v1/jobs", body)
+
+            start = time.perf_counter()
+            threads = [threading.Thread(target=submit, args=(p,)) for p in procs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            total = share * batch * engines
+            deadline = time.monotonic() + 600
+            while True:
+                row = db.execute("SELECT count(*) FROM jobs WHERE state = 'completed'").fetchone()
+                if row and row[0] >= total:
+                    break
+                if time.monotonic() > deadline:
+                    fail("jobs did not complete within 600 s")
+                time.sleep(0.02)
+            return round(total / (time.perf_counter() - start))
+        finally:
+            for proc in procs:
+                proc.terminate(60)
 
 
 def _wait_completed(client: Any, total: int, timeout: float = 600) -> None:
@@ -177,3 +236,9 @@ def _print(r: dict[str, Any]) -> None:
     for row in [header, *rows]:
         click.echo("  ".join(c.ljust(w[i]) for i, c in enumerate(row)).rstrip())
     click.echo("meets targets: " + ("yes" if r["meets_targets"] else "NO"))
+    pg = r.get("postgresql")
+    if pg:
+        rates = pg["lifecycle_rate"]
+        click.echo(f"PostgreSQL, submit → claim → complete: 1 engine {rates[1]:,}/s ({pg['one_vs_sqlite']}× SQLite, "
+                   f"target ≥ 0.5×), 2 engines {rates[2]:,}/s ({pg['two_vs_one']}× one, target ≥ 1.5×), "
+                   f"3 engines {rates[3]:,}/s ({pg['three_vs_one']}× one)")

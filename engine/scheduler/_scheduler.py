@@ -181,7 +181,8 @@ class Scheduler:
     # --- service ----------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
-        await self.store.write(ops.register_engine, self.owner, socket.gethostname(), os.getpid(), str(SCHEMA_VERSION))
+        await self.store.write(ops.register_engine, self.owner, socket.gethostname(), os.getpid(), str(SCHEMA_VERSION),
+                               alone=not self.store.postgres)
         if self.store.postgres:  # other engines may be running theirs: only the dead ones' jobs
             await self.store.write(ops.recover, self.owner, stale_after=self.settings.store.lease_ttl)
         else:

@@ -350,8 +350,11 @@ def recover(tx: Tx, owner: str | None = None, stale_after: float | None = None) 
     return len(rows)
 
 
-def register_engine(tx: Tx, owner: str, host: str, pid: int, version: str) -> None:
-    """This engine shares the store from now (and forgets engines silent for a day)."""
+def register_engine(tx: Tx, owner: str, host: str, pid: int, version: str, *, alone: bool = False) -> None:
+    """This engine shares the store from now (and forgets engines silent for a day). ``alone``
+    (SQLite: we hold the data-dir lock): every other engine has stopped, whatever it recorded."""
+    if alone:
+        tx.conn.execute("UPDATE engines SET stopped_at = heartbeat_at WHERE stopped_at IS NULL")
     tx.conn.execute("INSERT INTO engines (id, host, pid, version, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at,"
                     " heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, version = excluded.version",

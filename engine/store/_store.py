@@ -115,7 +115,13 @@ class Store:
         conn = await self._pool_recv.receive()
         try:
             conn = self._alive(conn)
-            return await trio.to_thread.run_sync(lambda: _translate(fn, conn, *args, **kwargs))
+            try:
+                return await trio.to_thread.run_sync(lambda: _translate(fn, conn, *args, **kwargs))
+            except StoreError:
+                if not (self.postgres and conn.closed):
+                    raise
+                conn = self._alive(conn)  # the database restarted since this connection was made: once more
+                return await trio.to_thread.run_sync(lambda: _translate(fn, conn, *args, **kwargs))
         finally:
             self._pool_send.send_nowait(conn)
 

@@ -13,7 +13,6 @@ import pytest
 import trio
 
 from engine.schema import Event
-from engine.store import queries
 from tests.conftest import make_settings, running_engine, wait_for
 
 
@@ -23,8 +22,11 @@ async def test_two_engines_share_one_queue_and_one_estop(pg_cluster: Any, tmp_pa
     settings = [make_settings(tmp_path / name, **{"store.url": url, "pools.default.concurrency": 4})
                 for name in ("a", "b")]
     async with running_engine(settings[0]) as (a, client_a), running_engine(settings[1]) as (b, client_b):
-        engines = await a.store.read(queries.engines)
-        assert {e["id"] for e in engines if e["stopped_at"] is None} == {a.scheduler.owner, b.scheduler.owner}
+        listed = (await client_b.get("/v1/workers")).json()["workers"]
+        engines = {w["id"]: w for w in listed if w["pool"] == "(engine)"}
+        assert set(engines) == {a.scheduler.owner, b.scheduler.owner}
+        assert all(w["state"] == "running" and w["health"] == "ok" for w in engines.values())
+        assert engines[b.scheduler.owner]["detail"]["this"] and not engines[a.scheduler.owner]["detail"]["this"]
         jobs = [{"kind": "sleep", "payload": {"seconds": 0.05}} for _ in range(200)]
         assert (await client_a.post("/v1/jobs", json={"jobs": jobs})).status_code == 201
 
