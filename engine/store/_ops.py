@@ -208,60 +208,75 @@ def finish(
     shutdown: back to the queue, the attempt not counted); ``expired`` (deadline passed);
     ``deferred`` (a chain gate is not met: ``waiting`` on ``gate``, the attempt not counted).
     """
+    return finish_many(tx, [Outcome(job, owner, outcome, worker, result, error, retry_delay, progress, gate)])[0]
+
+
+_FINISH_UPDATE = ("UPDATE jobs SET state = ?, attempts = ?, updated_at = ?, finished_at = ?, not_before = ?,"
+                  " result = ?, error = ?, progress = coalesce(?, progress), gate = ?, lease_owner = NULL,"
+                  " lease_until = NULL WHERE id = ?")
+_FINISH_ATTEMPT = ("INSERT INTO attempts (job_id, n, started_at, finished_at, outcome, worker, error)"
+                   " VALUES (?,?,?,?,?,?,?)")
+
+
+def finish_many(tx: Tx, outcomes: list[Outcome]) -> list[str | None]:
+    """:func:`finish` for many attempts in one op: one read of their rows, then their updates and
+    attempt records each as one batch (a few round trips to PostgreSQL, not three per job).
+    Returns each new state (or ``None``)."""
     conn, now = tx.conn, tx.now
-    result, progress = plain(result), plain(progress)
-    row = conn.execute(
-        "SELECT state, attempts, lease_owner FROM jobs WHERE id = ?", (job.id,)
-    ).fetchone()
-    if row is None or row[0] not in ("running", "cancelling") or row[1] != job.attempt or row[2] != owner:
-        return None
-    old_state = row[0]
-    attempts = job.attempt
-    not_before = None
-    finished_at: float | None = now
-    if outcome == "completed":
-        state = "completed"
-    elif outcome == "failed":
-        assert error is not None
-        retry_at = None if retry_delay is None else now + retry_delay
-        if (
-            error.retryable
-            and retry_at is not None
-            and job.attempt < job.max_attempts
-            and (job.deadline is None or retry_at < job.deadline)
-            and old_state != "cancelling"
-        ):
-            state, not_before, finished_at = "retrying", retry_at, None
-        else:
-            state = "cancelled" if old_state == "cancelling" else "failed"
-    elif outcome == "interrupted":
-        state, attempts, finished_at = "queued", job.attempt - 1, None
-        if old_state == "cancelling":
-            state, attempts, finished_at = "cancelled", job.attempt, now
-    elif outcome == "deferred" and old_state == "running":
-        state, attempts, finished_at = "waiting", job.attempt - 1, None
-    elif outcome in ("cancelled", "expired", "deferred"):
-        state = "cancelled" if outcome == "deferred" else outcome
-    else:  # pragma: no cover - programming error
-        raise ValueError(f"unknown outcome {outcome!r}")
-    conn.execute(
-        "UPDATE jobs SET state = ?, attempts = ?, updated_at = ?, finished_at = ?, not_before = ?,"
-        " result = ?, error = ?, progress = coalesce(?, progress), gate = ?, lease_owner = NULL,"
-        " lease_until = NULL WHERE id = ?",
-        (state, attempts, now, finished_at, not_before, _json(result), _json(error), _json(progress),
-         _json(gate) if state == "waiting" else None, job.id),
-    )
-    conn.execute(
-        "INSERT INTO attempts (job_id, n, started_at, finished_at, outcome, worker, error) VALUES (?,?,?,?,?,?,?)",
-        (job.id, job.attempt, job.started_at, now, outcome, worker, _json(error)),
-    )
-    data: dict[str, Any] = {"from": old_state, "to": state, "attempt": job.attempt}
-    if error is not None:
-        data["error"] = {"code": error.code, "message": error.message, "retryable": error.retryable}
-    if not_before is not None:
-        data["not_before"] = not_before
-    tx.emit("job.state", job.id, job.pool, **data)
-    return state
+    ids = [o.job.id for o in outcomes]
+    if len(set(ids)) != len(ids):  # one job twice in a batch: each must see the other's change
+        return [finish_many(tx, [o])[0] for o in outcomes]
+    rows: dict[str, tuple[str, int, str | None]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for id_, state, attempts, lease_owner in conn.execute(
+                f"SELECT id, state, attempts, lease_owner FROM jobs WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            rows[id_] = (state, attempts, lease_owner)
+    updates: list[tuple[Any, ...]] = []
+    attempts_rows: list[tuple[Any, ...]] = []
+    states: list[str | None] = []
+    for o in outcomes:
+        job, outcome, error = o.job, o.outcome, o.error
+        row = rows.get(job.id)
+        if row is None or row[0] not in ("running", "cancelling") or row[1] != job.attempt or row[2] != o.owner:
+            states.append(None)
+            continue
+        old_state = row[0]
+        attempts, not_before, finished_at = job.attempt, None, cast(float | None, now)
+        if outcome == "completed":
+            state = "completed"
+        elif outcome == "failed":
+            assert error is not None
+            retry_at = None if o.retry_delay is None else now + o.retry_delay
+            if (error.retryable and retry_at is not None and job.attempt < job.max_attempts
+                    and (job.deadline is None or retry_at < job.deadline) and old_state != "cancelling"):
+                state, not_before, finished_at = "retrying", retry_at, None
+            else:
+                state = "cancelled" if old_state == "cancelling" else "failed"
+        elif outcome == "interrupted":
+            state, attempts, finished_at = "queued", job.attempt - 1, None
+            if old_state == "cancelling":
+                state, attempts, finished_at = "cancelled", job.attempt, now
+        elif outcome == "deferred" and old_state == "running":
+            state, attempts, finished_at = "waiting", job.attempt - 1, None
+        elif outcome in ("cancelled", "expired", "deferred"):
+            state = "cancelled" if outcome == "deferred" else outcome
+        else:  # pragma: no cover - programming error
+            raise ValueError(f"unknown outcome {outcome!r}")
+        updates.append((state, attempts, now, finished_at, not_before, _json(plain(o.result)), _json(error),
+                        _json(plain(o.progress)), _json(o.gate) if state == "waiting" else None, job.id))
+        attempts_rows.append((job.id, job.attempt, job.started_at, now, outcome, o.worker, _json(error)))
+        data: dict[str, Any] = {"from": old_state, "to": state, "attempt": job.attempt}
+        if error is not None:
+            data["error"] = {"code": error.code, "message": error.message, "retryable": error.retryable}
+        if not_before is not None:
+            data["not_before"] = not_before
+        tx.emit("job.state", job.id, job.pool, **data)
+        states.append(state)
+    if updates:
+        conn.executemany(_FINISH_UPDATE, updates)
+        conn.executemany(_FINISH_ATTEMPT, attempts_rows)
+    return states
 
 
 def advance_gates(tx: Tx, chain: str, height: int) -> list[str]:
@@ -291,12 +306,6 @@ def advance_gates(tx: Tx, chain: str, height: int) -> list[str]:
             tx.conn.execute("UPDATE jobs SET progress = ? WHERE id = ?", (_json(progress), id_))
             tx.emit("job.progress", id_, pool, waiting_info=info)
     return ready
-
-
-def finish_many(tx: Tx, outcomes: list[Outcome]) -> list[str | None]:
-    """:func:`finish` for many attempts in one op; returns each new state (or ``None``)."""
-    return [finish(tx, o.job, o.owner, o.outcome, worker=o.worker, result=o.result, error=o.error,
-                   retry_delay=o.retry_delay, progress=o.progress, gate=o.gate) for o in outcomes]
 
 
 def renew_leases(tx: Tx, owner: str, lease_ttl: float) -> int:
