@@ -279,6 +279,12 @@ MIGRATIONS: list[str] = [
         heartbeat_at  REAL NOT NULL,
         stopped_at    REAL
     );
+    -- What only one engine at a time may do (a chain signer's transaction tracker): who holds it, until when.
+    CREATE TABLE leases (
+        name   TEXT PRIMARY KEY,
+        owner  TEXT NOT NULL,
+        until  REAL NOT NULL
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

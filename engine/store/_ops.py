@@ -376,9 +376,19 @@ def heartbeat(tx: Tx, owner: str) -> None:
     tx.conn.execute("UPDATE engines SET heartbeat_at = ? WHERE id = ?", (tx.now, owner))
 
 
+def take_lease(tx: Tx, name: str, owner: str, ttl: float) -> bool:
+    """Take or renew the lease ``name`` for ``ttl`` seconds; False while another owner holds it."""
+    row = tx.conn.execute(
+        "INSERT INTO leases (name, owner, until) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE"
+        " SET owner = excluded.owner, until = excluded.until WHERE leases.owner = excluded.owner OR leases.until < ?"
+        " RETURNING owner", (name, owner, tx.now + ttl, tx.now)).fetchone()
+    return row is not None
+
+
 def unregister_engine(tx: Tx, owner: str) -> None:
     """A graceful stop: the others need not wait for the heartbeat to go stale."""
     tx.conn.execute("UPDATE engines SET stopped_at = ? WHERE id = ?", (tx.now, owner))
+    tx.conn.execute("DELETE FROM leases WHERE owner = ?", (owner,))
     tx.emit("engine.state", None, None, id=owner, state="stopped")
 
 

@@ -8,6 +8,8 @@ reads take a connection (``store.read(fn, …)``).
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +131,35 @@ def insert_signed(tx: Tx, record: TxRecord) -> TxRecord:
     tx.emit("evm.tx", record.job_id, None, id=record.id, chain=record.chain, state=record.state, nonce=record.nonce,
             hash=record.hash)
     return record
+
+
+def allocate(tx: Tx, chain: str, signer: str, floor: int) -> int:
+    """The signer's next nonce (at least ``floor``), taken under the ledger row's lock: on
+    PostgreSQL another engine's allocation for this signer waits for our commit."""
+    tx.conn.execute("INSERT INTO evm_nonces (chain, signer, next_nonce) VALUES (?, ?, ?)"
+                    " ON CONFLICT (chain, signer) DO NOTHING", (chain, signer, floor))
+    row = tx.conn.execute("SELECT next_nonce FROM evm_nonces WHERE chain = ? AND signer = ? /*pg: FOR UPDATE*/",
+                          (chain, signer)).fetchone()
+    return max(int(row[0]), floor)
+
+
+def insert_allocating(tx: Tx, record: TxRecord, sign: Callable[[int], tuple[bytes, str]], floor: int) -> TxRecord:
+    """:func:`insert_signed` with the nonce allocated, and the transaction signed, in the same
+    commit — what engines sharing one PostgreSQL store do, so no two take one nonce."""
+    existing = by_intent(tx.conn, record.intent)
+    if existing is not None:
+        return existing
+    record.nonce = allocate(tx, record.chain, record.signer, floor)
+    record.raw, tx_hash = sign(record.nonce)
+    record.hashes = [tx_hash]
+    return insert_signed(tx, record)
+
+
+def renonce_allocating(tx: Tx, record: TxRecord, sign: Callable[[int], tuple[bytes, str]], floor: int) -> TxRecord:
+    """A new nonce for ``record`` (its old one was taken), allocated and signed in one commit."""
+    nonce = allocate(tx, record.chain, record.signer, floor)
+    raw, tx_hash = sign(nonce)
+    return update(tx, record, nonce=nonce, raw=raw, hashes=[*record.hashes, tx_hash], sent_at=time.time())
 
 
 def update(tx: Tx, record: TxRecord, **changes: Any) -> TxRecord:

@@ -25,6 +25,9 @@ lent). Error handling: RPC failures in the tracker are logged and retried on the
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -40,7 +43,7 @@ from engine.chains.evm._ledger import TxRecord
 from engine.chains.evm._rpc import EvmRpc, to_int
 from engine.errors import ChainError, EstopActive, JobFailure, PermanentFailure, Reverted, RpcError, StoreError
 from engine.ids import job_id as new_id
-from engine.store import Store
+from engine.store import Store, ops
 
 log = logging.getLogger("shiftboss.evm")
 GWEI = 10**9
@@ -76,6 +79,8 @@ class TxManager:
         self._intents: dict[str, trio.Lock] = {}
         self._gaps: set[int] = set()  # nonces handed out whose transaction may never have been stored
         self._updates: list[tuple[TxRecord, dict[str, Any]]] = []
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"  # this tracker, for its lease
+        self.tracking = not store.postgres  # beside other engines: only while this one holds the lease
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -104,6 +109,15 @@ class TxManager:
                 existing = await self.store.read(ledger.by_intent, intent)
                 if existing is not None:
                     return existing
+                if self.store.postgres:  # engines share this signer: the nonce comes from the locked ledger row
+                    record = await self.store.write(
+                        ledger.insert_allocating,
+                        TxRecord(id=new_id("evm.tx"), chain=self.chain, signer=self.address, intent=intent, nonce=-1,
+                                 to=call.get("to"), value=value, data=data, gas=estimate, max_fee=max_fee,
+                                 priority_fee=tip, raw=b"", hashes=[], job_id=job_id),
+                        lambda n: self._sign(n, call.get("to"), data, value, estimate, max_fee, tip),
+                        int(self.last_seen.get("chain_pending_nonce") or 0))
+                    return await self._sent(record)
                 nonce = await self._allocate()
                 raw, tx_hash = self._sign(nonce, call.get("to"), data, value, estimate, max_fee, tip)
                 record = TxRecord(id=new_id("evm.tx"), chain=self.chain, signer=self.address, intent=intent,
@@ -118,6 +132,9 @@ class TxManager:
             finally:
                 if not guard.statistics().tasks_waiting:
                     self._intents.pop(intent, None)
+        return await self._sent(record)
+
+    async def _sent(self, record: TxRecord) -> TxRecord:
         if record.state == "signed" and not self.estop():
             await self._broadcast(record)
         return record
@@ -214,10 +231,20 @@ class TxManager:
 
     async def run(self, *, interval: float = 1.0,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        """The tracker. Engines sharing a PostgreSQL store track one signer on one engine at a
+        time (a lease each holds for ``5 × interval`` and renews every tick): two trackers would
+        bump or re-sign the same transaction twice."""
         await self.reconcile()
         task_status.started()
+        lease = f"evm.tracker:{self.chain}:{self.address}"
         while True:
             try:
+                if self.store.postgres and not await self.store.write(ops.take_lease, lease, self._owner,
+                                                                      max(5.0, 5 * interval)):
+                    self.tracking = False
+                    await trio.sleep(interval)
+                    continue
+                self.tracking = True
                 await self.track()
                 await self.reconcile()
             except (ChainError, StoreError) as exc:  # both retried on the next tick
@@ -347,6 +374,16 @@ class TxManager:
 
     async def _renonce(self, record: TxRecord) -> bool:
         pending = await self.rpc.nonce(self.address, "pending")
+        if self.store.postgres:
+            old = record.nonce
+            record = await self.store.write(
+                ledger.renonce_allocating, record,
+                lambda n: self._sign(n, record.to, record.data, record.value, record.gas, record.max_fee,
+                                     record.priority_fee), pending)
+            log.info("%s: nonce %d of %s was taken by another transaction; re-signed with nonce %d", self.chain,
+                     old, record.id, record.nonce)
+            await self._rebroadcast(record)
+            return True
         async with self._lock:
             self._next = max(self._next or 0, pending)
         nonce = await self._allocate()
