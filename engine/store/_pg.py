@@ -129,8 +129,19 @@ def prepare(url: str, password: str | None = None) -> PgConn:
     return conn
 
 
+CHANNEL = "shiftboss_events"
+
+
 def reserve_seqs(conn: PgConn, count: int) -> int:
-    """The last of ``count`` new event sequence numbers (the row stays locked until commit)."""
+    """The last of ``count`` new event sequence numbers (the row stays locked until commit); the
+    other engines' followers are notified when the transaction commits."""
     row = conn.raw.execute("UPDATE event_counter SET last = last + %s WHERE id = 1 RETURNING last", (count,)).fetchone()
     assert row is not None
+    conn.raw.execute(f"NOTIFY {CHANNEL}")
     return int(row[0])
+
+
+def wait_notify(conn: PgConn, timeout: float) -> bool:
+    """Block (in a worker thread) until a notification on :data:`CHANNEL` or ``timeout``; whether
+    one came."""
+    return any(True for _ in conn.raw.notifies(timeout=timeout, stop_after=1))

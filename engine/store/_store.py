@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
+import psycopg
 import trio
 
 from engine.clock import Clock, wall
@@ -72,22 +73,42 @@ class Store:
             for conn in self._readers:
                 conn.close()
 
-    async def follow(self, interval: float = 0.2, *,
+    async def follow(self, fallback: float = 2.0, *,
                      task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         """PostgreSQL: the events other engines commit, read as they appear and handed to the
         same hooks as this engine's own (the event stream, stats, the scheduler's wake-ups and
-        e-stop). Sequence numbers are taken under one row lock until commit, so every number
-        below a visible one is visible too: the follower never skips one."""
+        e-stop). Woken by ``LISTEN`` (every commit with events notifies), and every ``fallback``
+        seconds anyway. Sequence numbers are taken under one row lock until commit, so every
+        number below a visible one is visible too: the follower never skips one."""
         cursor = self.writer.last_seq
+        listener: Any = None
         task_status.started()
-        while True:
-            await trio.sleep(interval)
-            try:
-                page = await self.read(_queries.events_since, cursor, 2000)
-            except StoreError:
-                continue  # the database is away: the engine shows it through the writer
-            if not page:
-                continue
+        try:
+            while True:
+                if listener is None or listener.closed:
+                    try:
+                        listener = _pg.connect(str(self.path), self._password)
+                        listener.raw.execute(f"LISTEN {_pg.CHANNEL}")
+                    except (StoreError, psycopg.Error):
+                        listener = None
+                if listener is None:
+                    await trio.sleep(fallback)
+                else:
+                    try:
+                        await trio.to_thread.run_sync(_pg.wait_notify, listener, fallback, abandon_on_cancel=True)
+                    except DB_ERRORS:
+                        listener = None  # the database went away: reconnect next round
+                cursor = await self._follow_once(cursor)
+        finally:
+            if listener is not None:
+                listener.close()
+
+    async def _follow_once(self, cursor: int) -> int:
+        try:
+            page = await self.read(_queries.events_since, cursor, 2000)
+        except StoreError:
+            return cursor  # the database is away: the engine shows it through the writer
+        while page:
             own = self.writer.own_seqs
             foreign = [e for e in page if e.seq not in own]
             cursor = page[-1].seq
@@ -95,6 +116,10 @@ class Store:
             self.writer.last_seq = max(self.writer.last_seq, cursor)
             if foreign:
                 self.writer.publish(foreign)
+            if len(page) < 2000:
+                break
+            page = await self.read(_queries.events_since, cursor, 2000)
+        return cursor
 
     def close(self) -> None:
         """Close every connection of a store that was opened but not run (a read-only use)."""
