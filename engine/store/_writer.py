@@ -181,25 +181,54 @@ class Writer:
                     op.result, op.error = None, error
                 return []
         conn = self._conn
-        tx = Tx(conn, now)
-        reserved = range(0)
+        # SQLite: a savepoint per op (a function call each). PostgreSQL: a savepoint is a round trip
+        # and a subtransaction (past 64 in one transaction every other session's snapshots slow
+        # down), so the batch runs without them, and only if an op fails is it run again with them.
+        careful = self._reserve_seqs is None
         try:
-            conn.execute(self._begin)
-            for op in batch:
-                mark = len(tx.events)
+            while True:
+                tx = Tx(conn, now)
+                failed = self._run_ops(conn, tx, batch, careful)
+                if not failed or careful:
+                    break
+                conn.execute("ROLLBACK")
+                careful = True
+        except DB_ERRORS as exc:
+            return self._fail(conn, batch, exc)
+        return self._commit(conn, tx, batch)
+
+    def _run_ops(self, conn: Any, tx: Tx, batch: list[_Op], careful: bool) -> bool:
+        """Run the batch's ops in a new transaction; whether one raised (without ``careful``
+        savepoints, the transaction is then unusable for the others)."""
+        conn.execute(self._begin)
+        failed = False
+        for op in batch:
+            mark = len(tx.events)
+            op.result, op.error = None, None
+            if careful:
                 conn.execute("SAVEPOINT op")
-                try:
-                    op.result = op.fn(tx)
-                except Exception as exc:  # noqa: BLE001 - handed back to the op's caller
-                    conn.execute("ROLLBACK TO op")
-                    del tx.events[mark:]
-                    op.error = exc
-                    if isinstance(exc, DB_ERRORS):
-                        op.error = StoreError(f"store write failed: {exc}")
-                        op.error.__cause__ = exc
+            try:
+                op.result = op.fn(tx)
+            except Exception as exc:  # noqa: BLE001 - handed back to the op's caller
+                failed = True
+                if not careful:
+                    return True
+                conn.execute("ROLLBACK TO op")
+                del tx.events[mark:]
+                op.error = exc
+                if isinstance(exc, DB_ERRORS):
+                    op.error = StoreError(f"store write failed: {exc}")
+                    op.error.__cause__ = exc
+            if careful:
                 conn.execute("RELEASE op")
+        return failed
+
+    def _commit(self, conn: Any, tx: Tx, batch: list[_Op]) -> list[Event]:
+        """Number the batch's events, store them, commit."""
+        reserved = range(0)
+        seq = self.last_seq
+        try:
             events = []
-            seq = self.last_seq
             if tx.events and self._reserve_seqs is not None:
                 seq = self._reserve_seqs(conn, len(tx.events)) - len(tx.events)
                 reserved = range(seq + 1, seq + len(tx.events) + 1)
@@ -215,14 +244,19 @@ class Writer:
             conn.execute("COMMIT")
         except DB_ERRORS as exc:
             self.own_seqs.difference_update(reserved)  # rolled back: another engine gets these numbers
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            except DB_ERRORS:
-                pass  # the connection is gone: reconnected next batch
-            error = _CommitFailed(f"store write failed: {exc}")
-            for op in batch:
-                op.result, op.error = None, error
-            return []
+            return self._fail(conn, batch, exc)
         self.last_seq = max(self.last_seq, seq)
         return events
+
+    @staticmethod
+    def _fail(conn: Any, batch: list[_Op], exc: Exception) -> list[Event]:
+        """The batch's transaction failed as a whole: every op gets the error."""
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except DB_ERRORS:
+            pass  # the connection is gone: reconnected next batch
+        error = _CommitFailed(f"store write failed: {exc}")
+        for op in batch:
+            op.result, op.error = None, error
+        return []
