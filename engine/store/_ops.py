@@ -324,15 +324,14 @@ def reap_leases(tx: Tx, live: set[str], retry_delay: float) -> list[str]:
         " WHERE state IN ('running', 'cancelling') AND lease_until < ?",
         (tx.now,),
     ).fetchall()
-    reaped = []
-    for id_, pool, _state, attempts, max_attempts, started_at, lease_owner in rows:
-        if id_ in live:
-            continue
-        error = JobError(code="lease_expired", message=f"worker {lease_owner} stopped renewing its lease", retryable=True)
-        job = AttemptRef(id_, pool, attempts, max_attempts, None, started_at or tx.now)
-        finish(tx, job, lease_owner, "failed", worker=lease_owner or "?", error=error, retry_delay=retry_delay)
-        reaped.append(id_)
-    return reaped
+    expired = [
+        Outcome(AttemptRef(id_, pool, attempts, max_attempts, None, started_at or tx.now), lease_owner, "failed",
+                lease_owner or "?", error=JobError(code="lease_expired", retryable=True,
+                                                   message=f"worker {lease_owner} stopped renewing its lease"),
+                retry_delay=retry_delay)
+        for id_, pool, _state, attempts, max_attempts, started_at, lease_owner in rows if id_ not in live]
+    finish_many(tx, expired)
+    return [o.job.id for o in expired]
 
 
 def recover(tx: Tx, owner: str | None = None, stale_after: float | None = None) -> int:
@@ -350,10 +349,10 @@ def recover(tx: Tx, owner: str | None = None, stale_after: float | None = None) 
         "SELECT id, pool, state, attempts, max_attempts, started_at, lease_owner FROM jobs"
         f" WHERE state IN ('running', 'cancelling'){where}", params
     ).fetchall()
-    for id_, pool, _state, attempts, max_attempts, started_at, lease_owner in rows:
-        job = AttemptRef(id_, pool, attempts, max_attempts, None, started_at or tx.now)
-        finish(tx, job, lease_owner, "interrupted", worker=lease_owner or "?",
-               error=JobError(code="engine_stopped", message="the engine stopped while this attempt ran"))
+    stopped = JobError(code="engine_stopped", message="the engine stopped while this attempt ran")
+    finish_many(tx, [Outcome(AttemptRef(id_, pool, attempts, max_attempts, None, started_at or tx.now), lease_owner,
+                             "interrupted", lease_owner or "?", error=stopped)
+                     for id_, pool, _state, attempts, max_attempts, started_at, lease_owner in rows])
     if rows:
         tx.audit("engine", "recover", f"{len(rows)} jobs", "left running by an engine process that stopped")
     return len(rows)

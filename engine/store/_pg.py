@@ -10,7 +10,7 @@ in ``shiftboss_meta`` (a newer schema is refused). Event sequence numbers come f
 row, updated in the committing transaction: gap-free and in commit order across engines.
 
 Passwords never come from the URL in config.toml: ``store.password_env`` or
-``store.password_file`` (:func:`connect_kwargs`).
+``store.password_file``, handed to :func:`connect` apart.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ import psycopg
 from psycopg import pq
 
 from engine.errors import DatabaseUnusable
-from engine.store._db import MIGRATIONS, statements
+from engine.store._db import MIGRATIONS, SCHEMA_VERSION, statements
 
-SCHEMA_VERSION = len(MIGRATIONS)
 _MIGRATION_LOCK = 0x53424F53  # "SBOS": the advisory lock engines take to migrate one at a time
 
 
@@ -79,8 +78,7 @@ class PgConn:
 
 def connect(url: str, password: str | None = None, *, autocommit: bool = True) -> PgConn:
     try:
-        raw = psycopg.connect(url, autocommit=autocommit, password=password) if password else \
-            psycopg.connect(url, autocommit=autocommit)
+        raw = psycopg.connect(url, autocommit=autocommit, password=password)  # None: not passed
     except psycopg.Error as exc:
         raise DatabaseUnusable(f"{redact(url)}: cannot connect: {exc}".strip()) from exc
     return PgConn(raw)

@@ -39,16 +39,15 @@ class Store:
         self.clock = clock
         self.database_id = _queries.database_id(writer_conn)
         self.postgres = isinstance(writer_conn, _pg.PgConn)
+        shared: dict[str, Any] = {}  # PostgreSQL: event numbers shared with other engines, reconnecting
         if self.postgres:
             url = str(path)
-            self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn),
-                                 clock=clock, reserve_seqs=_pg.reserve_seqs, begin="BEGIN",
-                                 reconnect=lambda: _pg.connect(url, password))
+            shared = {"reserve_seqs": _pg.reserve_seqs, "begin": "BEGIN", "reconnect": lambda: _pg.connect(url, password)}
             self._readers: list[Any] = [_pg.connect(url, password) for _ in range(readers)]
         else:
-            self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn),
-                                 clock=clock)
             self._readers = [_db.connect(Path(path), synchronous=synchronous, readonly=True) for _ in range(readers)]
+        self.writer = Writer(writer_conn, max_batch=group_commit_max, last_seq=_queries.last_seq(writer_conn),
+                             clock=clock, **shared)
         self._password = password
         self._pool_send, self._pool_recv = trio.open_memory_channel[Any](readers)
         for conn in self._readers:

@@ -176,32 +176,26 @@ class Writer:
             try:
                 self._conn = self._reconnect()
             except StoreError as exc:  # still away (DatabaseUnusable): this batch fails, the next tries again
-                error = _CommitFailed(f"store write failed: {exc}")
-                for op in batch:
-                    op.result, op.error = None, error
-                return []
+                return self._fail_all(batch, exc)
         conn = self._conn
         # SQLite: a savepoint per op (a function call each). PostgreSQL: a savepoint is a round trip
         # and a subtransaction (past 64 in one transaction every other session's snapshots slow
         # down), so the batch runs without them, and only if an op fails is it run again with them.
-        careful = self._reserve_seqs is None
         try:
-            while True:
+            tx = Tx(conn, now)
+            if self._run_ops(conn, tx, batch, careful=self._reserve_seqs is None):
+                conn.execute("ROLLBACK")  # an op failed: again, each in its own savepoint
                 tx = Tx(conn, now)
-                failed = self._run_ops(conn, tx, batch, careful)
-                if not failed or careful:
-                    break
-                conn.execute("ROLLBACK")
-                careful = True
+                self._run_ops(conn, tx, batch, careful=True)
         except DB_ERRORS as exc:
             return self._fail(conn, batch, exc)
         return self._commit(conn, tx, batch)
 
-    def _run_ops(self, conn: Any, tx: Tx, batch: list[_Op], careful: bool) -> bool:
-        """Run the batch's ops in a new transaction; whether one raised (without ``careful``
-        savepoints, the transaction is then unusable for the others)."""
+    def _run_ops(self, conn: Any, tx: Tx, batch: list[_Op], *, careful: bool) -> bool:
+        """Run the batch's ops in a new transaction. ``careful``: each in a savepoint, a failing
+        one rolled back alone. Otherwise the first failure stops the run and True is returned:
+        the transaction is then unusable, and the batch must be run again carefully."""
         conn.execute(self._begin)
-        failed = False
         for op in batch:
             mark = len(tx.events)
             op.result, op.error = None, None
@@ -210,7 +204,6 @@ class Writer:
             try:
                 op.result = op.fn(tx)
             except Exception as exc:  # noqa: BLE001 - handed back to the op's caller
-                failed = True
                 if not careful:
                     return True
                 conn.execute("ROLLBACK TO op")
@@ -221,7 +214,7 @@ class Writer:
                     op.error.__cause__ = exc
             if careful:
                 conn.execute("RELEASE op")
-        return failed
+        return False
 
     def _commit(self, conn: Any, tx: Tx, batch: list[_Op]) -> list[Event]:
         """Number the batch's events, store them, commit."""
@@ -248,14 +241,17 @@ class Writer:
         self.last_seq = max(self.last_seq, seq)
         return events
 
-    @staticmethod
-    def _fail(conn: Any, batch: list[_Op], exc: Exception) -> list[Event]:
-        """The batch's transaction failed as a whole: every op gets the error."""
+    def _fail(self, conn: Any, batch: list[_Op], exc: Exception) -> list[Event]:
+        """The batch's transaction failed as a whole: rolled back, every op gets the error."""
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
         except DB_ERRORS:
             pass  # the connection is gone: reconnected next batch
+        return self._fail_all(batch, exc)
+
+    @staticmethod
+    def _fail_all(batch: list[_Op], exc: Exception) -> list[Event]:
         error = _CommitFailed(f"store write failed: {exc}")
         for op in batch:
             op.result, op.error = None, error

@@ -106,8 +106,7 @@ class CometChain:
         WebSocket is down, and every ``WS_CHECK_EVERY`` seconds while it is up."""
         if self.ws_connected and self.head_time is not None and time.time() - self.head_time < WS_CHECK_EVERY:
             return
-        status: Status = await self.rpc.status()
-        await self._observe(status.height, "status")
+        await self.poll_head_now()
 
     async def _observe(self, height: int, via: str) -> None:
         if self.head is not None and height <= self.head:
@@ -169,7 +168,7 @@ class CometChain:
                 await stream.aclose()
 
     async def poll_head_now(self) -> None:
-        status = await self.rpc.status()
+        status: Status = await self.rpc.status()
         await self._observe(status.height, "status")
 
     async def aclose(self) -> None:
