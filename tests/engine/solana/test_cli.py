@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from solders.keypair import Keypair
 
 from engine.ports import free_port
 from tests.engine.solana.test_program import Chain
@@ -57,7 +58,9 @@ def test_keys_airdrop_and_a_job_created_and_listed(nodes: tuple[str, str], tmp_p
     address = made.stdout.strip()
     assert "made" in made.stderr and oct(keypair.stat().st_mode & 0o777) == "0o600"
     assert shiftboss("solana", "keys", "--keypair", str(keypair)).stdout.strip() == address  # never remade
-    assert str(json.loads(keypair.read_text())[0]) not in made.stdout
+    secret = bytes(json.loads(keypair.read_text()))
+    printed = made.stdout + made.stderr
+    assert keypair.read_text().strip() not in printed and str(Keypair.from_bytes(secret)) not in printed
     shiftboss("solana", "airdrop", "--sol", "2", "--keypair", str(keypair), "--rpc", rpc)
     time.sleep(0.2)
     balance = json.loads(shiftboss("solana", "balance", "--keypair", str(keypair), "--rpc", rpc, "--json").stdout)
