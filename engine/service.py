@@ -195,7 +195,7 @@ class Service:
         heart-beat older than a lease, so the others reap its jobs."""
         now, ttl = self._store.clock(), self.settings.store.lease_ttl
         out = []
-        for e in await self._store.read(queries.engines):
+        for e in await self._store.read(queries.engines, now):
             if e["stopped_at"] is not None and now - e["stopped_at"] > 3600:
                 continue  # stopped over an hour ago: history, not health
             silent = e["stopped_at"] is None and now - e["heartbeat_at"] > ttl
@@ -204,7 +204,8 @@ class Service:
                               health="down" if silent else "ok", reason="no heartbeat for over a lease" if silent else None,
                               heartbeat_at=e["heartbeat_at"],
                               detail={"host": e["host"], "pid": e["pid"], "schema": e["version"],
-                                      "started_at": e["started_at"], "this": e["id"] == self._scheduler.owner}))
+                                      "started_at": e["started_at"], "this": e["id"] == self._scheduler.owner,
+                                      "services": e["services"]}))
         return out
 
     def workers(self) -> list[Worker]:

@@ -70,7 +70,7 @@ class Supervisor:
         broker = Broker()
         store.writer.on_commit(stats.apply)
         store.writer.on_commit(broker.publish)
-        heights = Heights(store, store.read_now(queries.controls))
+        self.heights = heights = Heights(store, store.read_now(queries.controls))
         self.services = Services(heights=heights, submit=self._submit_as_engine)
         self.scheduler = Scheduler(store, registry, settings, stats, self.services)
         remote = [name for name, pool in settings.pools.items() if pool.remote]

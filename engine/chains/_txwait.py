@@ -94,10 +94,15 @@ class TxWaiter(Generic[R]):
 
     async def run(self, *, interval: float = 1.0,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        """The tracker. Engines sharing a PostgreSQL store track a chain's transactions on one
+        engine at a time (a lease, held for ``5 × interval`` and renewed every tick): two
+        trackers would send again or re-sign the same transaction twice."""
         task_status.started()
+        lease = f"{type(self).__name__}.tracker:{self.chain}"
         while True:
             try:
-                await self.track()
+                if await self.store.lead(lease, max(5.0, 5 * interval)):
+                    await self.track()
             except (ChainError, StoreError) as exc:  # both retried on the next tick
                 log.warning("%s: tracking transactions: %s", self.chain, exc)
             await trio.sleep(interval)

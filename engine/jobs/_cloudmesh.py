@@ -26,6 +26,7 @@ from engine.schema import JobSubmit
 
 log = logging.getLogger("shiftboss.cloudmesh")
 BALANCE_EVERY = 30.0
+LEASE_S = 15.0  # a scanning engine that stopped is replaced within this
 
 
 def load_or_create_key(path: Path) -> tuple[Keypair, bool]:
@@ -85,10 +86,12 @@ class CloudMesh:
         last_balance = 0.0
         while True:
             window = int(time.time() // self.settings.poll_interval)
-            try:
-                await self.submit([JobSubmit(kind="cloudmesh.scan", payload={}, priority=6,
-                                             idempotency_key=f"cloudmesh.scan:{self.chain.name}:{window}")],
-                                  f"chain:{self.chain.name}")
+            try:  # engines sharing a store scan one at a time (and a window's key is queued once)
+                if await self.chain.txs.store.lead(f"cloudmesh.scan:{self.chain.name}",
+                                                   max(LEASE_S, 3 * self.settings.poll_interval)):
+                    await self.submit([JobSubmit(kind="cloudmesh.scan", payload={}, priority=6,
+                                                 idempotency_key=f"cloudmesh.scan:{self.chain.name}:{window}")],
+                                      f"chain:{self.chain.name}")
             except Exception as exc:  # noqa: BLE001 — a refused scan (e-stop, store) is tried next window
                 log.info("cloudmesh: scan not queued: %s", exc)
             if time.monotonic() - last_balance >= BALANCE_EVERY:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import secrets
 import socket
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
@@ -125,8 +124,7 @@ class Scheduler:
         self.registry = registry
         self.settings = settings
         self.stats = stats
-        # this engine on the store: host, pid, and a token (two engines in one process, a pid reused)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.owner = store.engine_id  # owner of the jobs this engine claims
         self.pools = {name: PoolRuntime(name, p.concurrency, list(p.kinds)) for name, p in settings.pools.items()}
         self.estop = Estop(active=False)
         self._pending: dict[str, _Control] = {}  # e-stops in force that the store could not record yet
@@ -216,6 +214,7 @@ class Scheduler:
             interrupted += 1
         with trio.move_on_after(max(5.0, self.settings.scheduler.cancel_grace)):
             await self._until_idle()
+        self.store.step_down()  # its services stop with it: the others take them over now
         with trio.move_on_after(2):
             try:
                 await self.store.write(ops.unregister_engine, self.owner)

@@ -64,6 +64,11 @@ class PgConn:
         cur.executemany(translate(sql), rows)  # type: ignore[arg-type]
         return cur
 
+    def lock(self, key: str) -> None:
+        """Hold the advisory lock ``key`` until this transaction ends (another engine's
+        transaction taking it waits for our commit)."""
+        self.raw.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
     @property
     def closed(self) -> bool:
         return bool(self.raw.closed or self.raw.broken)

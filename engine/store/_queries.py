@@ -187,9 +187,14 @@ def attempts_by_outcome(conn: sqlite3.Connection, outcome: str) -> dict[str, int
     return dict(conn.execute("SELECT job_id, count(*) FROM attempts WHERE outcome = ? GROUP BY job_id", (outcome,)))
 
 
-def engines(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """The engines that share this store, newest first."""
+def engines(conn: sqlite3.Connection, now: float) -> list[dict[str, Any]]:
+    """The engines that share this store, newest first, each with the services it leads now
+    (the leases it holds: ``chain.head:<chain>``, ``EvmTx…tracker:…``, ``kale.farm:<chain>`` …)."""
     rows = conn.execute("SELECT id, host, pid, version, started_at, heartbeat_at, stopped_at FROM engines"
                         " ORDER BY started_at DESC").fetchall()
-    return [{"id": i, "host": h, "pid": p, "version": v, "started_at": s, "heartbeat_at": b, "stopped_at": x}
-            for i, h, p, v, s, b, x in rows]
+    services: dict[str, list[str]] = {}
+    for name, owner in conn.execute("SELECT name, owner FROM leases WHERE until >= ? ORDER BY name",
+                                    (now,)).fetchall():
+        services.setdefault(owner, []).append(name)
+    return [{"id": i, "host": h, "pid": p, "version": v, "started_at": s, "heartbeat_at": b, "stopped_at": x,
+             "services": services.get(i, [])} for i, h, p, v, s, b, x in rows]

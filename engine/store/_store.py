@@ -3,6 +3,9 @@ SQLite file (the embedded default) or on PostgreSQL (``postgresql://…``, sever
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +16,7 @@ import trio
 
 from engine.clock import Clock, wall
 from engine.errors import StoreError
-from engine.store import _db, _pg, _queries
+from engine.store import _db, _ops, _pg, _queries
 from engine.store._writer import DB_ERRORS, Tx, Writer
 
 T = TypeVar("T")
@@ -39,6 +42,11 @@ class Store:
         self.clock = clock
         self.database_id = _queries.database_id(writer_conn)
         self.postgres = isinstance(writer_conn, _pg.PgConn)
+        #: this engine among those sharing the store (host:pid:token): owner of its jobs and leases
+        self.engine_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        #: service leases (:meth:`lead`) by name: whether this engine held it at its last renewal
+        self.leading: dict[str, bool] = {}
+        self._stepped_down = False
         shared: dict[str, Any] = {}  # PostgreSQL: event numbers shared with other engines, reconnecting
         if self.postgres:
             url = str(path)
@@ -119,6 +127,22 @@ class Store:
                 break
             page = await self.read(_queries.events_since, cursor, 2000)
         return cursor
+
+    async def lead(self, name: str, ttl: float) -> bool:
+        """Whether this engine runs the service ``name`` (a head recorder, a tracker, a scan)
+        now. On PostgreSQL it takes or renews the service's lease for ``ttl`` seconds — one
+        engine at a time; when that engine dies its lease lapses and the next to ask takes it.
+        On SQLite there is one engine, which always leads."""
+        if not self.postgres:
+            return True
+        held = not self._stepped_down and await self.write(_ops.take_lease, name, self.engine_id, ttl)
+        self.leading[name] = held
+        return held
+
+    def step_down(self) -> None:
+        """The engine is stopping: it takes no service lease from now on (the ones it holds are
+        dropped when it unregisters)."""
+        self._stepped_down = True
 
     def close(self) -> None:
         """Close every connection of a store that was opened but not run (a read-only use)."""

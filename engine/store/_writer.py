@@ -54,6 +54,13 @@ class Tx:
     def emit(self, type_: str, job_id: str | None = None, pool: str | None = None, /, **data: Any) -> None:
         self.events.append((type_, job_id, pool, data))
 
+    def lock(self, key: str) -> None:
+        """Serialise this op with every other engine's op that locks ``key`` (PostgreSQL: an
+        advisory lock held until commit; SQLite has one writer, so nothing to do)."""
+        lock = getattr(self.conn, "lock", None)
+        if lock is not None:
+            lock(key)
+
     def audit(
         self, actor: str, action: str, target: str, reason: str = "", details: dict[str, Any] | None = None
     ) -> int:

@@ -159,6 +159,21 @@ def test_live_jobs_are_not_reaped_and_renewal_extends_leases(conn: sqlite3.Conne
     assert conn.execute("SELECT lease_until FROM jobs").fetchone()[0] == 115
 
 
+def test_a_service_lease_has_one_holder_until_it_lapses_or_its_engine_unregisters(conn: sqlite3.Connection) -> None:
+    assert run(conn, 100, ops.take_lease, "chain.head:x", "engine-a", 10)[0]
+    assert not run(conn, 105, ops.take_lease, "chain.head:x", "engine-b", 10)[0]  # a holds it
+    assert run(conn, 108, ops.take_lease, "chain.head:x", "engine-a", 10)[0]  # renewed to 118
+    assert not run(conn, 117, ops.take_lease, "chain.head:x", "engine-b", 10)[0]
+    assert run(conn, 119, ops.take_lease, "chain.head:x", "engine-b", 10)[0]  # lapsed: b takes it
+    assert not run(conn, 120, ops.take_lease, "chain.head:x", "engine-a", 10)[0]
+    assert run(conn, 120, ops.take_lease, "kale.farm:x", "engine-b", 10)[0]
+    assert [e["services"] for e in queries.engines(conn, 120)] == []  # no engine registered: nothing listed
+    run(conn, 120, ops.register_engine, "engine-b", "host", 1, "9")
+    assert queries.engines(conn, 121)[0]["services"] == ["chain.head:x", "kale.farm:x"]
+    run(conn, 121, ops.unregister_engine, "engine-b")  # a graceful stop hands its services over at once
+    assert run(conn, 122, ops.take_lease, "chain.head:x", "engine-a", 10)[0]
+
+
 def test_recover_puts_running_jobs_back_without_counting_the_attempt(conn: sqlite3.Connection) -> None:
     run(conn, 100, ops.submit, [new(0), new(1)], "t")
     run(conn, 100, ops.claim, "default", 2, "dead-engine", 30)

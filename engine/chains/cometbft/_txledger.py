@@ -9,6 +9,7 @@ a connection (``store.read(fn, …)``).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,9 +89,18 @@ def open_txs(conn: sqlite3.Connection, chain: str) -> list[CosmosTx]:
     return [_row(r) for r in rows]
 
 
+def open_at(conn: sqlite3.Connection, chain: str, signer: str, sequence: int) -> CosmosTx | None:
+    """The signer's open transaction at ``sequence``, if the ledger holds one."""
+    row = conn.execute(f"SELECT {_COLUMNS} FROM cosmos_txs WHERE chain = ? AND signer = ? AND sequence = ?"
+                       " AND state IN (?, ?)", (chain, signer, sequence, *OPEN_STATES)).fetchone()
+    return None if row is None else _row(row)
+
+
 def next_sequence(conn: sqlite3.Connection, chain: str, signer: str) -> int:
-    """One past the highest sequence this signer's transactions hold (0 when it has none)."""
-    row = conn.execute("SELECT max(sequence) FROM cosmos_txs WHERE chain = ? AND signer = ?", (chain, signer)).fetchone()
+    """One past the highest sequence this signer's transactions hold (0 when it has none); one
+    refused before any block (failed, no height) holds none."""
+    row = conn.execute("SELECT max(sequence) FROM cosmos_txs WHERE chain = ? AND signer = ?"
+                       " AND (state <> 'failed' OR height IS NOT NULL)", (chain, signer)).fetchone()
     return 0 if row[0] is None else int(row[0]) + 1
 
 
@@ -112,6 +122,30 @@ def insert_signed(tx: Tx, record: CosmosTx) -> CosmosTx:
     tx.conn.execute(f"INSERT INTO cosmos_txs ({_COLUMNS}) VALUES ({','.join('?' * len(_FIELDS))})", values)
     _emit(tx, record)
     return record
+
+
+def insert_allocating(tx: Tx, record: CosmosTx, sign: Callable[[int], tuple[str, str]]) -> CosmosTx:
+    """:func:`insert_signed` with ``record``'s sequence (a floor: the chain's and the sender's
+    view) raised past every sequence the ledger holds for its signer, and the transaction
+    signed (``sign(sequence)`` → raw hex, hash) — under the signer's lock, in one commit. So
+    engines sharing one PostgreSQL store never sign two transactions at one sequence."""
+    tx.lock(f"cosmos:{record.chain}:{record.signer}")
+    existing = by_intent(tx.conn, record.intent)
+    if existing is not None:
+        return existing
+    record.sequence = max(record.sequence, next_sequence(tx.conn, record.chain, record.signer))
+    record.raw, tx_hash = sign(record.sequence)
+    record.hashes = [tx_hash]
+    return insert_signed(tx, record)
+
+
+def resign_allocating(tx: Tx, record: CosmosTx, sign: Callable[[int], tuple[str, str]], floor: int) -> CosmosTx:
+    """``record`` signed again at a fresh sequence (at least ``floor``), allocated as
+    :func:`insert_allocating` does: its old one was spent by another transaction."""
+    tx.lock(f"cosmos:{record.chain}:{record.signer}")
+    sequence = max(floor, next_sequence(tx.conn, record.chain, record.signer))
+    raw, tx_hash = sign(sequence)
+    return update(tx, record, raw=raw, hashes=[*record.hashes, tx_hash], sequence=sequence, state="signed")
 
 
 def update(tx: Tx, record: CosmosTx, **changes: Any) -> CosmosTx:

@@ -4,9 +4,11 @@
    it again returns that row.
 2. **Persisted signed before it is broadcast** (:mod:`._txledger`): a crash between signing and
    broadcasting loses nothing — the tracker broadcasts what is still ``signed``.
-3. **Sequences** are allocated here, per signer, in order, under one lock: the next after the
-   chain's account sequence and after every sequence the ledger holds; broadcasts go out in
-   sequence order (CheckTx refuses a gap).
+3. **Sequences** are allocated per signer, in order: the next after the chain's account
+   sequence and after every sequence the ledger holds, taken and signed in the commit that
+   stores the transaction, under the signer's lock — engines sharing a PostgreSQL store never
+   sign two transactions at one sequence. Broadcasts go out in sequence order (CheckTx refuses
+   a gap; one refused behind another engine's lower one waits for it).
 4. A transaction is **re-signed** with a fresh sequence only when it can no longer land: CheckTx
    refused its sequence (``account sequence mismatch``: it never entered a mempool), or the
    chain's account sequence has passed it and its hash is not in any block (another
@@ -26,6 +28,7 @@ propagate (the job attempt fails and is retried, and finds its transaction).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -102,12 +105,12 @@ class CosmosTxs(TxWaiter[CosmosTx]):
             if existing is not None:
                 return existing
             number, sequence, gas = await self._simulate(key, signer, msgs)
-            signed = self._sign(key, msgs, number, sequence, gas)
             record = CosmosTx(id=new_id("cosmos.tx"), chain=self.chain, signer=signer, intent=intent, label=label,
-                              msgs=msgs, raw=signed.raw.hex(), hashes=[signed.hash], sequence=sequence,
-                              account_number=number, gas=gas, job_id=job_id)
-            record = await self.store.write(ledger.insert_signed, record)
-            self._next[signer] = sequence + 1
+                              msgs=msgs, raw="", hashes=[], sequence=sequence, account_number=number, gas=gas,
+                              job_id=job_id)
+            record = await self.store.write(ledger.insert_allocating, record,
+                                            functools.partial(self._signed, key, msgs, number, gas))
+            self._next[signer] = max(self._next.get(signer, 0), record.sequence + 1)
             if record.state == "signed" and not self.estop():
                 await self._broadcast(record)
         return record
@@ -134,6 +137,11 @@ class CosmosTxs(TxWaiter[CosmosTx]):
         return codec.sign(key, msgs, chain_id=self.chain_id, account_number=number, sequence=sequence, gas=gas, fee=fee,
                           denom=self.denom)
 
+    def _signed(self, key: PrivateKey, msgs: list[dict[str, Any]], number: int, gas: int,
+                sequence: int) -> tuple[str, str]:
+        signed = self._sign(key, msgs, number, sequence, gas)
+        return signed.raw.hex(), signed.hash
+
     async def _allocate(self, signer: str) -> tuple[int, int]:
         """(account number, the next sequence) — the chain's view and the ledger's, whichever is
         further; held in memory after the first ask."""
@@ -157,8 +165,14 @@ class CosmosTxs(TxWaiter[CosmosTx]):
                 self._next[record.signer] = record.sequence  # never in a mempool: its sequence is free
             await self.store.write(ledger.update, record, state="failed", error=f"{exc.log} ({exc.codespace} {exc.code})",
                                    error_code=exc.code)
-        elif expected < record.sequence:  # a gap below it (a lost transaction): fill it
-            await self._resign(record, f"sequence {record.sequence} refused, the chain expects {expected}", expected)
+        elif expected < record.sequence:
+            holder = await self.store.read(ledger.open_at, self.chain, record.signer, expected)
+            if holder is None:  # a gap below it (a lost transaction): fill it
+                await self._resign(record, f"sequence {record.sequence} refused, the chain expects {expected}",
+                                   expected, allocate=False)
+            else:  # ours at that sequence is on its way (another engine's, perhaps): this one follows it
+                await self.store.write(ledger.update, record, tries=record.tries + 1, sent_at=time.time(),
+                                       error=f"after sequence {expected} ({holder.id})")
         elif not await self._landed_anyway(record):  # its sequence was spent: by it, or by another
             await self._resign(record, f"sequence {record.sequence} refused, the chain expects {expected}",
                                max(expected, self._next.get(record.signer, 0)))
@@ -170,8 +184,10 @@ class CosmosTxs(TxWaiter[CosmosTx]):
             await self._included(record, landed)
         return landed is not None
 
-    async def _resign(self, record: CosmosTx, why: str, sequence: int) -> None:
-        """``record`` signed again at ``sequence`` (the caller made sure its old one cannot land)."""
+    async def _resign(self, record: CosmosTx, why: str, sequence: int, *, allocate: bool = True) -> None:
+        """``record`` signed again (the caller made sure its old sequence cannot land): at
+        ``sequence`` exactly to fill a gap below it, else at the next free one from
+        ``sequence`` on (allocated in the ledger: other engines may hold later ones)."""
         if self.estop():
             return
         key = self._keys.get(record.signer)
@@ -179,11 +195,16 @@ class CosmosTxs(TxWaiter[CosmosTx]):
             log.warning("%s: %s needs re-signing (%s) but the key of %s is not loaded", self.chain, record.id, why,
                         record.signer)
             return
-        signed = self._sign(key, record.msgs, record.account_number, sequence, record.gas)
-        log.info("%s: %s re-signed (%s): sequence %d → %d", self.chain, record.id, why, record.sequence, sequence)
-        await self.store.write(ledger.update, record, raw=signed.raw.hex(), hashes=[*record.hashes, signed.hash],
-                               sequence=sequence, state="signed")
-        self._next[record.signer] = max(self._next.get(record.signer, 0), sequence + 1)
+        old = record.sequence
+        sign = functools.partial(self._signed, key, record.msgs, record.account_number, record.gas)
+        if allocate:
+            await self.store.write(ledger.resign_allocating, record, sign, sequence)
+        else:
+            raw, tx_hash = sign(sequence)
+            await self.store.write(ledger.update, record, raw=raw, hashes=[*record.hashes, tx_hash], sequence=sequence,
+                                   state="signed")
+        log.info("%s: %s re-signed (%s): sequence %d → %d", self.chain, record.id, why, old, record.sequence)
+        self._next[record.signer] = max(self._next.get(record.signer, 0), record.sequence + 1)
         await self._broadcast(record)
 
     # --- tracking -------------------------------------------------------------------------------

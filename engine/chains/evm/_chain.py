@@ -129,7 +129,8 @@ class EvmChain:
         before = self.head
         self.head, self.head_hash, self.head_time = number, block["hash"], float(to_int(block["timestamp"]))
         every = self.settings.scan_every_blocks
-        if self.devnet is not None and self._submit is not None and (before is None or number // every > before // every):
+        if (self.devnet is not None and self._submit is not None and self.heights.leads(self.name)
+                and (before is None or number // every > before // every)):
             window = number - number % every
             await self._submit([JobSubmit(kind="evm.workflow.scan", payload={"chain": self.name},
                                           idempotency_key=f"scan:{self.name}:{window}", priority=6)])

@@ -25,9 +25,6 @@ lent). Error handling: RPC failures in the tracker are logged and retried on the
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -43,7 +40,7 @@ from engine.chains.evm._ledger import TxRecord
 from engine.chains.evm._rpc import EvmRpc, to_int
 from engine.errors import ChainError, EstopActive, JobFailure, PermanentFailure, Reverted, RpcError, StoreError
 from engine.ids import job_id as new_id
-from engine.store import Store, ops
+from engine.store import Store
 
 log = logging.getLogger("shiftboss.evm")
 GWEI = 10**9
@@ -79,7 +76,6 @@ class TxManager:
         self._intents: dict[str, trio.Lock] = {}
         self._gaps: set[int] = set()  # nonces handed out whose transaction may never have been stored
         self._updates: list[tuple[TxRecord, dict[str, Any]]] = []
-        self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"  # this tracker, for its lease
         self.tracking = not store.postgres  # beside other engines: only while this one holds the lease
 
     # --- sending ------------------------------------------------------------------------------
@@ -239,8 +235,7 @@ class TxManager:
         lease = f"evm.tracker:{self.chain}:{self.address}"
         while True:
             try:
-                if self.store.postgres and not await self.store.write(ops.take_lease, lease, self._owner,
-                                                                      max(5.0, 5 * interval)):
+                if not await self.store.lead(lease, max(5.0, 5 * interval)):
                     self.tracking = False
                     await trio.sleep(interval)
                     continue

@@ -39,6 +39,7 @@ from engine.schema import JobSubmit, SubmitResponse
 from engine.store import Store
 
 log = logging.getLogger("shiftboss.kale")
+LEASE_S = 15.0  # a farming engine that stopped is replaced within this
 BACKEND_TOKEN_ENV = "BACKEND_AUTH_TOKEN"
 POOLER_TOKEN_ENV = "POOLER_AUTH_TOKEN"
 
@@ -49,6 +50,7 @@ class KaleFarm:
     def __init__(self, settings: KaleSettings, chain: SorobanChain, store: Store, vault: Vault, submit: Any, *,
                  estop: Any = lambda: False) -> None:
         self.settings, self.chain, self.store, self.vault = settings, chain, store, vault
+        self.lease = f"kale.farm:{chain.name}"  # engines sharing a store farm one at a time
         self.submit = submit  # (specs, actor) -> SubmitResponse
         self.estop = estop
         self.contract = settings.contract
@@ -122,6 +124,8 @@ class KaleFarm:
             return  # not connected yet: the chain shows why
         view = await self.reader.farm()
         self.view = view
+        if not await self.store.lead(self.lease, LEASE_S):
+            return  # another engine on the store farms now; this one shows the farm
         if view.block is not None and view.block.index != self._seen_block:
             await self._on_block(view)
             self._seen_block = view.block.index
@@ -224,7 +228,7 @@ class KaleFarm:
         """At least once, in order of due time, with backoff (an ``Idempotency-Key`` header lets
         the Backend drop a repeat)."""
         while True:
-            if self.settings.backend_url:
+            if self.settings.backend_url and self.store.leading.get(self.lease, not self.store.postgres):
                 try:
                     for id_, path, body, attempts in await self.store.read(farmstore.due, time.time()):
                         await self._deliver(id_, path, body, attempts)

@@ -117,6 +117,22 @@ def insert_signed(tx: Tx, record: SorobanTx) -> SorobanTx:
     return record
 
 
+def insert_if_idle(tx: Tx, record: SorobanTx) -> SorobanTx | None:
+    """:func:`insert_signed`, under the source's lock, if the source has no open transaction
+    and none landed at or past ``record``'s sequence (the chain's sequence we built on was
+    stale). ``None``: nothing written — wait until idle and build again. Engines sharing one
+    PostgreSQL store so keep Stellar's one transaction in flight per account between them."""
+    tx.lock(f"soroban:{record.chain}:{record.source}")
+    existing = by_intent(tx.conn, record.intent)
+    if existing is not None:
+        return existing
+    if open_txs(tx.conn, record.chain, record.source):
+        return None
+    passed = tx.conn.execute("SELECT 1 FROM soroban_txs WHERE chain = ? AND source = ? AND sequence >= ?"
+                             " AND ledger IS NOT NULL LIMIT 1", (record.chain, record.source, record.sequence)).fetchone()
+    return None if passed else insert_signed(tx, record)
+
+
 def update(tx: Tx, record: SorobanTx, **changes: Any) -> SorobanTx:
     """Change a transaction; emits a ``soroban.tx`` event when its state or hash changes."""
     old_state, old_hash = record.state, record.hash

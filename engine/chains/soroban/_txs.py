@@ -5,7 +5,9 @@ How a transaction goes (``send``):
 1. Its *intent* (``kale.work:G…:42:z9``) is looked up first: if it already has a transaction —
    from an earlier attempt, or before a crash — that one is followed, and nothing new is signed.
 2. One transaction in flight per source account (Stellar Core queues one per account): a send
-   waits until the account's previous transaction is final.
+   waits until the account's previous transaction is final. Engines sharing a PostgreSQL store
+   keep to it too: the transaction is stored under the account's lock only if the account is
+   still idle (else the send waits and builds again).
 3. The sequence number is the chain's (``getLedgerEntries`` of the account) + 1, reconciled with
    the account's sequence ledger (a gap or external transactions are logged). The call is
    simulated — a contract error fails here, named, before any fee is spent — assembled
@@ -48,6 +50,7 @@ from engine.store import Store
 log = logging.getLogger("shiftboss.soroban")
 RESEND_AFTER = 2.0  # seconds before a TRY_AGAIN_LATER (or unanswered) send is tried again
 _RESIGN = ("txBAD_SEQ", "txTOO_LATE")
+BUILD_TRIES = 50  # builds of one send refused because the account was busy (another engine's transaction)
 
 
 class TxFailed(PermanentFailure):
@@ -129,20 +132,26 @@ class SorobanTxs(TxWaiter[SorobanTx]):
         if self.estop():
             raise EstopActive("the emergency stop is engaged: nothing new is sent", code="estop")
         key = self._key(source)
+        arg_xdr = [a.to_xdr() for a in args]
         async with self._accounts.setdefault(source, trio.Lock()):
-            await self._until_idle(source)
-            existing = await self.store.read(ledger.by_intent, intent)
-            if existing is not None:
-                return existing
-            arg_xdr = [a.to_xdr() for a in args]
-            envelope, tx_hash, sequence, max_time = await self._build(key, contract, function, arg_xdr)
-            record = SorobanTx(id=new_id("soroban.tx"), chain=self.chain, source=source, intent=intent,
-                               contract=contract, function=function, args=arg_xdr, sequence=sequence,
-                               envelope=envelope, hashes=[tx_hash], max_time=max_time, job_id=job_id)
-            record = await self.store.write(ledger.insert_signed, record)
-            if record.state == "signed" and not self.estop():
-                await self._broadcast(record)
-        return record
+            for _ in range(BUILD_TRIES):
+                await self._until_idle(source)
+                existing = await self.store.read(ledger.by_intent, intent)
+                if existing is not None:
+                    return existing
+                envelope, tx_hash, sequence, max_time = await self._build(key, contract, function, arg_xdr)
+                record = SorobanTx(id=new_id("soroban.tx"), chain=self.chain, source=source, intent=intent,
+                                   contract=contract, function=function, args=arg_xdr, sequence=sequence,
+                                   envelope=envelope, hashes=[tx_hash], max_time=max_time, job_id=job_id)
+                stored = await self.store.write(ledger.insert_if_idle, record)
+                if stored is not None:
+                    break
+                await trio.sleep(0.2)  # another engine sent for this account first (or the chain read was stale)
+            else:
+                raise ChainError(f"{self.chain}: {source} stayed busy with other engines' transactions; try again")
+            if stored.state == "signed" and not self.estop():
+                await self._broadcast(stored)
+        return stored
 
     async def _until_idle(self, source: str) -> None:
         """Until ``source`` has no open transaction (the tracker finishes them)."""

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -44,7 +45,7 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(tmp_path: Path, store_target: Path | str | None = None) -> AsyncIterator[Rig]:
     node = StructsDevnet(autoproduce=False)
     node.produce_block()
     key = codec.create_key(tmp_path / "alice.key")
@@ -52,7 +53,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     player = node.chain.add_player(address)
     for _ in range(40):
         node.produce_block()
-    store = Store.open(tmp_path / "sb.db")
+    store = Store.open(store_target or tmp_path / "sb.db")
     flag = [False]
     async with trio.open_nursery() as nursery:
         await nursery.start(store.run)
@@ -104,6 +105,35 @@ async def test_the_same_bytes_land_once_and_an_estop_sends_nothing_new(tmp_path:
         with pytest.raises(EstopActive):
             await r.txs.send("build:b", r.address, [r.proof_msg(r.ready_target())], label="build b")
         assert await r.txs.store.read(ledger.by_intent, "build:b") is None
+
+
+@pytest.mark.trio
+async def test_two_engines_sending_for_one_signer_never_sign_at_one_sequence(tmp_path: Path, pg_cluster: Any) -> None:
+    """Two senders on one PostgreSQL store (two engines) send for one signer at once: each
+    sequence is allocated once (no transaction refused and signed again), all land once."""
+    url = pg_cluster.new_database()
+    async with rig(tmp_path, url) as r, trio.open_nursery() as nursery:
+        second = Store.open(url)
+        await nursery.start(second.run)
+        other = CosmosTxs("structs", r.txs.rpc, second, chain_id=r.node.chain.chain_id)
+        other.add_signer(r.address, r.txs._keys[r.address])
+        targets = [r.ready_target() for _ in range(10)]
+        sent: dict[int, ledger.CosmosTx] = {}
+
+        async def send(txs: CosmosTxs, i: int) -> None:
+            sent[i] = await txs.send(f"build:{i}", r.address, [r.proof_msg(targets[i])], label=f"build {i}")
+
+        async with trio.open_nursery() as senders:
+            for i in range(10):
+                senders.start_soon(send, (r.txs, other)[i % 2], i)
+        for _ in range(5):
+            r.node.produce_block()
+            await r.txs.track()
+        records = [await r.txs.store.read(ledger.by_id, tx.id) for tx in sent.values()]
+        assert sorted(t.sequence for t in records if t is not None) == list(range(10))
+        assert all(t is not None and t.state == "success" and len(t.hashes) == 1 for t in records)
+        assert sum(len(b.txs) for b in r.node.chain.blocks) == 10 and all(t.done for t in targets)
+        nursery.cancel_scope.cancel()
 
 
 def test_a_key_file_others_can_read_stops_the_start_with_its_key_named(tmp_path: Path) -> None:
