@@ -37,6 +37,10 @@ log = logging.getLogger("shiftboss.scheduler")
 
 
 HEARTBEAT_S = 5.0  # a dispatcher's heartbeat while it has nothing to do
+# The store's timers (waiting and retrying jobs come due, gates met, expired job leases reaped,
+# retention) run on one engine at a time when engines share a PostgreSQL store: two would emit
+# each change twice. An engine that stopped is replaced within TIMERS_LEASE_S.
+TIMERS_LEASE, TIMERS_LEASE_S = "store.timers", 5.0
 STORE_RETRY_MIN = 0.25
 STORE_RETRY_MAX = 10.0
 
@@ -432,19 +436,21 @@ class Scheduler:
         retry = StoreRetry("timers")
         while True:
             self._timer_kick = trio.Event()
+            next_due, now = None, self.clock()
             try:
-                next_due = await self.store.write(ops.tick)
-                for chain, height in self.services.heights.current().items():
-                    await self.store.write(ops.advance_gates, chain, height)  # a gate met while being set
-                now = self.clock()
-                if now - last_prune > 60:
-                    last_prune = now
-                    await self.store.write(ops.prune_events, self.settings.store.event_retention,
-                                           self.store.last_seq)
-                    retention = {str(state): keep for state, keep in self.settings.store.job_retention.items()}
-                    pruned = await self.store.write(ops.prune_jobs, retention)
-                    if pruned:
-                        log.info("deleted %d finished jobs past their retention (store.job_retention)", pruned)
+                if await self.store.lead(TIMERS_LEASE, TIMERS_LEASE_S):  # beside other engines: one at a time
+                    next_due = await self.store.write(ops.tick)
+                    for chain, height in self.services.heights.current().items():
+                        await self.store.write(ops.advance_gates, chain, height)  # a gate met while being set
+                    now = self.clock()
+                    if now - last_prune > 60:
+                        last_prune = now
+                        await self.store.write(ops.prune_events, self.settings.store.event_retention,
+                                               self.store.last_seq)
+                        retention = {str(state): keep for state, keep in self.settings.store.job_retention.items()}
+                        pruned = await self.store.write(ops.prune_jobs, retention)
+                        if pruned:
+                            log.info("deleted %d finished jobs past their retention (store.job_retention)", pruned)
                 await self._persist_pending()
             except StoreError as exc:
                 await retry.failed(exc)
@@ -465,8 +471,9 @@ class Scheduler:
                 until = self.clock() + ttl
                 for rj in self._all_running():
                     rj.ctx.lease_until = until
-                live = {rj.claimed.id for rj in self._all_running()}
-                await self.store.write(ops.reap_leases, live, self.settings.scheduler.backoff_base)
+                if await self.store.lead(TIMERS_LEASE, TIMERS_LEASE_S):
+                    live = {rj.claimed.id for rj in self._all_running()}
+                    await self.store.write(ops.reap_leases, live, self.settings.scheduler.backoff_base)
             except StoreError as exc:
                 await retry.failed(exc)
                 continue

@@ -13,6 +13,7 @@ import pytest
 import trio
 
 from engine.schema import Event
+from engine.store import queries
 from tests.conftest import make_settings, running_engine, wait_for
 
 
@@ -39,6 +40,19 @@ async def test_two_engines_share_one_queue_and_one_estop(pg_cluster: Any, tmp_pa
         by_engine = {worker.rsplit("/", 1)[0]: n for worker, n in attempts}
         assert set(by_engine) == {a.scheduler.owner, b.scheduler.owner}  # both claimed
         assert sum(by_engine.values()) == 200  # each job once
+
+        # retries come due on one engine's timers: each job moves retrying → queued once
+        flaky = [{"kind": "demo.flaky", "payload": {"fail_times": 1}} for _ in range(40)]
+        flaky_ids = [j["id"] for j in (await client_b.post("/v1/jobs", json={"jobs": flaky})).json()["jobs"]]
+
+        async def flaky_done() -> bool:
+            states = [(await client_a.get(f"/v1/jobs/{i}")).json()["job"]["state"] for i in flaky_ids]
+            return all(state == "completed" for state in states)
+
+        await wait_for(flaky_done, within=60, interval=0.3)
+        moves = [(e.job_id, e.data["from"]) for e in await a.store.read(queries.events_since, 0, 100_000)
+                 if e.type == "job.state" and e.job_id in set(flaky_ids) and e.data["to"] == "queued"]
+        assert sorted(moves) == sorted((i, "retrying") for i in flaky_ids)
 
         sleeper = (await client_b.post("/v1/jobs", json={"kind": "sleep", "payload": {"seconds": 60}})).json()["id"]
         await wait_for(lambda: _state_is(client_b, sleeper, "running"), within=10)
