@@ -36,8 +36,11 @@ def require_postgres() -> None:
 class PgCluster:
     USER = "shiftboss"
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: fsync and synchronous commits on, as a production database runs (for
+        benchmarks beside SQLite's synchronous=FULL); tests run without them."""
         require_postgres()
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="shiftboss-pg-", dir="/tmp"))
         self.data = self.root / "data"
         self.port = 5432  # the socket lives in root: no TCP, no clash with another cluster
@@ -53,8 +56,9 @@ class PgCluster:
             raise RuntimeError(f"{args[0]} failed: {done.stderr.strip() or done.stdout.strip()}")
 
     def start(self) -> PgCluster:
-        options = (f"-k {self.root} -c listen_addresses='' -p {self.port} -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=200")
+        options = f"-k {self.root} -c listen_addresses='' -p {self.port} -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
         return self
 

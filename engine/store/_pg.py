@@ -42,6 +42,19 @@ def translate(sql: str) -> str:
     return _PG_ONLY.sub(r"\1", sql.replace("%", "%%")).replace("?", "%s")
 
 
+_PLAIN_INSERT = re.compile(r"\s*INSERT INTO (\w+) \(([\w, ]+)\)\s*VALUES \(\?(?:\s*,\s*\?)*\)\s*", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=256)
+def _copy_of(sql: str) -> str | None:
+    """``COPY t (columns) FROM STDIN`` for a plain one-row ``INSERT INTO t (columns) VALUES
+    (?, …)`` (no ``ON CONFLICT``, no ``RETURNING``), else None."""
+    plain = _PLAIN_INSERT.fullmatch(sql)
+    if plain is None or plain.group(2).count(",") != sql.count("?") - 1:
+        return None
+    return f"COPY {plain.group(1)} ({plain.group(2)}) FROM STDIN"
+
+
 def translate_ddl(sql: str) -> str:
     sql = re.sub(r"\bINTEGER PRIMARY KEY\b", "BIGSERIAL PRIMARY KEY", sql)
     sql = re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql)
@@ -60,8 +73,18 @@ class PgConn:
         return self.raw.execute(translate(sql), params)  # type: ignore[arg-type]
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        """Many rows of one statement; a plain ``INSERT … VALUES (?, …)`` of several rows goes
+        as one ``COPY`` (the jobs of a submit, a batch's events and attempts): one statement,
+        not one per row."""
         cur = self.raw.cursor()
-        cur.executemany(translate(sql), rows)  # type: ignore[arg-type]
+        copy = _copy_of(sql)
+        rows = rows if copy is None or isinstance(rows, list) else list(rows)
+        if copy is not None and len(rows) > 1:  # type: ignore[arg-type]
+            with cur.copy(copy) as stream:
+                for row in rows:
+                    stream.write_row(row)
+        else:
+            cur.executemany(translate(sql), rows)  # type: ignore[arg-type]
         return cur
 
     def lock(self, key: str) -> None:
