@@ -253,6 +253,8 @@ def _chain_row(c: Chain) -> list[str | Text]:
 def _worker_row(w: Worker) -> list[str | Text]:
     rates = w.detail.get("hashrate")
     job = short_id(w.jobs[0]) if len(w.jobs) == 1 else (f"{len(w.jobs)} jobs" if w.jobs else "")
+    if w.pool == "(engine)" and w.detail.get("services"):  # engines sharing a store: what this one runs
+        job = ", ".join(str(name) for name in w.detail["services"])
     run = f"{w.running}/{w.detail['max_concurrent_jobs']}" if w.detail.get("remote") else str(w.running)
     return [w.id, Text(w.state, "yellow" if w.state == "compiling" else ""),
             Text(w.health, {"ok": "green", "degraded": "yellow", "down": "bold red"}[w.health]),

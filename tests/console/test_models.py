@@ -162,6 +162,17 @@ def test_chain_trouble_reaches_the_attention_panel() -> None:
     assert chain_attention(chains, now=5000.0).keys() == {"balance:devnet", "chain:mainnet", "cloudmesh:sol"}
 
 
+def test_an_engine_row_shows_the_services_it_runs() -> None:
+    from console.screens.dashboard import _worker_row
+    from engine.schema import Worker
+
+    leading = Worker(id="db1:41:a1b2c3", pool="(engine)", state="running", heartbeat_at=None,
+                     detail={"services": ["chain.head:structs", "store.timers"], "this": True})
+    standby = Worker(id="db2:77:d4e5f6", pool="(engine)", state="running", detail={"services": []})
+    assert str(_worker_row(leading)[4]) == "chain.head:structs, store.timers"
+    assert str(_worker_row(standby)[4]) == ""
+
+
 def test_feed_messages_without_a_screen_are_ignored_not_fatal() -> None:
     """Events and snapshots can arrive while the app starts, stops or switches modes (no screen
     on the stack): the console must not crash on them (it once did, in the bench)."""
