@@ -286,6 +286,10 @@ class EvmChainSettings(_Section):
     scan_every_blocks: int = Field(5, ge=1)
     """``evm.workflow.scan`` runs every this many blocks (when a state file is set)."""
 
+    scan_min_interval: float = Field(0.5, ge=0, le=3600)
+    """Seconds between two scans at least (a devnet that mines a block per transaction would
+    otherwise scan after every execution); a block that falls inside is scanned when they end."""
+
     min_balance_eth: float = Field(0.1, ge=0)
     """The signer's balance below which the dashboard raises an alert."""
 

@@ -30,6 +30,7 @@ from engine import safejson
 from engine.errors import BadAnswer, RpcError, RpcUnavailable
 
 MAX_DOWN_S = 30.0
+LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=8)
 T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any]
 
@@ -84,7 +85,8 @@ class Failover:
             raise ValueError("at least one RPC endpoint is needed")
         self.endpoints = [Endpoint(u) for u in urls]
         self.retries, self.backoff = retries, backoff
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport,
+        # A few kept-alive connections: the pool checks each idle one (a syscall) on every request
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, limits=LIMITS,
                                        headers={"content-type": "application/json"})
 
     async def __aenter__(self) -> Self:
@@ -138,26 +140,120 @@ class Failover:
         return [e.public() for e in self.endpoints]
 
 
+class _Call:
+    __slots__ = ("method", "params", "done", "result", "error")
+
+    def __init__(self, method: str, params: Params) -> None:
+        self.method, self.params = method, params
+        self.done = trio.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
 class JsonRpc(Failover):
+    """``coalesce``: the calls that many tasks make in the same moment go out together as one
+    JSON-RPC batch (up to ``max_batch`` each) — a keeper executing a block's due workflows at
+    once sends their simulations, gas estimates, raw transactions and receipt lookups as a few
+    HTTP requests, not one each. Every caller still gets its own answer or its own error, and a
+    caller cancelled while its batch is out simply stops waiting for it."""
+
     def __init__(self, urls: Sequence[str], *, timeout: float = 10.0, retries: int = 3, backoff: float = 0.2,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, coalesce: bool = False,
+                 max_batch: int = 200) -> None:
         super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport)
         self._ids = itertools.count(1)
+        self.coalesce, self.max_batch = coalesce, max_batch
+        self._queue: list[_Call] = []
+        self.calls = 0  # calls made through request() …
+        self.posts = 0  # … and the HTTP requests that carried them
 
     # --- requests ---------------------------------------------------------------------------
 
     async def request(self, method: str, *params: Any, named: dict[str, Any] | None = None) -> Any:
         """One JSON-RPC call with positional ``params`` (or ``named`` ones); its ``result``."""
+        self.calls += 1
+        if self.coalesce:
+            return await self._coalesced(_Call(method, named if named is not None else list(params)))
+        self.posts += 1
+        return await self._single(method, named if named is not None else list(params))
+
+    async def _single(self, method: str, params: Params) -> Any:
         id_ = next(self._ids)
-        body = {"jsonrpc": "2.0", "id": id_, "method": method, "params": named if named is not None else list(params)}
+        body = {"jsonrpc": "2.0", "id": id_, "method": method, "params": params}
         answer = await self._send(body, lambda data: _check_single(data, id_))
         return self._result(answer, method)
+
+    async def _coalesced(self, call: _Call) -> Any:
+        self._enqueue([call])
+        await call.done.wait()
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def _enqueue(self, calls: list[_Call]) -> None:
+        first = not self._queue
+        self._queue += calls
+        if first:  # the first of this moment's calls: send them all, apart from any caller
+            trio.lowlevel.spawn_system_task(self._flush)
+
+    async def together(self, calls: Sequence[tuple[str, Params]]) -> list[Any]:
+        """Several calls answered together, each result or its error (an exception in its
+        place): with ``coalesce``, in the moment's batch with every other caller's."""
+        if not self.coalesce:
+            return await self.batch(calls, errors=True)
+        self.calls += len(calls)
+        pending = [_Call(method, list(params) if not isinstance(params, dict) else params) for method, params in calls]
+        self._enqueue(pending)
+        for call in pending:
+            await call.done.wait()
+        return [call.error if call.error is not None else call.result for call in pending]
+
+    async def _flush(self) -> None:
+        """Send the queued calls (a system task: a cancelled caller must not take its batch's
+        other calls down with it). Every call gets its answer, or the error that stopped it."""
+        calls = self._queue  # until they are taken from the queue, these are the calls to answer
+        try:
+            await trio.lowlevel.checkpoint()  # the tasks made ready with the first caller add theirs
+            calls, self._queue = self._queue, []
+            for i in range(0, len(calls), self.max_batch):
+                chunk = calls[i:i + self.max_batch]
+                self.posts += 1
+                if len(chunk) == 1:
+                    try:
+                        chunk[0].result = await self._single(chunk[0].method, chunk[0].params)
+                    except Exception as exc:  # noqa: BLE001 - it is the caller's error to raise
+                        chunk[0].error = exc
+                    chunk[0].done.set()
+                    continue
+                ids = [next(self._ids) for _ in chunk]
+                body = [{"jsonrpc": "2.0", "id": i, "method": c.method, "params": c.params}
+                        for i, c in zip(ids, chunk, strict=True)]
+                try:
+                    answers = await self._send(body, lambda data, ids=ids: _check_batch(data, ids))
+                except Exception as exc:  # noqa: BLE001 - no endpoint answered: each caller raises it
+                    answers = [exc] * len(chunk)
+                for call, answer in zip(chunk, answers, strict=True):
+                    if isinstance(answer, Exception):
+                        call.error = answer
+                    else:
+                        try:
+                            call.result = self._result(answer, call.method)
+                        except Exception as exc:  # noqa: BLE001
+                            call.error = exc
+                    call.done.set()
+        finally:  # cancelled (the run is ending) or broken: nobody waits forever
+            for call in calls:
+                if not call.done.is_set():
+                    call.error = call.error or RpcUnavailable("the request was abandoned")
+                    call.done.set()
 
     async def batch(self, calls: Sequence[tuple[str, Params]], *, errors: bool = False) -> list[Any]:
         """Several calls in one HTTP request; results in order (an error raises, as in
         ``request`` — or, with ``errors``, takes its call's place as the exception)."""
         if not calls:
             return []
+        self.calls += len(calls)
+        self.posts += 1
         ids = [next(self._ids) for _ in calls]
         body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p if isinstance(p, dict) else list(p)}
                 for i, (m, p) in zip(ids, calls, strict=True)]

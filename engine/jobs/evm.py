@@ -15,6 +15,7 @@ from msgspec import Meta
 from engine.chains.evm import EvmChain, to_int
 from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._contracts import load
+from engine.chains.evm._rpc import to_bytes
 from engine.chains.evm._txmanager import TxManager
 from engine.errors import ChainError, JobFailure, PermanentFailure
 from engine.jobs._context import JobContext
@@ -24,6 +25,7 @@ from engine.schema import JobSubmit
 log = logging.getLogger("shiftboss.evm")
 Address = Annotated[str, Meta(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x-prefixed 20-byte address")]
 HexData = Annotated[str, Meta(pattern=r"^0x([0-9a-fA-F]{2})*$", description="0x-prefixed calldata")]
+SCAN_PAGE = 500  # workflow ids per dueWorkflows call
 ChainName = Annotated[str, Meta(min_length=1, max_length=64, description="a [chains.<name>] of config.toml")]
 
 
@@ -42,12 +44,22 @@ class ScanPayload(msgspec.Struct, forbid_unknown_fields=True):
     chain: ChainName
 
 
+class Workflow(msgspec.Struct, forbid_unknown_fields=True):
+    """A workflow as the scan read it from the registry."""
+
+    user: Address
+    action: HexData
+    interval: Annotated[int, Meta(ge=1, description="seconds between runs")]
+    budget: Annotated[str, Meta(pattern=r"^[0-9]{1,40}$", description="gas budget (wei, decimal)")]
+
+
 class ExecutePayload(msgspec.Struct, forbid_unknown_fields=True):
     """Execute one due run of a workflow through the ActionExecutor."""
 
     chain: ChainName
     workflow_id: Annotated[int, Meta(ge=1)]
     next_run: Annotated[int, Meta(ge=0, description="the run's due time (unix seconds), as scanned")]
+    workflow: Workflow | None = None  # as scanned; read from the registry when absent
 
 
 def _signer(chain: EvmChain) -> TxManager:
@@ -95,26 +107,40 @@ async def evm_tx(ctx: JobContext, p: TxPayload) -> dict[str, Any]:
 
 
 async def workflow_scan(ctx: JobContext, p: ScanPayload) -> dict[str, Any]:
+    """The due workflows, read a page at a time (``dueWorkflows``), and the data of those this
+    engine has not queued yet, read in one JSON-RPC batch; one execute job per new due run,
+    carrying that data (the idempotency key still makes a run seen twice one job)."""
     chain = ctx.services.evm_chain(p.chain)
     if chain.devnet is None:
         raise PermanentFailure(f"chain {p.chain!r} has no workflow contracts: set chains.{p.chain}.state_file",
                                code="no_contracts")
     registry = chain.devnet.registry
+    get = load("WorkflowRegistry").fn("getWorkflow")
     try:
         (count,) = await _call(chain, "WorkflowRegistry", registry, "workflowCount")
         now = to_int((await chain.rpc.get_block("latest"))["timestamp"])
-        ids, next_runs = await _call(chain, "WorkflowRegistry", registry, "dueWorkflows", 1, count, now)
+        pages = await chain.rpc.batch([("eth_call", [{"to": registry, "data": "0x" + load("WorkflowRegistry").fn(
+            "dueWorkflows").encode(start, SCAN_PAGE, now).hex()}, "latest"]) for start in range(1, count + 1, SCAN_PAGE)])
+        due = [(wid, run) for page in pages
+               for wid, run in zip(*load("WorkflowRegistry").fn("dueWorkflows").decode(to_bytes(page)), strict=True)]
+        fresh = [(wid, run) for wid, run in due if chain.queued_runs.get(wid) != run]
+        found = await chain.rpc.batch([("eth_call", [{"to": registry, "data": "0x" + get.encode(wid).hex()}, "latest"])
+                                       for wid, _run in fresh])
     except ChainError as exc:
         raise JobFailure(f"scan of {p.chain}: {exc}", code="rpc") from None
-    jobs = [JobSubmit(kind="evm.workflow.execute", priority=7,
-                      payload={"chain": p.chain, "workflow_id": wid, "next_run": run},
-                      idempotency_key=f"wf:{p.chain}:{registry.lower()}:{wid}@{run}")
-            for wid, run in zip(ids, next_runs, strict=True)]
+    jobs = []
+    for (wid, run), answer in zip(fresh, found, strict=True):
+        ((user, action, interval, _next_run, budget, _active),) = get.decode(to_bytes(answer))
+        data = {"user": user, "action": "0x" + action.hex(), "interval": interval, "budget": str(budget)}
+        jobs.append(JobSubmit(kind="evm.workflow.execute", priority=7,
+                              payload={"chain": p.chain, "workflow_id": wid, "next_run": run, "workflow": data},
+                              idempotency_key=f"wf:{p.chain}:{registry.lower()}:{wid}@{run}"))
     created = 0
     if jobs:
         response = await ctx.services.submit(jobs, f"chain:{p.chain}")
         created = sum(1 for r in response.jobs if r.created)
-    return {"workflows": count, "due": len(jobs), "enqueued": created, "block_time": now}
+        chain.queued_runs.update(fresh)
+    return {"workflows": count, "due": len(due), "enqueued": created, "block_time": now}
 
 
 async def workflow_execute(ctx: JobContext, p: ExecutePayload) -> dict[str, Any]:
@@ -124,29 +150,58 @@ async def workflow_execute(ctx: JobContext, p: ExecutePayload) -> dict[str, Any]
         raise PermanentFailure(f"chain {p.chain!r} has no workflow contracts", code="no_contracts")
     devnet = chain.devnet
     intent = f"workflow:{p.chain}:{devnet.registry.lower()}:{p.workflow_id}@{p.next_run}"
-    existing = await tx.store.read(ledger.by_intent, intent)
+    existing = None if p.workflow is not None else await tx.store.read(ledger.by_intent, intent)
     if existing is not None:  # an earlier attempt (or the engine before a crash) sent it: follow that one
         ctx.progress(tx=existing.id, hash=existing.hash, nonce=existing.nonce, state=existing.state)
         return {**_done(await tx.wait(existing.id)), "workflow_id": p.workflow_id}
     try:
-        ((user, action, interval, next_run, budget, active),) = await _call(
-            chain, "WorkflowRegistry", devnet.registry, "getWorkflow", p.workflow_id)
-        now = int(chain.head_time) if chain.head_time else to_int((await chain.rpc.get_block("latest"))["timestamp"])
+        if p.workflow is None:
+            user, action, interval, budget = await _current(chain, p)
+        else:  # as the scan read it: the simulation checks it is still so
+            w = p.workflow
+            user, action, interval, budget = w.user, bytes.fromhex(w.action[2:]), w.interval, int(w.budget)
         max_fee, tip = await tx.fees()  # cached per block
         base_fee = max(0, (max_fee - tip) // 2)
     except ChainError as exc:
         raise JobFailure(f"reading workflow {p.workflow_id}: {exc}", code="rpc") from None
-    if not active:
-        raise PermanentFailure(f"workflow {p.workflow_id} is not active", code="inactive")
-    if next_run > p.next_run:
-        return {"workflow_id": p.workflow_id, "skipped": f"this run was already executed (next run now {next_run})"}
-    if now < next_run:
-        raise JobFailure(f"workflow {p.workflow_id} is due at {next_run}, the chain is at {now}", code="not_due")
+    except _Skip as skip:
+        return {"workflow_id": p.workflow_id, "skipped": str(skip)}
     charge = min(budget, 100_000 * base_fee)
     data = load("ActionExecutor").fn("executeWorkflow").encode(p.workflow_id, action, p.next_run + interval, user,
                                                                charge)
-    result = await _send_and_wait(ctx, tx, intent, devnet.executor, data)
+    try:
+        result = await _send_and_wait(ctx, tx, intent, devnet.executor, data)
+    except PermanentFailure as exc:
+        if exc.code != "reverted" or p.workflow is None:
+            raise
+        try:  # the workflow changed since the scan: say how, as a fresh read would have
+            await _current(chain, p)
+        except _Skip as skip:
+            return {"workflow_id": p.workflow_id, "skipped": str(skip)}
+        except ChainError:
+            pass
+        raise
     return {**result, "workflow_id": p.workflow_id, "next_run": p.next_run + interval, "charged_wei": charge}
+
+
+class _Skip(Exception):
+    """The run needs no execution (it was executed already)."""
+
+
+async def _current(chain: EvmChain, p: ExecutePayload) -> tuple[str, bytes, int, int]:
+    """The workflow as the registry holds it now: (user, action, interval, budget) if this run is
+    due; :class:`_Skip` if it was executed already; a failure if it cannot run."""
+    assert chain.devnet is not None
+    ((user, action, interval, next_run, budget, active),) = await _call(
+        chain, "WorkflowRegistry", chain.devnet.registry, "getWorkflow", p.workflow_id)
+    if not active:
+        raise PermanentFailure(f"workflow {p.workflow_id} is not active", code="inactive")
+    if next_run > p.next_run:
+        raise _Skip(f"this run was already executed (next run now {next_run})")
+    now = int(chain.head_time) if chain.head_time else to_int((await chain.rpc.get_block("latest"))["timestamp"])
+    if now < next_run:
+        raise JobFailure(f"workflow {p.workflow_id} is due at {next_run}, the chain is at {now}", code="not_due")
+    return user, action, interval, budget
 
 
 KINDS = [

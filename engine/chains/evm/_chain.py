@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
@@ -52,6 +53,8 @@ class EvmChain:
                 password = _keys.password_from(settings.password_file, settings.password_env)
             self.account = _keys.load(settings.key_file, password)
         self.devnet = DevnetState.read(settings.state_file) if settings.state_file else None
+        #: workflow id → the run this engine last queued an execute job for: a scan queues only new runs
+        self.queued_runs: dict[int, int] = {}
         self.tx: TxManager | None = None
         self.head: int | None = None
         self.head_hash: str | None = None
@@ -62,6 +65,7 @@ class EvmChain:
         self.balance: int | None = None
         self.error = ""
         self._new_head = trio.Event()
+        self._scan_owed, self._scanned_at = False, -math.inf
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -101,12 +105,13 @@ class EvmChain:
     # --- heads ------------------------------------------------------------------------------
 
     async def poll_head(self) -> None:
+        await self._scan_if_owed()  # one held back by scan_min_interval
         latest = await self.rpc.get_block("latest")
         number = to_int(latest["number"])
         if self.head is not None and number == self.head and latest["hash"] == self.head_hash:
             return
         first = number if self.head is None else max(min(self.head + 1, number), number - WINDOW + 1)
-        blocks = [latest] if first == number else [*[await self.rpc.get_block(n) for n in range(first, number)], latest]
+        blocks = [latest] if first == number else [*await self.rpc.blocks(range(first, number)), latest]
         for block in blocks:
             await self._accept(block)
         await self.heights.observe(self.name, number, source=self.kind, hash=latest["hash"],
@@ -129,11 +134,20 @@ class EvmChain:
         before = self.head
         self.head, self.head_hash, self.head_time = number, block["hash"], float(to_int(block["timestamp"]))
         every = self.settings.scan_every_blocks
-        if (self.devnet is not None and self._submit is not None and self.heights.leads(self.name)
-                and (before is None or number // every > before // every)):
-            window = number - number % every
-            await self._submit([JobSubmit(kind="evm.workflow.scan", payload={"chain": self.name},
-                                          idempotency_key=f"scan:{self.name}:{window}", priority=6)])
+        if before is None or number // every > before // every:
+            self._scan_owed = True
+        await self._scan_if_owed()
+
+    async def _scan_if_owed(self) -> None:
+        """Queue ``evm.workflow.scan`` for the head, if a scan window was crossed and the last
+        scan is ``scan_min_interval`` old (engines sharing a store: the head recorder does)."""
+        if not self._scan_owed or self.devnet is None or self._submit is None or not self.heights.leads(self.name):
+            return
+        if time.monotonic() - self._scanned_at < self.settings.scan_min_interval:
+            return
+        self._scan_owed, self._scanned_at = False, time.monotonic()
+        await self._submit([JobSubmit(kind="evm.workflow.scan", payload={"chain": self.name},
+                                      idempotency_key=f"scan:{self.name}:{self.head}", priority=6)])
 
     async def _reorg(self, number: int) -> None:
         """The block at ``number`` does not extend what we knew: find the fork point."""
@@ -176,7 +190,8 @@ class EvmChain:
 
     async def status(self) -> list[Chain]:
         detail: dict[str, Any] = {"chain_id": self.rpc.chain_id, "endpoints": self.rpc.stats(),
-                                  "reorgs": self.reorgs, "reorg_count": self.reorg_count, "error": self.error}
+                                  "reorgs": self.reorgs, "reorg_count": self.reorg_count, "error": self.error,
+                                  "rpc": {"calls": self.rpc.calls, "http_requests": self.rpc.posts}}
         if self.account is not None:
             signer: dict[str, Any] = {"address": self.account.address,
                                       "balance_eth": None if self.balance is None else self.balance / ETH,

@@ -21,8 +21,10 @@ _PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 
 class EvmRpc(JsonRpc):
     def __init__(self, urls: Sequence[str], *, chain_id: int | None = None, timeout: float = 10.0,
-                 retries: int = 3, backoff: float = 0.2, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport)
+                 retries: int = 3, backoff: float = 0.2, transport: httpx.AsyncBaseTransport | None = None,
+                 coalesce: bool = True) -> None:
+        super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport,
+                         coalesce=coalesce)
         self.chain_id = chain_id
 
     def error(self, error: dict[str, Any], method: str) -> Exception:
@@ -51,6 +53,14 @@ class EvmRpc(JsonRpc):
         if not isinstance(block, dict) or "hash" not in block or "parentHash" not in block or "number" not in block:
             raise BadAnswer(f"eth_getBlockByNumber({tag}) returned {str(block)[:80]}")
         return block
+
+    async def blocks(self, numbers: Sequence[int]) -> list[dict[str, Any]]:
+        """Several blocks (headers) in one batch."""
+        found = await self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        for n, block in zip(numbers, found, strict=True):
+            if not isinstance(block, dict) or "hash" not in block or "parentHash" not in block or "number" not in block:
+                raise BadAnswer(f"eth_getBlockByNumber({n}) returned {str(block)[:80]}")
+        return found
 
     async def nonce(self, address: str, tag: str = "pending") -> int:
         return to_int(await self.request("eth_getTransactionCount", address, tag))

@@ -47,6 +47,7 @@ GWEI = 10**9
 GAS_MARGIN = 1.2
 BUMP = 1.125  # replacements must pay at least 10 % more (geth); we add 12.5 %
 CANCELLED = "cancelled by a same-nonce self-send"
+SIGNED_GRACE = 2.0  # seconds a stored transaction is left to its sender before the tracker broadcasts it
 
 
 @dataclass
@@ -84,27 +85,18 @@ class TxManager:
                    job_id: str | None = None, gas: int | None = None) -> TxRecord:
         """The transaction for ``intent``: the existing one, or a new one signed, persisted and
         broadcast. Raises :class:`Reverted` (wrapped as PermanentFailure) if it would revert."""
-        existing = await self.store.read(ledger.by_intent, intent)
-        if existing is not None:
-            return existing
-        if self.estop():
-            raise EstopActive("the emergency stop is engaged: nothing new is broadcast", code="estop")
-        call: dict[str, Any] = {"from": self.address, "data": "0x" + data.hex(), "value": hex(value)}
-        if to is not None:
-            call["to"] = to_checksum_address(to)
-        try:
-            await self.rpc.call(call)
-            estimate = gas or int(await self.rpc.estimate_gas(call) * GAS_MARGIN)
-        except Reverted as exc:
-            raise PermanentFailure(f"the transaction would revert: {exc.reason or 'no reason given'}",
-                                   code="reverted", details={"reason": exc.reason}) from None
-        max_fee, tip = await self.fees()
         guard = self._intents.setdefault(intent, trio.Lock())  # one send per intent at a time
         async with guard:
             try:
                 existing = await self.store.read(ledger.by_intent, intent)
                 if existing is not None:
                     return existing
+                if self.estop():
+                    raise EstopActive("the emergency stop is engaged: nothing new is broadcast", code="estop")
+                call: dict[str, Any] = {"from": self.address, "data": "0x" + data.hex(), "value": hex(value)}
+                if to is not None:
+                    call["to"] = to_checksum_address(to)
+                estimate, (max_fee, tip) = await self._simulate(call, gas), await self.fees()
                 if self.store.postgres:  # engines share this signer: the nonce comes from the locked ledger row
                     record = await self.store.write(
                         ledger.insert_allocating,
@@ -129,6 +121,18 @@ class TxManager:
                 if not guard.statistics().tasks_waiting:
                     self._intents.pop(intent, None)
         return await self._sent(record)
+
+    async def _simulate(self, call: dict[str, Any], gas: int | None) -> int:
+        """The call simulated and its gas estimated (+20 %) — sent together, so they share a
+        JSON-RPC batch with every other send of the moment. A revert fails here, before any gas."""
+        simulated, estimated = await self.rpc.together([("eth_call", [call, "latest"]), ("eth_estimateGas", [call])])
+        for answer in (simulated, estimated):
+            if isinstance(answer, Reverted):
+                raise PermanentFailure(f"the transaction would revert: {answer.reason or 'no reason given'}",
+                                       code="reverted", details={"reason": answer.reason}) from None
+            if isinstance(answer, Exception):
+                raise answer
+        return gas or int(to_int(estimated) * GAS_MARGIN)
 
     async def _sent(self, record: TxRecord) -> TxRecord:
         if record.state == "signed" and not self.estop():
@@ -281,21 +285,26 @@ class TxManager:
             chunk = hashes[i:i + 200]
             found.update(zip(chunk, await self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in chunk]),
                              strict=True))
+        receipts = {r.id: next((found[h] for h in reversed(r.hashes) if found.get(h)), None) for r in open_txs}
+        # the unmined ones that are neither taken nor due a bump: does the node still hold them? (one batch)
+        quiet = [r.hash for r in open_txs if r.state == "sent" and receipts[r.id] is None and latest_nonce <= r.nonce
+                 and not (r.sent_at is not None and time.time() - r.sent_at > self.policy.bump_after)]
+        held = dict(zip(quiet, await self.rpc.together([("eth_getTransactionByHash", [h]) for h in quiet]),
+                        strict=True))
         self._updates = []
         changed = False
         for record in open_txs:
-            receipt = next((found[h] for h in reversed(record.hashes) if found.get(h)), None)
-            changed |= await self._track_one(record, latest_nonce, head, receipt)
+            changed |= await self._track_one(record, latest_nonce, head, receipts[record.id], held)
         if self._updates:  # receipts and confirmations: one commit for all of them
             await self.store.write(ledger.update_many, self._updates)
         if changed:
             self._poke()
 
-    async def _track_one(self, record: TxRecord, latest_nonce: int, head: int,
-                         receipt: dict[str, Any] | None) -> bool:
+    async def _track_one(self, record: TxRecord, latest_nonce: int, head: int, receipt: dict[str, Any] | None,
+                         held: dict[str, Any]) -> bool:
         if record.state == "signed":
-            if self.estop():
-                return False
+            if self.estop() or time.time() - record.updated_at < SIGNED_GRACE:
+                return False  # (just stored: its sender is broadcasting it now)
             try:
                 await self._broadcast(record)
             except JobFailure as exc:
@@ -313,7 +322,10 @@ class TxManager:
             return await self._renonce(record)
         if record.sent_at is not None and time.time() - record.sent_at > self.policy.bump_after:
             return await self._bump(record)
-        if await self.rpc.transaction(record.hash) is None:
+        known = held[record.hash] if record.hash in held else await self.rpc.transaction(record.hash)
+        if isinstance(known, Exception):
+            raise known  # the lookup failed: the next tick tries again
+        if known is None:
             await self._rebroadcast(record)  # the node forgot it (restart, eviction)
         return False
 
