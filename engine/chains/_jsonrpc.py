@@ -210,42 +210,47 @@ class JsonRpc(Failover):
 
     async def _flush(self) -> None:
         """Send the queued calls (a system task: a cancelled caller must not take its batch's
-        other calls down with it). Every call gets its answer, or the error that stopped it."""
+        other calls down with it), ``max_batch`` to a request, the requests at once (a quick call
+        must not wait behind a slow chunk). Every call gets its answer, or the error that
+        stopped it."""
         calls = self._queue  # until they are taken from the queue, these are the calls to answer
         try:
             await trio.lowlevel.checkpoint()  # the tasks made ready with the first caller add theirs
             calls, self._queue = self._queue, []
-            for i in range(0, len(calls), self.max_batch):
-                chunk = calls[i:i + self.max_batch]
-                self.posts += 1
-                if len(chunk) == 1:
-                    try:
-                        chunk[0].result = await self._single(chunk[0].method, chunk[0].params)
-                    except Exception as exc:  # noqa: BLE001 - it is the caller's error to raise
-                        chunk[0].error = exc
-                    chunk[0].done.set()
-                    continue
-                ids = [next(self._ids) for _ in chunk]
-                body = [{"jsonrpc": "2.0", "id": i, "method": c.method, "params": c.params}
-                        for i, c in zip(ids, chunk, strict=True)]
-                try:
-                    answers = await self._send(body, lambda data, ids=ids: _check_batch(data, ids))
-                except Exception as exc:  # noqa: BLE001 - no endpoint answered: each caller raises it
-                    answers = [exc] * len(chunk)
-                for call, answer in zip(chunk, answers, strict=True):
-                    if isinstance(answer, Exception):
-                        call.error = answer
-                    else:
-                        try:
-                            call.result = self._result(answer, call.method)
-                        except Exception as exc:  # noqa: BLE001
-                            call.error = exc
-                    call.done.set()
+            async with trio.open_nursery() as nursery:
+                for i in range(0, len(calls), self.max_batch):
+                    nursery.start_soon(self._post, calls[i:i + self.max_batch])
         finally:  # cancelled (the run is ending) or broken: nobody waits forever
             for call in calls:
                 if not call.done.is_set():
                     call.error = call.error or RpcUnavailable("the request was abandoned")
                     call.done.set()
+
+    async def _post(self, chunk: list[_Call]) -> None:
+        """One HTTP request for ``chunk``; each call's answer or error set on it."""
+        self.posts += 1
+        if len(chunk) == 1:
+            try:
+                chunk[0].result = await self._single(chunk[0].method, chunk[0].params)
+            except Exception as exc:  # noqa: BLE001 - it is the caller's error to raise
+                chunk[0].error = exc
+            chunk[0].done.set()
+            return
+        ids = [next(self._ids) for _ in chunk]
+        body = [{"jsonrpc": "2.0", "id": i, "method": c.method, "params": c.params} for i, c in zip(ids, chunk, strict=True)]
+        try:
+            answers: list[Any] = await self._send(body, lambda data: _check_batch(data, ids))
+        except Exception as exc:  # noqa: BLE001 - no endpoint answered: each caller raises it
+            answers = [exc] * len(chunk)
+        for call, answer in zip(chunk, answers, strict=True):
+            if isinstance(answer, Exception):
+                call.error = answer
+            else:
+                try:
+                    call.result = self._result(answer, call.method)
+                except Exception as exc:  # noqa: BLE001
+                    call.error = exc
+            call.done.set()
 
     async def batch(self, calls: Sequence[tuple[str, Params]], *, errors: bool = False) -> list[Any]:
         """Several calls in one HTTP request; results in order (an error raises, as in

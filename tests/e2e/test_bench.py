@@ -48,13 +48,17 @@ def test_bench_evm_runs_both_sides_on_anvil() -> None:
     from tests.engine.evm.conftest import require_anvil
 
     require_anvil()
-    out = subprocess.run([sys.executable, "-m", "engine", "bench", "evm", "--workflows", "10", "--json"],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "evm", "--workflows", "10", "--burst", "10",
+                          "--json"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    assert result["workflows"] == 10 and result["target_speedup"] == 3.0
-    assert result["engine"]["per_s"] > 0 and result["baseline"]["per_s"] > 0
+    assert result["workflows"] == 10 and result["target_speedup"] == 3.0 and result["target_of_raw_send"] == 0.3
+    assert result["engine"]["per_s"] > 0 and result["baseline"]["per_s"] > 0 and result["raw_send"]["per_s"] > 0
     assert result["speedup"] == round(result["engine"]["per_s"] / result["baseline"]["per_s"], 2)
+    assert result["of_raw_send"] == round(result["engine"]["per_s"] / result["raw_send"]["per_s"], 2)
+    assert result["sign_backend"] == "coincurve"  # a dependency: eth-keys signs natively
+    burst = result["burst"]
+    assert burst["workflows"] == 10 and 0 < burst["p50_s"] <= burst["seconds"] and result["target_burst_s"] == 6.0
 
 
 @pytest.mark.slow

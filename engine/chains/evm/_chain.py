@@ -52,6 +52,10 @@ class EvmChain:
             if settings.password_file or settings.password_env:
                 password = _keys.password_from(settings.password_file, settings.password_env)
             self.account = _keys.load(settings.key_file, password)
+            self.sign_backend = _keys.signing_backend()
+            log.log(logging.INFO if self.sign_backend == "coincurve" else logging.WARNING,
+                    "chain %s: %s signs with the %s secp256k1 backend%s", name, self.account.address,
+                    self.sign_backend, "" if self.sign_backend == "coincurve" else " (slow: pip install coincurve)")
         self.devnet = DevnetState.read(settings.state_file) if settings.state_file else None
         #: workflow id → the run this engine last queued an execute job for: a scan queues only new runs
         self.queued_runs: dict[int, int] = {}
@@ -193,7 +197,7 @@ class EvmChain:
                                   "reorgs": self.reorgs, "reorg_count": self.reorg_count, "error": self.error,
                                   "rpc": {"calls": self.rpc.calls, "http_requests": self.rpc.posts}}
         if self.account is not None:
-            signer: dict[str, Any] = {"address": self.account.address,
+            signer: dict[str, Any] = {"address": self.account.address, "sign_backend": self.sign_backend,
                                       "balance_eth": None if self.balance is None else self.balance / ETH,
                                       "low_balance": self.low_balance,
                                       "min_balance_eth": self.settings.min_balance_eth}

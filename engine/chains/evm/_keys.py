@@ -18,6 +18,14 @@ from eth_utils import to_checksum_address
 from engine.errors import ConfigError
 
 
+def signing_backend() -> str:
+    """Which secp256k1 implementation eth-account signs with: ``coincurve`` (libsecp256k1, about
+    ten times faster) when installed, else eth-keys' pure-Python one."""
+    from eth_keys.backends import get_backend
+
+    return "coincurve" if type(get_backend()).__name__ == "CoinCurveECCBackend" else "pure-python"
+
+
 def password_from(file: str | Path | None = None, env: str | None = None) -> str:
     if file:
         return Path(file).read_text().rstrip("\n")

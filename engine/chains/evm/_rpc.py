@@ -22,9 +22,9 @@ _PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 class EvmRpc(JsonRpc):
     def __init__(self, urls: Sequence[str], *, chain_id: int | None = None, timeout: float = 10.0,
                  retries: int = 3, backoff: float = 0.2, transport: httpx.AsyncBaseTransport | None = None,
-                 coalesce: bool = True) -> None:
+                 coalesce: bool = True, max_batch: int = 200) -> None:
         super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport,
-                         coalesce=coalesce)
+                         coalesce=coalesce, max_batch=max_batch)
         self.chain_id = chain_id
 
     def error(self, error: dict[str, Any], method: str) -> Exception:

@@ -4,8 +4,9 @@ How a transaction goes (``send``):
 1. Its *intent* (e.g. ``job:<id>``, ``workflow:<chain>:<id>@<next run>``) is looked up first: if
    it already has a transaction — from an earlier attempt, or before a crash — that one is
    followed, and nothing new is signed.
-2. ``eth_call`` simulates it (a revert fails here, with the decoded reason, before any gas is
-   spent); ``eth_estimateGas`` + 20 %; EIP-1559 fees from ``eth_feeHistory`` under the caps.
+2. ``eth_estimateGas`` simulates it (a revert fails here, with the decoded reason, before any
+   gas is spent) and sizes it (+ 20 %), in the moment's JSON-RPC batch with every other send's;
+   EIP-1559 fees from ``eth_feeHistory`` (once per block) under the caps.
 3. The nonce is the larger of the ledger's next nonce and the chain's pending nonce (external
    transactions from the same key move the ledger forward). Signed with eth-account, then
    **persisted with the ledger update in one commit before it is broadcast**.
@@ -47,6 +48,7 @@ GWEI = 10**9
 GAS_MARGIN = 1.2
 BUMP = 1.125  # replacements must pay at least 10 % more (geth); we add 12.5 %
 CANCELLED = "cancelled by a same-nonce self-send"
+QUIET_S = 5.0  # seconds unmined before the tracker asks whether the node still holds a transaction
 SIGNED_GRACE = 2.0  # seconds a stored transaction is left to its sender before the tracker broadcasts it
 
 
@@ -70,7 +72,7 @@ class TxManager:
         self.estop = estop
         self.head = head
         self._lock = trio.Lock()  # nonce allocation: one signing at a time
-        self._changed = trio.Event()
+        self._waiting: dict[str, trio.Event] = {}  # transaction id → its waiters' wake-up
         self.last_seen: dict[str, Any] = {}  # chain vs ledger, for /v1/chains
         self._fees: tuple[tuple[int | None, int], tuple[int, int]] | None = None
         self._next: int | None = None  # next nonce to hand out (see _allocate)
@@ -123,16 +125,15 @@ class TxManager:
         return await self._sent(record)
 
     async def _simulate(self, call: dict[str, Any], gas: int | None) -> int:
-        """The call simulated and its gas estimated (+20 %) — sent together, so they share a
-        JSON-RPC batch with every other send of the moment. A revert fails here, before any gas."""
-        simulated, estimated = await self.rpc.together([("eth_call", [call, "latest"]), ("eth_estimateGas", [call])])
-        for answer in (simulated, estimated):
-            if isinstance(answer, Reverted):
-                raise PermanentFailure(f"the transaction would revert: {answer.reason or 'no reason given'}",
-                                       code="reverted", details={"reason": answer.reason}) from None
-            if isinstance(answer, Exception):
-                raise answer
-        return gas or int(to_int(estimated) * GAS_MARGIN)
+        """The call simulated — ``eth_estimateGas`` runs it, and fails as it would, with the
+        revert reason, before any gas is spent — and its gas (+20 %). It goes in the moment's
+        JSON-RPC batch with every other send's. A caller-given ``gas`` is still simulated."""
+        try:
+            estimated = await self.rpc.estimate_gas(call)
+        except Reverted as exc:
+            raise PermanentFailure(f"the transaction would revert: {exc.reason or 'no reason given'}",
+                                   code="reverted", details={"reason": exc.reason}) from None
+        return gas or int(estimated * GAS_MARGIN)
 
     async def _sent(self, record: TxRecord) -> TxRecord:
         if record.state == "signed" and not self.estop():
@@ -196,7 +197,7 @@ class TxManager:
                              code="broadcast") from None
         if record.state == "signed":
             await self.store.write(ledger.update, record, state="sent", sent_at=time.time(), error=None)
-        self._poke()
+        self._poke([record.id])
 
     # --- waiting ------------------------------------------------------------------------------
 
@@ -217,15 +218,19 @@ class TxManager:
                 if record.state == "failed":
                     raise PermanentFailure(f"transaction {record.hash} reverted: {record.error or 'no reason given'}",
                                            code="reverted", details={"tx": record.public()})
-                event = self._changed
-                with trio.move_on_after(1.0):
+                event = self._waiting.setdefault(tx_id, trio.Event())
+                with trio.move_on_after(1.0):  # woken when the tracker changes it; a read a second anyway
                     await event.wait()
         raise JobFailure(f"no confirmed receipt for {tx_id} within {within:g} s; "
                          "it is still tracked", code="receipt_timeout")
 
-    def _poke(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
+    def _poke(self, tx_ids: list[str]) -> None:
+        """Wake the waiters of these transactions (only theirs: a thousand waiting jobs must not
+        each read their transaction again whenever any one changes)."""
+        for tx_id in tx_ids:
+            event = self._waiting.pop(tx_id, None)
+            if event is not None:
+                event.set()
 
     # --- tracking -----------------------------------------------------------------------------
 
@@ -279,26 +284,27 @@ class TxManager:
             return
         latest_nonce = await self.rpc.nonce(self.address, "latest")
         head = self.head() or await self.rpc.block_number()
-        hashes = [h for r in open_txs if r.state != "signed" for h in r.hashes]
+        # receipts can exist only below the account's mined nonce (or for those seen mined already)
+        hashes = [h for r in open_txs if r.state != "signed" and (r.nonce < latest_nonce or r.state == "mined")
+                  for h in r.hashes]
         found: dict[str, Any] = {}
         for i in range(0, len(hashes), 200):  # every receipt in a few batched requests
             chunk = hashes[i:i + 200]
             found.update(zip(chunk, await self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in chunk]),
                              strict=True))
         receipts = {r.id: next((found[h] for h in reversed(r.hashes) if found.get(h)), None) for r in open_txs}
-        # the unmined ones that are neither taken nor due a bump: does the node still hold them? (one batch)
+        # unmined for a while, neither taken nor due a bump: does the node still hold them? (one batch)
+        now = time.time()
         quiet = [r.hash for r in open_txs if r.state == "sent" and receipts[r.id] is None and latest_nonce <= r.nonce
-                 and not (r.sent_at is not None and time.time() - r.sent_at > self.policy.bump_after)]
+                 and r.sent_at is not None and QUIET_S < now - r.sent_at <= self.policy.bump_after]
         held = dict(zip(quiet, await self.rpc.together([("eth_getTransactionByHash", [h]) for h in quiet]),
                         strict=True))
         self._updates = []
-        changed = False
-        for record in open_txs:
-            changed |= await self._track_one(record, latest_nonce, head, receipts[record.id], held)
+        changed = [record.id for record in open_txs
+                   if await self._track_one(record, latest_nonce, head, receipts[record.id], held)]
         if self._updates:  # receipts and confirmations: one commit for all of them
             await self.store.write(ledger.update_many, self._updates)
-        if changed:
-            self._poke()
+        self._poke(changed)
 
     async def _track_one(self, record: TxRecord, latest_nonce: int, head: int, receipt: dict[str, Any] | None,
                          held: dict[str, Any]) -> bool:
@@ -322,7 +328,9 @@ class TxManager:
             return await self._renonce(record)
         if record.sent_at is not None and time.time() - record.sent_at > self.policy.bump_after:
             return await self._bump(record)
-        known = held[record.hash] if record.hash in held else await self.rpc.transaction(record.hash)
+        if record.hash not in held:
+            return False  # sent moments ago: the node has it
+        known = held[record.hash]
         if isinstance(known, Exception):
             raise known  # the lookup failed: the next tick tries again
         if known is None:
@@ -437,7 +445,7 @@ class TxManager:
         if records:
             log.warning("%s: %d transaction(s) mined at or after block %d are re-checked", self.chain, len(records),
                         from_block)
-            self._poke()
+            self._poke([r.id for r in records])
         return len(records)
 
     async def cancel(self, tx_id: str) -> TxRecord:

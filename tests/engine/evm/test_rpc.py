@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 import trio
@@ -117,3 +119,54 @@ def _revert_init_code(reason: str) -> str:
         code += b"\x7f" + word + b"\x60" + bytes([i]) + b"\x52"  # PUSH32 word, PUSH1 i, MSTORE
     code += b"\x60" + bytes([len(payload)]) + b"\x60\x00\xfd"  # PUSH1 len, PUSH1 0, REVERT
     return code.hex()
+
+
+class Counting(httpx.AsyncBaseTransport):
+    """The real transport, counting the HTTP requests and the calls they carry."""
+
+    def __init__(self) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.posts = self.calls = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.posts += 1
+        self.calls += len(body) if isinstance(body, list) else 1
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+@pytest.mark.trio
+async def test_calls_made_at_once_share_batches_and_each_gets_its_own_answer(anvil: Anvil) -> None:
+    transport = Counting()
+    accounts = [f"0x{i:040x}" for i in range(1, 251)]
+    precompile = {"to": "0x" + "00" * 19 + "01", "data": "0x", "value": "0x0"}  # ecrecover of nothing: empty
+    answers: dict[str, object] = {}
+    async with EvmRpc([anvil.url], transport=transport, max_batch=100) as rpc:
+
+        async def balance(address: str) -> None:
+            answers[address] = await rpc.balance(address)
+
+        async def bad() -> None:
+            try:
+                await rpc.request("eth_getBalance", "not an address", "latest")
+            except RpcError as exc:
+                answers["bad"] = exc
+
+        async def given_up() -> None:
+            with trio.move_on_after(0):  # its caller goes away: the batch it rode in is not harmed
+                answers["given_up"] = await rpc.balance(accounts[0])
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                for address in accounts:
+                    nursery.start_soon(balance, address)
+                nursery.start_soon(bad)
+                nursery.start_soon(given_up)
+            assert await rpc.call(precompile) == b""  # alone: one call, one request
+    assert [answers[a] for a in accounts] == [0] * 250
+    assert isinstance(answers["bad"], RpcError) and "given_up" not in answers
+    assert transport.calls >= 252 and transport.posts <= 5  # 252 calls in three batches of ≤ 100, and one alone
+    assert rpc.calls == 253 and rpc.posts == transport.posts
