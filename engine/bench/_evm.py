@@ -130,12 +130,13 @@ def _raw_send_loop(anvil: Anvil, n: int) -> dict[str, Any]:
         workflows += [(w, get.decode(bytes.fromhex(a[2:]))[0]) for w, a in zip(ids, answers, strict=True)]
     calls = [execute.encode(w, action, next_run + interval, user, 0)
              for w, (user, action, interval, next_run, _budget, _active) in workflows]
-    nonce, history, gas = rpc.batch([
-        ("eth_getTransactionCount", [account.address, "pending"]), ("eth_feeHistory", ["0x5", "latest", [50.0]]),
+    chain_id, nonce, history, gas = rpc.batch([
+        ("eth_chainId", []), ("eth_getTransactionCount", [account.address, "pending"]),
+        ("eth_feeHistory", ["0x5", "latest", [50.0]]),
         ("eth_estimateGas", [{"from": account.address, "to": state.executor, "data": "0x" + calls[0].hex()}])])
     tip = 10**9
     max_fee = 2 * int(history["baseFeePerGas"][-1], 16) + tip
-    raws = [account.sign_transaction({"type": 2, "chainId": anvil_chain_id(rpc), "nonce": int(nonce, 16) + i,
+    raws = [account.sign_transaction({"type": 2, "chainId": int(chain_id, 16), "nonce": int(nonce, 16) + i,
                                       "to": state.executor, "value": 0, "data": data,
                                       "gas": int(int(gas, 16) * 1.2), "maxFeePerGas": max_fee,
                                       "maxPriorityFeePerGas": tip})
@@ -161,10 +162,6 @@ def _raw_send_loop(anvil: Anvil, n: int) -> dict[str, Any]:
             time.sleep(0.01)
     seconds = time.perf_counter() - began
     return {"seconds": round(seconds, 3), "per_s": round(n / seconds, 1)}
-
-
-def anvil_chain_id(rpc: Rpc) -> int:
-    return int(rpc("eth_chainId"), 16)
 
 
 def _engine(anvil: Anvil, tmp: Path, n: int) -> dict[str, Any]:

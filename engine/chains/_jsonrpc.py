@@ -199,7 +199,7 @@ class JsonRpc(Failover):
     async def together(self, calls: Sequence[tuple[str, Params]]) -> list[Any]:
         """Several calls answered together, each result or its error (an exception in its
         place): with ``coalesce``, in the moment's batch with every other caller's."""
-        if not self.coalesce:
+        if not self.coalesce or not calls:
             return await self.batch(calls, errors=True)
         self.calls += len(calls)
         pending = [_Call(method, list(params) if not isinstance(params, dict) else params) for method, params in calls]

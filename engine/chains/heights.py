@@ -46,7 +46,7 @@ class Heights:
 
     def leads(self, chain: str) -> bool:
         """Whether this engine records ``chain``'s heads (and runs what goes with them: scans)."""
-        return self.store.leading.get(f"chain.head:{chain}", not self.store.postgres)
+        return self.store.leads(f"chain.head:{chain}")
 
     def get(self, chain: str) -> int | None:
         entry = self._heights.get(chain)

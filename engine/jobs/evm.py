@@ -115,14 +115,13 @@ async def workflow_scan(ctx: JobContext, p: ScanPayload) -> dict[str, Any]:
         raise PermanentFailure(f"chain {p.chain!r} has no workflow contracts: set chains.{p.chain}.state_file",
                                code="no_contracts")
     registry = chain.devnet.registry
-    get = load("WorkflowRegistry").fn("getWorkflow")
+    get, due_page = load("WorkflowRegistry").fn("getWorkflow"), load("WorkflowRegistry").fn("dueWorkflows")
     try:
         (count,) = await _call(chain, "WorkflowRegistry", registry, "workflowCount")
         now = to_int((await chain.rpc.get_block("latest"))["timestamp"])
-        pages = await chain.rpc.batch([("eth_call", [{"to": registry, "data": "0x" + load("WorkflowRegistry").fn(
-            "dueWorkflows").encode(start, SCAN_PAGE, now).hex()}, "latest"]) for start in range(1, count + 1, SCAN_PAGE)])
-        due = [(wid, run) for page in pages
-               for wid, run in zip(*load("WorkflowRegistry").fn("dueWorkflows").decode(to_bytes(page)), strict=True)]
+        pages = await chain.rpc.batch([("eth_call", [{"to": registry, "data": "0x" + due_page.encode(
+            start, SCAN_PAGE, now).hex()}, "latest"]) for start in range(1, count + 1, SCAN_PAGE)])
+        due = [(wid, run) for page in pages for wid, run in zip(*due_page.decode(to_bytes(page)), strict=True)]
         fresh = [(wid, run) for wid, run in due if chain.queued_runs.get(wid) != run]
         found = await chain.rpc.batch([("eth_call", [{"to": registry, "data": "0x" + get.encode(wid).hex()}, "latest"])
                                        for wid, _run in fresh])

@@ -139,6 +139,11 @@ class Store:
         self.leading[name] = held
         return held
 
+    def leads(self, name: str) -> bool:
+        """Whether this engine held the service ``name``'s lease at its last renewal (SQLite:
+        always; PostgreSQL: not before its first)."""
+        return self.leading.get(name, not self.postgres)
+
     def step_down(self) -> None:
         """The engine is stopping: it takes no service lease from now on (the ones it holds are
         dropped when it unregisters)."""

@@ -79,7 +79,12 @@ class TxManager:
         self._intents: dict[str, trio.Lock] = {}
         self._gaps: set[int] = set()  # nonces handed out whose transaction may never have been stored
         self._updates: list[tuple[TxRecord, dict[str, Any]]] = []
-        self.tracking = not store.postgres  # beside other engines: only while this one holds the lease
+        self._lease = f"evm.tracker:{chain}:{account.address}"
+
+    @property
+    def tracking(self) -> bool:
+        """Whether this engine tracks the signer now (beside other engines: while it holds the lease)."""
+        return self.store.leads(self._lease)
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -241,16 +246,11 @@ class TxManager:
         bump or re-sign the same transaction twice."""
         await self.reconcile()
         task_status.started()
-        lease = f"evm.tracker:{self.chain}:{self.address}"
         while True:
             try:
-                if not await self.store.lead(lease, max(5.0, 5 * interval)):
-                    self.tracking = False
-                    await trio.sleep(interval)
-                    continue
-                self.tracking = True
-                await self.track()
-                await self.reconcile()
+                if await self.store.lead(self._lease, max(5.0, 5 * interval)):
+                    await self.track()
+                    await self.reconcile()
             except (ChainError, StoreError) as exc:  # both retried on the next tick
                 log.warning("%s: tracking %s: %s", self.chain, self.address, exc)
             await trio.sleep(interval)
@@ -287,11 +287,11 @@ class TxManager:
         # receipts can exist only below the account's mined nonce (or for those seen mined already)
         hashes = [h for r in open_txs if r.state != "signed" and (r.nonce < latest_nonce or r.state == "mined")
                   for h in r.hashes]
-        found: dict[str, Any] = {}
-        for i in range(0, len(hashes), 200):  # every receipt in a few batched requests
-            chunk = hashes[i:i + 200]
-            found.update(zip(chunk, await self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in chunk]),
-                             strict=True))
+        answers = await self.rpc.together([("eth_getTransactionReceipt", [h]) for h in hashes])  # batched
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        found = dict(zip(hashes, answers, strict=True))
         receipts = {r.id: next((found[h] for h in reversed(r.hashes) if found.get(h)), None) for r in open_txs}
         # unmined for a while, neither taken nor due a bump: does the node still hold them? (one batch)
         now = time.time()

@@ -228,7 +228,7 @@ class KaleFarm:
         """At least once, in order of due time, with backoff (an ``Idempotency-Key`` header lets
         the Backend drop a repeat)."""
         while True:
-            if self.settings.backend_url and self.store.leading.get(self.lease, not self.store.postgres):
+            if self.settings.backend_url and self.store.leads(self.lease):
                 try:
                     for id_, path, body, attempts in await self.store.read(farmstore.due, time.time()):
                         await self._deliver(id_, path, body, attempts)
