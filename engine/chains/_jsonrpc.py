@@ -155,15 +155,22 @@ class JsonRpc(Failover):
     JSON-RPC batch (up to ``max_batch`` each) — a keeper executing a block's due workflows at
     once sends their simulations, gas estimates, raw transactions and receipt lookups as a few
     HTTP requests, not one each. Every caller still gets its own answer or its own error, and a
-    caller cancelled while its batch is out simply stops waiting for it."""
+    caller cancelled while its batch is out simply stops waiting for it.
+
+    ``ordered`` methods (a signer's raw transactions) go in the order they were called: their
+    requests one after another, never beside each other. A node parks a transaction whose nonce
+    is ahead of the account's (geth keeps at most 64 such per account; anvil's automine leaves
+    them unmined until something else arrives), so nonces must reach it in order."""
 
     def __init__(self, urls: Sequence[str], *, timeout: float = 10.0, retries: int = 3, backoff: float = 0.2,
                  transport: httpx.AsyncBaseTransport | None = None, coalesce: bool = False,
-                 max_batch: int = 200) -> None:
+                 max_batch: int = 200, ordered: frozenset[str] = frozenset()) -> None:
         super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport)
         self._ids = itertools.count(1)
         self.coalesce, self.max_batch = coalesce, max_batch
         self._queue: list[_Call] = []
+        self.ordered = ordered
+        self._in_order = trio.Lock()  # FIFO: the ordered calls' requests, one at a time
         self.calls = 0  # calls made through request() …
         self.posts = 0  # … and the HTTP requests that carried them
 
@@ -217,14 +224,23 @@ class JsonRpc(Failover):
         try:
             await trio.lowlevel.checkpoint()  # the tasks made ready with the first caller add theirs
             calls, self._queue = self._queue, []
+            ordered = [c for c in calls if c.method in self.ordered]
+            others = [c for c in calls if c.method not in self.ordered] if ordered else calls
             async with trio.open_nursery() as nursery:
-                for i in range(0, len(calls), self.max_batch):
-                    nursery.start_soon(self._post, calls[i:i + self.max_batch])
+                for i in range(0, len(others), self.max_batch):
+                    nursery.start_soon(self._post, others[i:i + self.max_batch])
+                if ordered:
+                    nursery.start_soon(self._post_in_order, ordered)
         finally:  # cancelled (the run is ending) or broken: nobody waits forever
             for call in calls:
                 if not call.done.is_set():
                     call.error = call.error or RpcUnavailable("the request was abandoned")
                     call.done.set()
+
+    async def _post_in_order(self, calls: list[_Call]) -> None:
+        async with self._in_order:
+            for i in range(0, len(calls), self.max_batch):
+                await self._post(calls[i:i + self.max_batch])
 
     async def _post(self, chunk: list[_Call]) -> None:
         """One HTTP request for ``chunk``; each call's answer or error set on it."""

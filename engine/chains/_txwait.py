@@ -23,8 +23,8 @@ class TxWaiter(Generic[R]):
 
     chain: str
     store: Store
-    #: the ledger's ``by_id(conn, tx_id)``
-    by_id: Callable[[Any, str], R | None]
+    #: the ledger's ``by_ids(conn, tx_ids) → {tx_id: record}`` (for :meth:`Store.lookup`)
+    by_ids: Callable[[Any, list[str]], dict[str, R]]
     #: the exception for a failed record
     failure: Callable[[R], Exception]
     #: the ledger's ``update(tx, record, **changes)``
@@ -54,7 +54,7 @@ class TxWaiter(Generic[R]):
         transaction stays tracked."""
         with trio.move_on_after(within):
             while True:
-                record = await self.store.read(type(self).by_id, tx_id)
+                record = await self.store.lookup(type(self).by_ids, tx_id)
                 if record is None:
                     raise ChainError(f"no transaction {tx_id}")
                 done = self.final(record)

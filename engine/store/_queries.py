@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -198,3 +199,9 @@ def engines(conn: sqlite3.Connection, now: float) -> list[dict[str, Any]]:
         services.setdefault(owner, []).append(name)
     return [{"id": i, "host": h, "pid": p, "version": v, "started_at": s, "heartbeat_at": b, "stopped_at": x,
              "services": services.get(i, [])} for i, h, p, v, s, b, x in rows]
+
+
+def where_in(conn: Any, select: str, column: str, keys: Sequence[Any]) -> list[Any]:
+    """The rows of ``select`` (``SELECT … FROM t``) whose ``column`` is one of ``keys`` — the
+    query behind a :meth:`Store.lookup`."""
+    return list(conn.execute(f"{select} WHERE {column} IN ({','.join('?' * len(keys))})", list(keys)).fetchall())

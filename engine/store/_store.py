@@ -20,7 +20,21 @@ from engine.store import _db, _ops, _pg, _queries
 from engine.store._writer import DB_ERRORS, Tx, Writer
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 P = ParamSpec("P")
+LOOKUP_CHUNK = 500  # keys per query of a lookup (SQLite allows 32,766 parameters)
+
+
+class _Lookup:
+    """Keys gathered for one read of a lookup query, and its answer."""
+
+    def __init__(self) -> None:
+        self.keys: list[Any] = []
+        self.rows: dict[Any, Any] = {}
+        self.error: Exception | None = None
+        self.taken = False  # its read has begun: new keys gather in the next batch
+        self.done = trio.Event()
 
 
 class Store:
@@ -60,6 +74,7 @@ class Store:
         self._pool_send, self._pool_recv = trio.open_memory_channel[Any](readers)
         for conn in self._readers:
             self._pool_send.send_nowait(conn)
+        self._lookups: dict[Callable[..., Any], list[_Lookup]] = {}  # query → keys waiting, and the read in flight
 
     @classmethod
     def open(cls, path: Path | str, *, synchronous: str = "FULL", group_commit_max: int = 5000, clock: Clock = wall,
@@ -177,6 +192,46 @@ class Store:
                 return await trio.to_thread.run_sync(lambda: _translate(fn, conn, *args, **kwargs))
         finally:
             self._pool_send.send_nowait(conn)
+
+    async def lookup(self, fn: Callable[[Any, list[K]], dict[K, V]], key: K) -> V | None:
+        """``key``'s row from ``fn(conn, keys) → {key: row}``, a query that answers many keys at
+        once: the keys that tasks look up while a read of ``fn`` is in flight go together in the
+        next one. A thousand jobs each checking their transaction make a few reads, not a
+        thousand — and other reads (a tracker's) do not queue behind them."""
+        batches = self._lookups.setdefault(fn, [])
+        if not batches or batches[-1].taken:  # nothing gathering: start a batch, and its reader
+            batches.append(_Lookup())
+            if len(batches) == 1:
+                trio.lowlevel.spawn_system_task(self._run_lookups, fn, batches)
+        batch = batches[-1]
+        batch.keys.append(key)
+        await batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+        return batch.rows.get(key)
+
+    async def _run_lookups(self, fn: Callable[[Any, list[Any]], dict[Any, Any]], batches: list[_Lookup]) -> None:
+        """Read the gathered batches of ``fn`` one after another (a system task: a cancelled
+        caller must not fail the others), :data:`LOOKUP_CHUNK` keys a query."""
+        try:
+            while batches:
+                await trio.lowlevel.checkpoint()  # the tasks made ready with the first caller add theirs
+                batch = batches[0]
+                batch.taken = True
+                keys = list(dict.fromkeys(batch.keys))
+                try:
+                    for i in range(0, len(keys), LOOKUP_CHUNK):
+                        batch.rows.update(await self.read(fn, keys[i:i + LOOKUP_CHUNK]))
+                except StoreError as exc:
+                    batch.error = exc
+                batch.done.set()
+                batches.pop(0)
+        finally:  # cancelled (the run is ending): nobody waits forever
+            for batch in batches:
+                batch.error = batch.error or StoreError("the store is closing")
+                batch.done.set()
+            if self._lookups.get(fn) is batches:
+                del self._lookups[fn]
 
     def read_now(self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A read on the calling thread — for start-up, before the event loop is busy."""

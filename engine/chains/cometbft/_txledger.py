@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from engine.store import Tx
+from engine.store import Tx, where_in
 
 OPEN_STATES = ("signed", "sent")
 _FIELDS = ("id", "chain", "signer", "intent", "job_id", "label", "msgs", "raw", "hashes", "sequence", "account_number",
@@ -73,6 +73,16 @@ def _row(row: tuple[Any, ...]) -> CosmosTx:
 def _one(conn: sqlite3.Connection, where: str, value: str) -> CosmosTx | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM cosmos_txs WHERE {where} = ?", (value,)).fetchone()
     return None if row is None else _row(row)
+
+
+def by_ids(conn: sqlite3.Connection, tx_ids: list[str]) -> dict[str, CosmosTx]:
+    """The transactions of these ids (for :meth:`Store.lookup`)."""
+    return {r.id: r for r in map(_row, where_in(conn, f"SELECT {_COLUMNS} FROM cosmos_txs", "id", tx_ids))}
+
+
+def by_intents(conn: sqlite3.Connection, intents: list[str]) -> dict[str, CosmosTx]:
+    """The transactions of these intents (for :meth:`Store.lookup`)."""
+    return {r.intent: r for r in map(_row, where_in(conn, f"SELECT {_COLUMNS} FROM cosmos_txs", "intent", intents))}
 
 
 def by_intent(conn: sqlite3.Connection, intent: str) -> CosmosTx | None:

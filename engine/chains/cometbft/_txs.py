@@ -60,7 +60,7 @@ class TxFailed(PermanentFailure):
 
 
 class CosmosTxs(TxWaiter[CosmosTx]):
-    by_id = staticmethod(ledger.by_id)
+    by_ids = staticmethod(ledger.by_ids)
     update = staticmethod(ledger.update)
     failure = TxFailed
     refusal = Refused
@@ -90,7 +90,7 @@ class CosmosTxs(TxWaiter[CosmosTx]):
                    job_id: str | None = None) -> CosmosTx:
         """The transaction for ``intent``: the existing one, or a new one simulated, signed,
         persisted and broadcast. :class:`Refused` if the simulation fails (nothing is written)."""
-        existing = await self.store.read(ledger.by_intent, intent)
+        existing = await self.store.lookup(ledger.by_intents, intent)
         if existing is not None:
             return existing
         if self.estop():
@@ -101,7 +101,7 @@ class CosmosTxs(TxWaiter[CosmosTx]):
         if not self.chain_id:
             raise ChainError(f"{self.chain}: not connected yet (the chain id is unknown)")
         async with self._locks[signer]:
-            existing = await self.store.read(ledger.by_intent, intent)
+            existing = await self.store.lookup(ledger.by_intents, intent)
             if existing is not None:
                 return existing
             number, sequence, gas = await self._simulate(key, signer, msgs)

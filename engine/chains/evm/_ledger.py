@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from engine.store import Tx
+from engine.store import Tx, where_in
 
 OPEN_STATES = ("signed", "sent", "mined")
 _COLUMNS = ("id, chain, signer, intent, job_id, nonce, to_addr, value, data, gas, max_fee, priority_fee, raw, hashes,"
@@ -77,6 +77,16 @@ def by_intent(conn: sqlite3.Connection, intent: str) -> TxRecord | None:
     return None if row is None else _row(row)
 
 
+def by_intents(conn: sqlite3.Connection, intents: list[str]) -> dict[str, TxRecord]:
+    """The transactions of these intents (for :meth:`Store.lookup`)."""
+    return {r.intent: r for r in map(_row, where_in(conn, f"SELECT {_COLUMNS} FROM evm_txs", "intent", intents))}
+
+
+def by_ids(conn: sqlite3.Connection, tx_ids: list[str]) -> dict[str, TxRecord]:
+    """The transactions of these ids (for :meth:`Store.lookup`)."""
+    return {r.id: r for r in map(_row, where_in(conn, f"SELECT {_COLUMNS} FROM evm_txs", "id", tx_ids))}
+
+
 def by_id(conn: sqlite3.Connection, tx_id: str) -> TxRecord | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM evm_txs WHERE id = ?", (tx_id,)).fetchone()
     return None if row is None else _row(row)
@@ -131,6 +141,11 @@ def insert_signed(tx: Tx, record: TxRecord) -> TxRecord:
     tx.emit("evm.tx", record.job_id, None, id=record.id, chain=record.chain, state=record.state, nonce=record.nonce,
             hash=record.hash)
     return record
+
+
+def insert_signed_many(tx: Tx, records: list[TxRecord]) -> list[TxRecord]:
+    """:func:`insert_signed` for each of ``records``, in one op."""
+    return [insert_signed(tx, record) for record in records]
 
 
 def allocate(tx: Tx, chain: str, signer: str, floor: int) -> int:

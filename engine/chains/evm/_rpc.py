@@ -24,7 +24,7 @@ class EvmRpc(JsonRpc):
                  retries: int = 3, backoff: float = 0.2, transport: httpx.AsyncBaseTransport | None = None,
                  coalesce: bool = True, max_batch: int = 200) -> None:
         super().__init__(urls, timeout=timeout, retries=retries, backoff=backoff, transport=transport,
-                         coalesce=coalesce, max_batch=max_batch)
+                         coalesce=coalesce, max_batch=max_batch, ordered=frozenset({"eth_sendRawTransaction"}))
         self.chain_id = chain_id
 
     def error(self, error: dict[str, Any], method: str) -> Exception:

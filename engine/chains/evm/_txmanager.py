@@ -9,7 +9,9 @@ How a transaction goes (``send``):
    EIP-1559 fees from ``eth_feeHistory`` (once per block) under the caps.
 3. The nonce is the larger of the ledger's next nonce and the chain's pending nonce (external
    transactions from the same key move the ledger forward). Signed with eth-account, then
-   **persisted with the ledger update in one commit before it is broadcast**.
+   **persisted with the ledger update in one commit before it is broadcast**. The sends that
+   are ready at the same moment go as one batch: contiguous nonces, one commit, one broadcast
+   in nonce order (while a batch commits and broadcasts, the next one gathers).
 4. The tracker (:meth:`run`) follows every open transaction: receipts for *every* hash it ever
    had, confirmations, a reverted receipt → ``failed`` with the reason, unmined for
    ``bump_after`` → the same nonce re-signed with fees +12.5 % (at least) under the cap, one
@@ -33,7 +35,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import trio
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_keys import keys
 from eth_utils import to_checksum_address
 
 from engine.chains.evm import _ledger as ledger
@@ -61,12 +65,25 @@ class FeePolicy:
     receipt_timeout: float
 
 
+class _Signing:
+    """Sends gathered to be given nonces, signed and stored in one commit."""
+
+    def __init__(self) -> None:
+        self.records: list[TxRecord] = []
+        self.stored: list[TxRecord] = []
+        self.failures: dict[str, JobFailure] = {}  # transaction id → why its broadcast failed
+        self.error: Exception | None = None
+        self.taken = False  # being signed: new sends gather in the next batch
+        self.done = trio.Event()
+
+
 class TxManager:
     def __init__(self, chain: str, chain_id: int, rpc: EvmRpc, store: Store, account: LocalAccount,
                  policy: FeePolicy, *, estop: Callable[[], bool] = lambda: False,
                  head: Callable[[], int | None] = lambda: None) -> None:
         self.chain, self.chain_id, self.rpc, self.store = chain, chain_id, rpc, store
         self.account = account
+        self._key = keys.PrivateKey(bytes(account.key))  # made once: from the raw key, each sign would derive it again
         self.address = account.address
         self.policy = policy
         self.estop = estop
@@ -75,10 +92,15 @@ class TxManager:
         self._waiting: dict[str, trio.Event] = {}  # transaction id → its waiters' wake-up
         self.last_seen: dict[str, Any] = {}  # chain vs ledger, for /v1/chains
         self._fees: tuple[tuple[int | None, int], tuple[int, int]] | None = None
+        self._fees_lock = trio.Lock()  # one fee read at a time; those who asked meanwhile take its answer
+        self._fees_read = 0.0  # when the cached fees came back (monotonic)
         self._next: int | None = None  # next nonce to hand out (see _allocate)
         self._intents: dict[str, trio.Lock] = {}
         self._gaps: set[int] = set()  # nonces handed out whose transaction may never have been stored
         self._updates: list[tuple[TxRecord, dict[str, Any]]] = []
+        self._signing: list[_Signing] = []  # sends waiting to be signed and stored; the first one is in flight
+        self._sending: set[str] = set()  # stored transactions whose sender is broadcasting them now
+        self._asked_held: dict[str, float] = {}  # hash → when the tracker last asked whether the node holds it
         self._lease = f"evm.tracker:{chain}:{account.address}"
 
     @property
@@ -95,7 +117,7 @@ class TxManager:
         guard = self._intents.setdefault(intent, trio.Lock())  # one send per intent at a time
         async with guard:
             try:
-                existing = await self.store.read(ledger.by_intent, intent)
+                existing = await self.store.lookup(ledger.by_intents, intent)
                 if existing is not None:
                     return existing
                 if self.estop():
@@ -113,21 +135,72 @@ class TxManager:
                         lambda n: self._sign(n, call.get("to"), data, value, estimate, max_fee, tip),
                         int(self.last_seen.get("chain_pending_nonce") or 0))
                     return await self._sent(record)
-                nonce = await self._allocate()
-                raw, tx_hash = self._sign(nonce, call.get("to"), data, value, estimate, max_fee, tip)
-                record = TxRecord(id=new_id("evm.tx"), chain=self.chain, signer=self.address, intent=intent,
-                                  nonce=nonce, to=call.get("to"), value=value, data=data, gas=estimate,
-                                  max_fee=max_fee, priority_fee=tip, raw=raw, hashes=[tx_hash], job_id=job_id)
-                # Outside the allocation lock: concurrent sends share one group commit.
-                try:
-                    record = await self.store.write(ledger.insert_signed, record)
-                except BaseException:
-                    self._gaps.add(nonce)  # maybe never persisted: the tracker checks, and fills it if so
-                    raise
+                return await self._signed(TxRecord(
+                    id=new_id("evm.tx"), chain=self.chain, signer=self.address, intent=intent, nonce=-1,
+                    to=call.get("to"), value=value, data=data, gas=estimate, max_fee=max_fee, priority_fee=tip,
+                    raw=b"", hashes=[], job_id=job_id))
             finally:
                 if not guard.statistics().tasks_waiting:
                     self._intents.pop(intent, None)
-        return await self._sent(record)
+
+    async def _signed(self, record: TxRecord) -> TxRecord:
+        """``record`` given its nonce, signed, persisted and broadcast together with every other
+        send that is ready meanwhile: contiguous nonces, one commit, then one broadcast in nonce
+        order (a block's due executions reach the node together, not one by one). Raises
+        :class:`JobFailure` if its broadcast failed (it stays stored; the tracker sends it)."""
+        batch = self._signing[-1] if self._signing and not self._signing[-1].taken else None
+        if batch is None:
+            batch = _Signing()
+            self._signing.append(batch)
+            if len(self._signing) == 1:
+                trio.lowlevel.spawn_system_task(self._sign_batches)
+        place = len(batch.records)
+        batch.records.append(record)
+        try:
+            await batch.done.wait()
+        finally:
+            self._sending.discard(record.id)  # broadcast, or left to the tracker
+        if batch.error is not None:
+            raise batch.error
+        stored = batch.stored[place]
+        failure = batch.failures.get(stored.id)
+        if failure is not None:
+            raise failure
+        return stored
+
+    async def _sign_batches(self) -> None:
+        """Sign and store the gathered batches one after another; while one commits, the next
+        gathers (a system task: a cancelled sender must not fail the others')."""
+        try:
+            while self._signing:
+                await trio.lowlevel.checkpoint()  # the tasks made ready with the first sender add theirs
+                batch = self._signing[0]
+                batch.taken = True
+                try:
+                    first = await self._allocate(len(batch.records))
+                    for i, record in enumerate(batch.records):
+                        if i and not i % 64:
+                            await trio.lowlevel.checkpoint()  # ~25 ms of signing at a time: the loop stays responsive
+                        record.nonce = first + i
+                        record.raw, tx_hash = self._sign(record.nonce, record.to, record.data, record.value,
+                                                         record.gas, record.max_fee, record.priority_fee)
+                        record.hashes = [tx_hash]
+                    self._sending.update(r.id for r in batch.records)  # the tracker leaves them to this batch
+                    batch.stored = await self.store.write(ledger.insert_signed_many, batch.records)
+                    if not self.estop():  # (engaged since: they stay stored, unsent)
+                        batch.failures = await self._broadcast_all(batch.stored)
+                except Exception as exc:  # noqa: BLE001 - each sender raises it
+                    # handed out, maybe never persisted: the tracker checks, and fills them if so
+                    self._gaps.update(r.nonce for r in batch.records if r.nonce >= 0)
+                    batch.error = exc
+                batch.done.set()
+                self._signing.pop(0)
+        finally:  # cancelled (the run is ending): nobody waits forever
+            for batch in self._signing:
+                self._gaps.update(r.nonce for r in batch.records if r.nonce >= 0)
+                batch.error = batch.error or StoreError("the engine is stopping")
+                batch.done.set()
+            self._signing.clear()
 
     async def _simulate(self, call: dict[str, Any], gas: int | None) -> int:
         """The call simulated — ``eth_estimateGas`` runs it, and fails as it would, with the
@@ -142,19 +215,22 @@ class TxManager:
 
     async def _sent(self, record: TxRecord) -> TxRecord:
         if record.state == "signed" and not self.estop():
-            await self._broadcast(record)
+            failure = (await self._broadcast_all([record])).get(record.id)
+            if failure is not None:
+                raise failure
         return record
 
-    async def _allocate(self) -> int:
-        """The next nonce, from memory: the reconciled ledger (or the chain's pending nonce) at
-        first, then counted up. Allocation does no I/O once primed, so sends pipeline."""
+    async def _allocate(self, n: int = 1) -> int:
+        """The next nonce (the first of ``n`` contiguous ones), from memory: the reconciled
+        ledger (or the chain's pending nonce) at first, then counted up. Allocation does no I/O
+        once primed, so sends pipeline."""
         async with self._lock:
             if self._next is None:
                 booked = await self.store.read(ledger.ledger_next, self.chain, self.address)
                 pending = await self.rpc.nonce(self.address, "pending")
                 self._next = max(pending, booked or 0)
             nonce = self._next
-            self._next += 1
+            self._next += n
             return nonce
 
     def _sign(self, nonce: int, to: str | None, data: bytes, value: int, gas: int, max_fee: int,
@@ -163,18 +239,21 @@ class TxManager:
                               "gas": gas, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
         if to is not None:
             tx["to"] = to
-        signed = self.account.sign_transaction(tx)
+        signed = Account.sign_transaction(tx, self._key)
         return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
 
     async def fees(self) -> tuple[int, int]:
         """(maxFeePerGas, maxPriorityFeePerGas): twice the next base fee plus the median tip of
-        recent blocks, under the caps. Read at most once per block (and per second)."""
-        key = (self.head(), int(time.monotonic()))
-        if self._fees is not None and self._fees[0] == key:
-            return self._fees[1]
-        fees = await self._fetch_fees()
-        self._fees = (key, fees)
-        return fees
+        recent blocks, under the caps. Read at most once per block (and per second), and once for
+        all who ask while it is being read (a block's thousand executions make one read)."""
+        asked = time.monotonic()
+        key = (self.head(), int(asked))
+        async with self._fees_lock:
+            if self._fees is not None and (self._fees[0] == key or self._fees_read >= asked):
+                return self._fees[1]
+            fees = await self._fetch_fees()
+            self._fees, self._fees_read = (key, fees), time.monotonic()
+            return fees
 
     async def _fetch_fees(self) -> tuple[int, int]:
         history = await self.rpc.fee_history(5, [50.0])
@@ -184,25 +263,33 @@ class TxManager:
         max_fee = min(2 * base + tip, self.policy.max_fee)
         return max_fee, min(tip, max_fee)
 
-    async def _broadcast(self, record: TxRecord) -> None:
-        try:
-            await self.rpc.send_raw(record.raw)
-        except RpcError as exc:
-            text = str(exc).lower()
-            if "already known" in text or "known transaction" in text or "nonce too low" in text:
-                pass  # it is out there (or its nonce is used: the tracker finds out by whom)
-            elif "underpriced" in text:
+    async def _broadcast_all(self, records: list[TxRecord]) -> dict[str, JobFailure]:
+        """Send the stored ``records`` in nonce order, in one JSON-RPC batch, and record the
+        outcome in one commit: ``sent``, or the node's refusal. Returns why each failed one
+        failed (refused: the error is stored; nobody answered: it stays ``signed`` for the
+        tracker)."""
+        records = sorted((r for r in records if r.state == "signed"), key=lambda r: r.nonce)
+        answers = await self.rpc.together([("eth_sendRawTransaction", ["0x" + r.raw.hex()]) for r in records])
+        now, updates, failures = time.time(), [], {}
+        for record, answer in zip(records, answers, strict=True):
+            text = str(answer).lower() if isinstance(answer, RpcError) else ""
+            if "underpriced" in text:
                 log.warning("%s: %s underpriced; the tracker will bump it", self.chain, record.id)
-            else:
-                await self.store.write(ledger.update, record, error=str(exc))
-                raise JobFailure(f"broadcast of {record.id} refused: {exc}", code="broadcast") from None
-        except ChainError as exc:  # nobody answered: it stays signed; the tracker broadcasts it later
-            await self.store.write(ledger.update, record, error=str(exc))
-            raise JobFailure(f"broadcast of {record.id} failed ({exc}); it is persisted and will be sent",
-                             code="broadcast") from None
-        if record.state == "signed":
-            await self.store.write(ledger.update, record, state="sent", sent_at=time.time(), error=None)
-        self._poke([record.id])
+            if not isinstance(answer, Exception) or any(
+                    known in text for known in ("already known", "known transaction", "nonce too low", "underpriced")):
+                # out there (or its nonce is used: the tracker finds out by whom; underpriced: it bumps it)
+                updates.append((record, {"state": "sent", "sent_at": now, "error": None}))
+            elif isinstance(answer, RpcError):
+                updates.append((record, {"error": str(answer)}))
+                failures[record.id] = JobFailure(f"broadcast of {record.id} refused: {answer}", code="broadcast")
+            else:  # nobody answered: it stays signed; the tracker broadcasts it later
+                updates.append((record, {"error": str(answer)}))
+                failures[record.id] = JobFailure(f"broadcast of {record.id} failed ({answer}); it is persisted "
+                                                 "and will be sent", code="broadcast")
+        if updates:
+            await self.store.write(ledger.update_many, updates)
+        self._poke([r.id for r in records])
+        return failures
 
     # --- waiting ------------------------------------------------------------------------------
 
@@ -213,7 +300,7 @@ class TxManager:
         within = within or self.policy.receipt_timeout
         with trio.move_on_after(within):
             while True:
-                record = await self.store.read(ledger.by_id, tx_id)
+                record = await self.store.lookup(ledger.by_ids, tx_id)
                 if record is None:
                     raise ChainError(f"no transaction {tx_id}")
                 if record.state == "confirmed":
@@ -296,27 +383,34 @@ class TxManager:
         # unmined for a while, neither taken nor due a bump: does the node still hold them? (one batch)
         now = time.time()
         quiet = [r.hash for r in open_txs if r.state == "sent" and receipts[r.id] is None and latest_nonce <= r.nonce
-                 and r.sent_at is not None and QUIET_S < now - r.sent_at <= self.policy.bump_after]
+                 and r.sent_at is not None and QUIET_S < now - r.sent_at <= self.policy.bump_after
+                 and now - self._asked_held.get(r.hash, 0.0) > QUIET_S]
+        self._asked_held = {h: t for h, t in self._asked_held.items() if now - t <= QUIET_S} | dict.fromkeys(quiet, now)
         held = dict(zip(quiet, await self.rpc.together([("eth_getTransactionByHash", [h]) for h in quiet]),
                         strict=True))
         self._updates = []
-        changed = [record.id for record in open_txs
-                   if await self._track_one(record, latest_nonce, head, receipts[record.id], held)]
+        changed = await self._send_stored([r for r in open_txs if r.state == "signed"])
+        changed += [record.id for record in open_txs if record.state != "signed"
+                    and await self._track_one(record, latest_nonce, head, receipts[record.id], held)]
         if self._updates:  # receipts and confirmations: one commit for all of them
             await self.store.write(ledger.update_many, self._updates)
         self._poke(changed)
 
+    async def _send_stored(self, signed: list[TxRecord]) -> list[str]:
+        """Broadcast the stored transactions nobody is broadcasting (their sender failed, or
+        crashed) — all at once, so they go in one batch; their receipts come in later ticks.
+        Those of this engine's senders are left to them, and other engines' for a grace."""
+        now = time.time()
+        due = [r for r in signed if r.id not in self._sending and now - r.updated_at >= SIGNED_GRACE]
+        if not due or self.estop():
+            return []
+
+        for failure in (await self._broadcast_all(due)).values():
+            log.warning("%s: %s", self.chain, failure)
+        return [r.id for r in due]
+
     async def _track_one(self, record: TxRecord, latest_nonce: int, head: int, receipt: dict[str, Any] | None,
                          held: dict[str, Any]) -> bool:
-        if record.state == "signed":
-            if self.estop() or time.time() - record.updated_at < SIGNED_GRACE:
-                return False  # (just stored: its sender is broadcasting it now)
-            try:
-                await self._broadcast(record)
-            except JobFailure as exc:
-                log.warning("%s: %s", self.chain, exc)
-                return False
-            receipt = await self._find_receipt(record)
         if receipt is not None:
             return await self._mined(record, receipt, head)
         if record.state == "mined":  # its receipt vanished: a reorg — send it again
@@ -336,10 +430,6 @@ class TxManager:
         if known is None:
             await self._rebroadcast(record)  # the node forgot it (restart, eviction)
         return False
-
-    async def _find_receipt(self, record: TxRecord) -> dict[str, Any] | None:
-        results = await self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in reversed(record.hashes)])
-        return next((r for r in results if r), None)
 
     async def _mined(self, record: TxRecord, receipt: dict[str, Any], head: int) -> bool:
         block = to_int(receipt["blockNumber"])
@@ -374,7 +464,7 @@ class TxManager:
         return min(max(int(record.max_fee * BUMP) + 1, market_fee, tip), self.policy.max_fee), tip
 
     async def _bump(self, record: TxRecord) -> bool:
-        max_fee, tip = self._bumped(record, await self._fetch_fees())
+        max_fee, tip = self._bumped(record, await self.fees())
         if max_fee < record.max_fee * 1.1 or tip < record.priority_fee * 1.1:
             log.warning("%s: %s is stuck at the fee cap (%d wei); waiting", self.chain, record.id, record.max_fee)
             await self.store.write(ledger.update, record, sent_at=time.time())  # next try after bump_after

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from engine.store import Tx
+from engine.store import Tx, where_in
 
 OPEN_STATES = ("signed", "sent")
 _COLUMNS = ("id, chain, signer, intent, job_id, label, instructions, raw, signatures, last_valid, state, slot, error,"
@@ -67,6 +67,11 @@ def _row(row: tuple[Any, ...]) -> SolanaTx:
 def by_intent(conn: sqlite3.Connection, intent: str) -> SolanaTx | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM solana_txs WHERE intent = ?", (intent,)).fetchone()
     return None if row is None else _row(row)
+
+
+def by_ids(conn: sqlite3.Connection, tx_ids: list[str]) -> dict[str, SolanaTx]:
+    """The transactions of these ids (for :meth:`Store.lookup`)."""
+    return {r.id: r for r in map(_row, where_in(conn, f"SELECT {_COLUMNS} FROM solana_txs", "id", tx_ids))}
 
 
 def by_id(conn: sqlite3.Connection, tx_id: str) -> SolanaTx | None:

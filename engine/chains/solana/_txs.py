@@ -75,7 +75,7 @@ def sign(key: Keypair, instructions: Sequence[Instruction], blockhash: Hash) -> 
 
 
 class SolanaTxs(TxWaiter[SolanaTx]):
-    by_id = staticmethod(ledger.by_id)
+    by_ids = staticmethod(ledger.by_ids)
     update = staticmethod(ledger.update)
     failure = TxFailed
     refusal = PreflightFailed

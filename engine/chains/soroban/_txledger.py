@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from engine.store import Tx
+from engine.store import Tx, where_in
 
 OPEN_STATES = ("signed", "sent")
 _COLUMNS = ("id, chain, source, intent, job_id, contract, function, args, sequence, envelope, hashes, state, max_time,"
@@ -73,6 +73,11 @@ def _row(row: tuple[Any, ...]) -> SorobanTx:
 def by_intent(conn: sqlite3.Connection, intent: str) -> SorobanTx | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM soroban_txs WHERE intent = ?", (intent,)).fetchone()
     return None if row is None else _row(row)
+
+
+def by_ids(conn: sqlite3.Connection, tx_ids: list[str]) -> dict[str, SorobanTx]:
+    """The transactions of these ids (for :meth:`Store.lookup`)."""
+    return {r.id: r for r in map(_row, where_in(conn, f"SELECT {_COLUMNS} FROM soroban_txs", "id", tx_ids))}
 
 
 def by_id(conn: sqlite3.Connection, tx_id: str) -> SorobanTx | None:

@@ -83,7 +83,7 @@ def return_value(meta_xdr: str | None) -> sx.SCVal | None:
 
 
 class SorobanTxs(TxWaiter[SorobanTx]):
-    by_id = staticmethod(ledger.by_id)
+    by_ids = staticmethod(ledger.by_ids)
     failure = TxFailed
 
     def __init__(self, chain: str, rpc: SorobanRpc, store: Store, *, passphrase: Callable[[], str | None],

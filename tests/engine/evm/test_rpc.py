@@ -7,8 +7,9 @@ import json
 import httpx
 import pytest
 import trio
+from eth_account import Account
 
-from engine.chains.evm import Anvil, EvmRpc
+from engine.chains.evm import DEV_KEYS, Anvil, EvmRpc
 from engine.errors import BadAnswer, Reverted, RpcError, RpcUnavailable, WrongChain
 from engine.ports import free_port
 
@@ -127,12 +128,21 @@ class Counting(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         self.real = httpx.AsyncHTTPTransport()
         self.posts = self.calls = 0
+        self.raws: list[str] = []  # raw transactions, in the order the node got them
+        self.sending = self.most_sending = 0  # requests with raw transactions out at once
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         self.posts += 1
         self.calls += len(body) if isinstance(body, list) else 1
-        return await self.real.handle_async_request(request)
+        raws = [c["params"][0] for c in body if c["method"] == "eth_sendRawTransaction"] if isinstance(body, list) else []
+        self.raws += raws
+        self.sending += bool(raws)
+        self.most_sending = max(self.most_sending, self.sending)
+        try:
+            return await self.real.handle_async_request(request)
+        finally:
+            self.sending -= bool(raws)
 
     async def aclose(self) -> None:
         await self.real.aclose()
@@ -170,3 +180,27 @@ async def test_calls_made_at_once_share_batches_and_each_gets_its_own_answer(anv
     assert isinstance(answers["bad"], RpcError) and "given_up" not in answers
     assert transport.calls >= 252 and transport.posts <= 5  # 252 calls in three batches of ≤ 100, and one alone
     assert rpc.calls == 253 and rpc.posts == transport.posts
+
+
+@pytest.mark.trio
+async def test_raw_transactions_reach_the_node_in_the_order_they_were_sent(anvil: Anvil) -> None:
+    """Their batches go one after another, never beside each other: a nonce that arrives ahead
+    of its predecessor is parked by the node (anvil's automine then leaves it unmined)."""
+    key = Account.from_key(DEV_KEYS[1])
+    transport = Counting()
+    async with EvmRpc([anvil.url], transport=transport, max_batch=50) as rpc:
+        first = await rpc.nonce(key.address)
+        raws = ["0x" + bytes(key.sign_transaction({
+            "type": 2, "chainId": 31337, "nonce": first + i, "to": key.address, "value": 0, "gas": 21_000,
+            "maxFeePerGas": 100 * 10**9, "maxPriorityFeePerGas": 10**9}).raw_transaction).hex() for i in range(230)]
+        with trio.fail_after(30):
+            answers = await rpc.together([("eth_sendRawTransaction", [raw]) for raw in raws[:200]])
+            async with trio.open_nursery() as nursery:  # a later send waits for the batches before it
+                nursery.start_soon(rpc.together, [("eth_sendRawTransaction", [raw]) for raw in raws[200:]])
+                nursery.start_soon(rpc.balance, key.address)
+            for _ in range(400):  # all mined: none was left parked
+                if await rpc.nonce(key.address, "latest") == first + 230:
+                    break
+                await trio.sleep(0.05)
+    assert not [a for a in answers if isinstance(a, Exception)]
+    assert transport.raws == raws and transport.most_sending == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,6 +37,34 @@ class FailSends(httpx.AsyncBaseTransport):
         if b"eth_sendRawTransaction" in request.content:
             raise httpx.ConnectError("the engine was killed here")
         return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+class RecordSends(httpx.AsyncBaseTransport):
+    """The real transport, recording the raw transactions sent, in the order the node got them,
+    and how many requests carrying them were out at once at most."""
+
+    def __init__(self) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.raws: list[str] = []
+        self.out = self.most_out = self.posts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        raws = [c["params"][0] for c in (body if isinstance(body, list) else [body])
+                if c["method"] == "eth_sendRawTransaction"]
+        if not raws:
+            return await self.real.handle_async_request(request)
+        self.raws += raws
+        self.posts += 1
+        self.out += 1
+        self.most_out = max(self.most_out, self.out)
+        try:
+            return await self.real.handle_async_request(request)
+        finally:
+            self.out -= 1
 
     async def aclose(self) -> None:
         await self.real.aclose()
@@ -226,8 +255,11 @@ def _send_external(rpc: Rpc, nonce: int, tip: int = GWEI) -> Any:
 
 @pytest.mark.trio
 async def test_concurrent_sends_get_contiguous_nonces_and_share_commits(anvil: Anvil, tmp_path: Path) -> None:
+    """Sends made at once are signed at contiguous nonces, stored together and broadcast
+    together, in nonce order (a node parks a nonce that arrives ahead of its predecessor)."""
+    sends = RecordSends()
     with trio.fail_after(60):
-        async with manager(anvil, tmp_path) as m:
+        async with manager(anvil, tmp_path, transport=sends) as m:
             before = _chain_nonce(anvil)
             records: list[Any] = []
 
@@ -239,6 +271,9 @@ async def test_concurrent_sends_get_contiguous_nonces_and_share_commits(anvil: A
                     nursery.start_soon(one, i)  # the same intent twice at once: still one transaction
             assert len({r.id for r in records}) == 20
             assert sorted(r.nonce for r in {r.id: r for r in records}.values()) == list(range(before, before + 20))
+            nonce_of = {"0x" + r.raw.hex(): r.nonce for r in records}
+            assert [nonce_of[raw] for raw in sends.raws] == list(range(before, before + 20))  # each once, in order
+            assert sends.most_out == 1 and sends.posts <= 3  # batched: not one request per transaction
             for r in records:
                 await settle(m, r.id)
             assert _chain_nonce(anvil) == before + 20
