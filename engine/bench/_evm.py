@@ -25,6 +25,7 @@ TARGET = 3.0
 TARGET_OF_RAW = 0.3  # executions/s against the pipelined raw-send loop of the same calls
 TARGET_BURST_S = 6.0  # a burst of due workflows confirmed within one Moonbeam block time
 RAW_BATCH = 200  # calls per JSON-RPC batch in the raw-send loop
+RAW_ROUNDS = 3  # the raw-send loop's figure is the median of this many rounds (one lasts well under a second)
 
 
 @click.command("evm")
@@ -49,14 +50,20 @@ def bench_evm(n: int, burst_n: int, as_json: bool) -> None:
             with Anvil(log=tmp / "anvil.log") as anvil:
                 say(f"baseline: web3.py, {n} workflows one after another …")
                 baseline = _web3_loop(anvil, tmp, n)
-                say(f"baseline: {n} executions signed ({backend}) and sent pipelined, raw …")
-                raw = _raw_send_loop(anvil, n)
+                say(f"baseline: {n} executions signed ({backend}) and sent pipelined, raw, {RAW_ROUNDS} rounds …")
+                rounds = [_raw_send_loop(anvil, n) for _ in range(RAW_ROUNDS)]
+                raw = {**sorted(rounds, key=lambda r: r["per_s"])[RAW_ROUNDS // 2],
+                       "rounds_per_s": [r["per_s"] for r in rounds]}
                 say(f"engine: {n} workflows through scan → execute jobs …")
                 ours = _engine(anvil, tmp, n)
-                burst = None
-                if burst_n:
-                    say(f"burst: {burst_n} workflows due at one block …")
-                    burst = _burst(anvil, tmp, burst_n)
+            burst = None
+            if burst_n:  # each on a fresh anvil: anvil slows as its in-memory chain grows (see _burst)
+                say(f"burst: {burst_n} workflows due at one block, on a fresh anvil …")
+                with Anvil(log=tmp / "anvil-burst.log") as fresh:
+                    burst = _burst(fresh, tmp, burst_n)
+                say(f"burst floor: the raw-send loop of {burst_n} executions, on a fresh anvil …")
+                with Anvil(log=tmp / "anvil-burst-raw.log") as fresh:
+                    burst["raw_send_seconds"] = _raw_send_loop(fresh, burst_n)["seconds"]
         except ChainError as exc:
             fail(str(exc))
     result = {"workflows": n, "sign_backend": backend, "engine": ours, "baseline": baseline, "raw_send": raw,
@@ -70,7 +77,8 @@ def bench_evm(n: int, burst_n: int, as_json: bool) -> None:
                f"signing: {backend})")
     click.echo(f"  engine (scan → execute jobs, batched, pipelined)   {ours['per_s']:8.1f}/s   "
                f"({ours['seconds']:.2f} s, p50 job {ours['job_p50_s']:.2f} s)")
-    click.echo(f"  raw-send loop (batched, pipelined; same run)       {raw['per_s']:8.1f}/s   ({raw['seconds']:.2f} s)")
+    click.echo(f"  raw-send loop (batched, pipelined; same run)       {raw['per_s']:8.1f}/s   ({raw['seconds']:.2f} s; "
+               f"median of {', '.join(f'{r:.0f}' for r in raw['rounds_per_s'])}/s)")
     click.echo(f"  web3.py sequential loop (same run)                 {baseline['per_s']:8.1f}/s   "
                f"({baseline['seconds']:.2f} s)")
     ok = "ok" if result["of_raw_send"] >= TARGET_OF_RAW else "MISSED"
@@ -81,6 +89,8 @@ def bench_evm(n: int, burst_n: int, as_json: bool) -> None:
         ok = "ok" if burst["seconds"] <= TARGET_BURST_S else "MISSED"
         click.echo(f"  burst: {burst['workflows']} workflows due at block {burst['block']}: the last confirmed "
                    f"{burst['seconds']:.2f} s after it (p50 {burst['p50_s']:.2f} s)   target ≤ {TARGET_BURST_S:g} s {ok}")
+        click.echo(f"         the raw-send loop of the same {burst['workflows']} executions (the node's floor): "
+                   f"{burst['raw_send_seconds']:.2f} s")
 
 
 def _setup(anvil: Anvil, signer: str, n: int) -> Any:
@@ -179,7 +189,11 @@ def _engine(anvil: Anvil, tmp: Path, n: int) -> dict[str, Any]:
 
 def _burst(anvil: Anvil, tmp: Path, n: int) -> dict[str, Any]:
     """``n`` workflows all first due at one future time; the engine runs (nothing due), then one
-    block is mined at that time: from that block to the last execution confirmed."""
+    block is mined at that time: from that block to the last execution confirmed.
+
+    The bench gives it a fresh anvil: anvil keeps its chain in memory and mines more slowly as
+    it grows — the raw-send loop of 1,000 executions took 2.0 s on a fresh anvil and 19.6 s
+    after the bench's other phases (measured 2026-12-02), a node's limit, not the keeper's."""
     rpc = Rpc(anvil.url)
     due = rpc.timestamp() + 3600  # past the set-up, whatever it takes
     state, config = _engine_setup(anvil, tmp / "burst", DEV_KEYS[7], n, first_run=due)
