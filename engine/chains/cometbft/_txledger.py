@@ -149,6 +149,13 @@ def insert_allocating(tx: Tx, record: CosmosTx, sign: Callable[[int], tuple[str,
     return insert_signed(tx, record)
 
 
+def insert_allocating_many(tx: Tx, records: list[CosmosTx],
+                           signs: list[Callable[[int], tuple[str, str]]]) -> list[CosmosTx]:
+    """:func:`insert_allocating` for each of ``records`` in order, in one commit: contiguous
+    sequences."""
+    return [insert_allocating(tx, record, sign) for record, sign in zip(records, signs, strict=True)]
+
+
 def resign_allocating(tx: Tx, record: CosmosTx, sign: Callable[[int], tuple[str, str]], floor: int) -> CosmosTx:
     """``record`` signed again at a fresh sequence (at least ``floor``), allocated as
     :func:`insert_allocating` does: its old one was spent by another transaction."""

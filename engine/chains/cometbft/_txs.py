@@ -8,7 +8,10 @@
    sequence and after every sequence the ledger holds, taken and signed in the commit that
    stores the transaction, under the signer's lock — engines sharing a PostgreSQL store never
    sign two transactions at one sequence. Broadcasts go out in sequence order (CheckTx refuses
-   a gap; one refused behind another engine's lower one waits for it).
+   a gap; one refused behind another engine's lower one waits for it). The sends of a signer
+   that are ready at one moment go as a batch: simulated together at the sequence the mempool
+   expects (nothing of the signer's is broadcast meanwhile), stored in one commit at contiguous
+   sequences, broadcast one after another — proofs that qualify together land together.
 4. A transaction is **re-signed** with a fresh sequence only when it can no longer land: CheckTx
    refused its sequence (``account sequence mismatch``: it never entered a mempool), or the
    chain's account sequence has passed it and its hash is not in any block (another
@@ -59,6 +62,24 @@ class TxFailed(PermanentFailure):
         self.record = record
 
 
+class _Send:
+    """One send waiting in its signer's batch, and what became of it."""
+
+    def __init__(self, intent: str, msgs: list[dict[str, Any]], label: str, job_id: str | None) -> None:
+        self.intent, self.msgs, self.label, self.job_id = intent, msgs, label, job_id
+        self.record: CosmosTx | None = None
+        self.error: Exception | None = None
+        self.done = trio.Event()
+
+
+class _Batch:
+    """A signer's sends gathered to be simulated, signed, stored and broadcast together."""
+
+    def __init__(self) -> None:
+        self.sends: list[_Send] = []
+        self.taken = False  # being sent: new sends gather in the next batch
+
+
 class CosmosTxs(TxWaiter[CosmosTx]):
     by_ids = staticmethod(ledger.by_ids)
     update = staticmethod(ledger.update)
@@ -75,6 +96,7 @@ class CosmosTxs(TxWaiter[CosmosTx]):
         self._locks: defaultdict[str, trio.Lock] = defaultdict(trio.Lock)
         self._next: dict[str, int] = {}  # signer → the next sequence to allocate
         self._numbers: dict[str, int] = {}  # signer → account number
+        self._batches: dict[str, list[_Batch]] = {}  # signer → sends gathering; the first batch is being sent
 
     # --- keys -----------------------------------------------------------------------------------
 
@@ -100,36 +122,103 @@ class CosmosTxs(TxWaiter[CosmosTx]):
             raise PermanentFailure(f"no signing key for {signer} on {self.chain}", code="no_signer")
         if not self.chain_id:
             raise ChainError(f"{self.chain}: not connected yet (the chain id is unknown)")
-        async with self._locks[signer]:
-            existing = await self.store.lookup(ledger.by_intents, intent)
-            if existing is not None:
-                return existing
-            number, sequence, gas = await self._simulate(key, signer, msgs)
-            record = CosmosTx(id=new_id("cosmos.tx"), chain=self.chain, signer=signer, intent=intent, label=label,
-                              msgs=msgs, raw="", hashes=[], sequence=sequence, account_number=number, gas=gas,
-                              job_id=job_id)
-            record = await self.store.write(ledger.insert_allocating, record,
-                                            functools.partial(self._signed, key, msgs, number, gas))
+        send = _Send(intent, msgs, label, job_id)
+        batches = self._batches.setdefault(signer, [])
+        if not batches or batches[-1].taken:  # nothing gathering: start a batch, and its sender
+            batches.append(_Batch())
+            if len(batches) == 1:
+                trio.lowlevel.spawn_system_task(self._send_batches, signer, key, batches)
+        batches[-1].sends.append(send)
+        await send.done.wait()
+        if send.error is not None:
+            raise send.error
+        assert send.record is not None
+        return send.record
+
+    async def _send_batches(self, signer: str, key: PrivateKey, batches: list[_Batch]) -> None:
+        """The signer's gathered sends, a batch at a time; while one is out, the next gathers (a
+        system task: a cancelled sender must not fail the others)."""
+        try:
+            while batches:
+                await trio.lowlevel.checkpoint()  # the tasks made ready with the first sender add theirs
+                batch = batches[0]
+                batch.taken = True
+                try:
+                    async with self._locks[signer]:
+                        await self._send_batch(signer, key, batch.sends)
+                except Exception as exc:  # noqa: BLE001 - each sender raises it
+                    for send in batch.sends:
+                        if send.record is None and send.error is None:
+                            send.error = exc
+                for send in batch.sends:
+                    send.done.set()
+                batches.pop(0)
+        finally:  # cancelled (the run is ending): nobody waits forever
+            for batch in batches:
+                for send in batch.sends:
+                    send.error = send.error or ChainError(f"{self.chain}: the engine is stopping")
+                    send.done.set()
+            if self._batches.get(signer) is batches:
+                del self._batches[signer]
+
+    async def _send_batch(self, signer: str, key: PrivateKey, sends: list[_Send]) -> None:
+        """Simulate every send at the sequence the mempool expects now — all at once: nothing of
+        this signer's is broadcast meanwhile — then allocate their sequences, sign and store them
+        in one commit, and broadcast them in sequence order (CheckTx refuses a gap). A refused
+        simulation fails its own send, with the chain's message; nothing of it is signed."""
+        held = await self.store.read(ledger.by_intents, [s.intent for s in sends])
+        for send in sends:  # stored since it was asked (by an earlier batch): that one is followed
+            send.record = held.get(send.intent)
+        fresh = [s for s in sends if s.record is None]
+        if not fresh:
+            return
+        number, gas = await self._simulate_all(key, signer, fresh)
+        ready = [s for s in fresh if s.error is None]
+        if not ready:
+            return
+        _, floor = await self._allocate(signer)
+        drafts = [CosmosTx(id=new_id("cosmos.tx"), chain=self.chain, signer=signer, intent=s.intent, label=s.label,
+                           msgs=s.msgs, raw="", hashes=[], sequence=floor, account_number=number, gas=gas[id(s)],
+                           job_id=s.job_id) for s in ready]
+        stored = await self.store.write(ledger.insert_allocating_many, drafts, [
+            functools.partial(self._signed, key, s.msgs, number, gas[id(s)]) for s in ready])
+        for send, record in zip(ready, stored, strict=True):
+            send.record = record
             self._next[signer] = max(self._next.get(signer, 0), record.sequence + 1)
+        for record in sorted({r.id: r for r in stored}.values(), key=lambda r: r.sequence):
             if record.state == "signed" and not self.estop():
                 await self._broadcast(record)
-        return record
 
-    async def _simulate(self, key: PrivateKey, signer: str, msgs: list[dict[str, Any]]) -> tuple[int, int, int]:
-        """(account number, sequence, gas limit) for ``msgs``. The simulation checks the sequence
-        too: one spent elsewhere (another wallet with this key) moves ours to the chain's."""
+    async def _simulate_all(self, key: PrivateKey, signer: str, sends: list[_Send]) -> tuple[int, dict[int, int]]:
+        """(account number, each send's gas limit). The simulation checks the sequence too: one
+        spent elsewhere (another wallet with this key) moves ours to the chain's. A send whose
+        simulation is refused gets the refusal as its error."""
+        gas: dict[int, int] = {}
+        pending = list(sends)
         for _ in range(3):
             number, sequence = await self._allocate(signer)
-            draft = codec.sign(key, msgs, chain_id=self.chain_id, account_number=number, sequence=sequence,
-                               gas=10_000_000)
-            try:
-                return number, sequence, int(await self.rpc.simulate(draft.raw) * self.gas_adjustment) + 1
-            except Refused as exc:
-                if exc.wrong_sequence is None or exc.wrong_sequence == sequence:
-                    raise
-                log.info("%s: %s's sequence is %d on chain, not %d: taking it", self.chain, signer, exc.wrong_sequence,
-                         sequence)
-                self._next[signer] = exc.wrong_sequence
+            moved: list[int] = []
+
+            async def simulate(send: _Send, number: int = number, sequence: int = sequence,
+                               moved: list[int] = moved) -> None:
+                draft = codec.sign(key, send.msgs, chain_id=self.chain_id, account_number=number, sequence=sequence,
+                                   gas=10_000_000)
+                try:
+                    gas[id(send)] = int(await self.rpc.simulate(draft.raw) * self.gas_adjustment) + 1
+                except Refused as exc:
+                    if exc.wrong_sequence is None or exc.wrong_sequence == sequence:
+                        send.error = exc
+                    else:
+                        moved.append(exc.wrong_sequence)
+
+            async with trio.open_nursery() as nursery:
+                for send in pending:
+                    nursery.start_soon(simulate, send)
+            if not moved:
+                return number, gas
+            log.info("%s: %s's sequence is %d on chain, not %d: taking it", self.chain, signer, max(moved), sequence)
+            self._next[signer] = max(moved)
+            pending = [s for s in pending if s.error is None and id(s) not in gas]
         raise ChainError(f"{self.chain}: {signer}'s sequence keeps moving; try again")
 
     def _sign(self, key: PrivateKey, msgs: list[dict[str, Any]], number: int, sequence: int, gas: int) -> codec.Signed:

@@ -17,6 +17,7 @@ import trio
 from engine.chains.cometbft import CometRpc, CosmosTxs
 from engine.chains.cometbft import _txledger as ledger
 from engine.chains.cometbft import tx as codec
+from engine.chains.cometbft._rpc import Refused
 from engine.devnets.structs import StructsDevnet
 from engine.devnets.structs.chain import Target
 from engine.errors import EstopActive
@@ -105,6 +106,46 @@ async def test_the_same_bytes_land_once_and_an_estop_sends_nothing_new(tmp_path:
         with pytest.raises(EstopActive):
             await r.txs.send("build:b", r.address, [r.proof_msg(r.ready_target())], label="build b")
         assert await r.txs.store.read(ledger.by_intent, "build:b") is None
+
+
+@pytest.mark.trio
+async def test_sends_made_at_once_are_simulated_together_and_land_in_one_block(tmp_path: Path) -> None:
+    """A signer's sends that are ready together go as a batch: simulated before any of them is
+    broadcast (one sequence for all, as the mempool expects it), stored at contiguous sequences,
+    broadcast in order; a proof the chain refuses fails alone, with nothing signed."""
+    async with rig(tmp_path) as r:
+        calls: list[str] = []
+        simulate, broadcast = r.txs.rpc.simulate, r.txs.rpc.broadcast
+
+        async def simulated(raw: bytes) -> int:
+            calls.append("simulate")
+            return await simulate(raw)
+
+        async def broadcasted(raw: bytes) -> str:
+            calls.append("broadcast")
+            return await broadcast(raw)
+
+        r.txs.rpc.simulate, r.txs.rpc.broadcast = simulated, broadcasted  # type: ignore[method-assign]
+        targets, bad = [r.ready_target() for _ in range(20)], r.ready_target()
+        results: dict[object, object] = {}
+
+        async def send(i: object, msg: dict[str, object]) -> None:
+            try:
+                results[i] = await r.txs.send(f"build:{i}", r.address, [msg], label=f"build {i}")
+            except Refused as exc:
+                results[i] = exc
+
+        async with trio.open_nursery() as senders:
+            for i, target in enumerate(targets):
+                senders.start_soon(send, i, r.proof_msg(target))
+            senders.start_soon(send, "bad", codec.completion("build", r.address, bad.id, "0" * 64, "1"))
+        assert isinstance(results["bad"], Refused) and await r.txs.store.read(ledger.by_intent, "build:bad") is None
+        records = [results[i] for i in range(20)]
+        assert sorted(t.sequence for t in records) == list(range(20))  # type: ignore[attr-defined]
+        assert calls.index("broadcast") >= 10 and calls.count("broadcast") == 20  # batched; each sent once
+        r.node.produce_block()
+        await r.txs.track()
+        assert len(r.node.chain.blocks[-1].txs) == 20 and all(t.done for t in targets) and not bad.done
 
 
 @pytest.mark.trio
