@@ -92,8 +92,7 @@ class TxManager:
         self._waiting: dict[str, trio.Event] = {}  # transaction id → its waiters' wake-up
         self.last_seen: dict[str, Any] = {}  # chain vs ledger, for /v1/chains
         self._fees: tuple[tuple[int | None, int], tuple[int, int]] | None = None
-        self._fees_lock = trio.Lock()  # one fee read at a time; those who asked meanwhile take its answer
-        self._fees_read = 0.0  # when the cached fees came back (monotonic)
+        self._fees_reading: tuple[trio.Event, list[Exception]] | None = None  # the fee read out, and its failure
         self._next: int | None = None  # next nonce to hand out (see _allocate)
         self._intents: dict[str, trio.Lock] = {}
         self._gaps: set[int] = set()  # nonces handed out whose transaction may never have been stored
@@ -248,12 +247,26 @@ class TxManager:
         all who ask while it is being read (a block's thousand executions make one read)."""
         asked = time.monotonic()
         key = (self.head(), int(asked))
-        async with self._fees_lock:
-            if self._fees is not None and (self._fees[0] == key or self._fees_read >= asked):
-                return self._fees[1]
+        if self._fees is not None and self._fees[0] == key:
+            return self._fees[1]
+        reading = self._fees_reading
+        if reading is not None:  # a read is out: its answer (or its failure) is everyone's who waits
+            await reading[0].wait()
+            if reading[1]:
+                raise ChainError(f"reading fees: {reading[1][0]}")
+            assert self._fees is not None
+            return self._fees[1]
+        self._fees_reading = reading = (trio.Event(), [])
+        try:
             fees = await self._fetch_fees()
-            self._fees, self._fees_read = (key, fees), time.monotonic()
+            self._fees = (key, fees)
             return fees
+        except BaseException as exc:
+            reading[1].append(exc if isinstance(exc, Exception) else ChainError("the fee read was interrupted"))
+            raise
+        finally:
+            self._fees_reading = None
+            reading[0].set()
 
     async def _fetch_fees(self) -> tuple[int, int]:
         history = await self.rpc.fee_history(5, [50.0])

@@ -18,7 +18,7 @@ from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._contracts import load
 from engine.chains.evm._devnet import Rpc
 from engine.chains.evm._txmanager import GWEI, EstopActive, FeePolicy, TxManager
-from engine.errors import JobFailure, PermanentFailure
+from engine.errors import ChainError, JobFailure, PermanentFailure
 from engine.store import Store
 
 KEY = Account.from_key(DEV_KEYS[3])
@@ -292,3 +292,48 @@ async def test_a_nonce_handed_out_but_never_stored_is_filled(anvil: Anvil, tmp_p
             filler = await m.store.read(ledger.by_nonce, "devnet", KEY.address, lost)
             assert filler is not None and filler.to == KEY.address and filler.value == 0
             assert _chain_nonce(anvil) == before + 2 and not m._gaps
+
+
+class FeeReads(httpx.AsyncBaseTransport):
+    """The real transport, counting eth_feeHistory calls; ``fail`` makes them fail."""
+
+    def __init__(self) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.reads = 0
+        self.fail = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if b"eth_feeHistory" in request.content:
+            self.reads += 1
+            if self.fail:
+                raise httpx.ConnectError("the node went away")
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+@pytest.mark.trio
+async def test_fees_asked_at_once_are_read_once_and_a_failed_read_fails_every_asker(anvil: Anvil,
+                                                                                     tmp_path: Path) -> None:
+    reads = FeeReads()
+    answers: list[object] = []
+
+    async def ask(m: TxManager) -> None:
+        try:
+            answers.append(await m.fees())
+        except ChainError as exc:
+            answers.append(exc)
+
+    with trio.fail_after(30):
+        async with manager(anvil, tmp_path, transport=reads) as m:
+            async with trio.open_nursery() as nursery:
+                for _ in range(50):
+                    nursery.start_soon(ask, m)
+            assert reads.reads == 1 and len(set(answers)) == 1 and isinstance(answers[0], tuple)
+            m.head = lambda: 10**9  # a new block: the fees are read again
+            reads.fail, answers[:] = True, []
+            async with trio.open_nursery() as nursery:
+                for _ in range(50):
+                    nursery.start_soon(ask, m)
+            assert reads.reads == 2 and len(answers) == 50 and all(isinstance(a, ChainError) for a in answers)
