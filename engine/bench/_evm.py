@@ -29,8 +29,9 @@ ROUNDS = 3  # the engine's and the raw-send loop's figures: medians of rounds ta
 
 
 @click.command("evm")
-@click.option("--workflows", "n", type=click.IntRange(5, 5000), default=200, show_default=True,
-              help="Due workflows each side executes.")
+@click.option("--workflows", "n", type=click.IntRange(5, 5000), default=500, show_default=True,
+              help="Due workflows each side executes per round (a round of 200 lasts ~0.3 s for the raw-send "
+                   "loop: too short to be a rate).")
 @click.option("--burst", "burst_n", type=click.IntRange(0, 5000), default=1000, show_default=True,
               help="Workflows due at one block for the burst figure (0: skip it).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
