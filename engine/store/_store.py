@@ -3,6 +3,7 @@ SQLite file (the embedded default) or on PostgreSQL (``postgresql://…``, sever
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
@@ -16,6 +17,7 @@ import trio
 
 from engine.clock import Clock, wall
 from engine.errors import StoreError
+from engine.gather import Gathered
 from engine.store import _db, _ops, _pg, _queries
 from engine.store._writer import DB_ERRORS, Tx, Writer
 
@@ -24,17 +26,6 @@ K = TypeVar("K")
 V = TypeVar("V")
 P = ParamSpec("P")
 LOOKUP_CHUNK = 500  # keys per query of a lookup (SQLite allows 32,766 parameters)
-
-
-class _Lookup:
-    """Keys gathered for one read of a lookup query, and its answer."""
-
-    def __init__(self) -> None:
-        self.keys: list[Any] = []
-        self.rows: dict[Any, Any] = {}
-        self.error: Exception | None = None
-        self.taken = False  # its read has begun: new keys gather in the next batch
-        self.done = trio.Event()
 
 
 class Store:
@@ -74,7 +65,7 @@ class Store:
         self._pool_send, self._pool_recv = trio.open_memory_channel[Any](readers)
         for conn in self._readers:
             self._pool_send.send_nowait(conn)
-        self._lookups: dict[Callable[..., Any], list[_Lookup]] = {}  # query → keys waiting, and the read in flight
+        self._lookups: dict[Callable[..., Any], Gathered[Any, Any]] = {}  # query → the keys looked up with it
 
     @classmethod
     def open(cls, path: Path | str, *, synchronous: str = "FULL", group_commit_max: int = 5000, clock: Clock = wall,
@@ -198,40 +189,19 @@ class Store:
         once: the keys that tasks look up while a read of ``fn`` is in flight go together in the
         next one. A thousand jobs each checking their transaction make a few reads, not a
         thousand — and other reads (a tracker's) do not queue behind them."""
-        batches = self._lookups.setdefault(fn, [])
-        if not batches or batches[-1].taken:  # nothing gathering: start a batch, and its reader
-            batches.append(_Lookup())
-            if len(batches) == 1:
-                trio.lowlevel.spawn_system_task(self._run_lookups, fn, batches)
-        batch = batches[-1]
-        batch.keys.append(key)
-        await batch.done.wait()
-        if batch.error is not None:
-            raise batch.error
-        return batch.rows.get(key)
+        gathered = self._lookups.get(fn)
+        if gathered is None:
+            gathered = self._lookups[fn] = Gathered(functools.partial(self._read_keys, fn),
+                                                    lambda: StoreError("the store is closing"))
+        return await gathered.add(key)
 
-    async def _run_lookups(self, fn: Callable[[Any, list[Any]], dict[Any, Any]], batches: list[_Lookup]) -> None:
-        """Read the gathered batches of ``fn`` one after another (a system task: a cancelled
-        caller must not fail the others), :data:`LOOKUP_CHUNK` keys a query."""
-        try:
-            while batches:
-                await trio.lowlevel.checkpoint()  # the tasks made ready with the first caller add theirs
-                batch = batches[0]
-                batch.taken = True
-                keys = list(dict.fromkeys(batch.keys))
-                try:
-                    for i in range(0, len(keys), LOOKUP_CHUNK):
-                        batch.rows.update(await self.read(fn, keys[i:i + LOOKUP_CHUNK]))
-                except StoreError as exc:
-                    batch.error = exc
-                batch.done.set()
-                batches.pop(0)
-        finally:  # cancelled (the run is ending): nobody waits forever
-            for batch in batches:
-                batch.error = batch.error or StoreError("the store is closing")
-                batch.done.set()
-            if self._lookups.get(fn) is batches:
-                del self._lookups[fn]
+    async def _read_keys(self, fn: Callable[[Any, list[Any]], dict[Any, Any]], keys: list[Any]) -> list[Any]:
+        """``fn``'s rows for ``keys`` (each once), :data:`LOOKUP_CHUNK` keys a query."""
+        rows: dict[Any, Any] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), LOOKUP_CHUNK):
+            rows.update(await self.read(fn, unique[i:i + LOOKUP_CHUNK]))
+        return [rows.get(key) for key in keys]
 
     def read_now(self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A read on the calling thread — for start-up, before the event loop is busy."""

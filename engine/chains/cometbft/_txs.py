@@ -35,7 +35,7 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 import trio
 from cosmpy.crypto.keypairs import PrivateKey
@@ -46,6 +46,7 @@ from engine.chains.cometbft import _txledger as ledger
 from engine.chains.cometbft._rpc import CometRpc, Refused
 from engine.chains.cometbft._txledger import CosmosTx
 from engine.errors import ChainError, EstopActive, PermanentFailure
+from engine.gather import Gathered
 from engine.ids import job_id as new_id
 from engine.store import Store
 
@@ -63,21 +64,12 @@ class TxFailed(PermanentFailure):
 
 
 class _Send:
-    """One send waiting in its signer's batch, and what became of it."""
+    """One send in its signer's batch, and what became of it."""
 
     def __init__(self, intent: str, msgs: list[dict[str, Any]], label: str, job_id: str | None) -> None:
         self.intent, self.msgs, self.label, self.job_id = intent, msgs, label, job_id
         self.record: CosmosTx | None = None
         self.error: Exception | None = None
-        self.done = trio.Event()
-
-
-class _Batch:
-    """A signer's sends gathered to be simulated, signed, stored and broadcast together."""
-
-    def __init__(self) -> None:
-        self.sends: list[_Send] = []
-        self.taken = False  # being sent: new sends gather in the next batch
 
 
 class CosmosTxs(TxWaiter[CosmosTx]):
@@ -96,7 +88,7 @@ class CosmosTxs(TxWaiter[CosmosTx]):
         self._locks: defaultdict[str, trio.Lock] = defaultdict(trio.Lock)
         self._next: dict[str, int] = {}  # signer → the next sequence to allocate
         self._numbers: dict[str, int] = {}  # signer → account number
-        self._batches: dict[str, list[_Batch]] = {}  # signer → sends gathering; the first batch is being sent
+        self._batches: dict[str, Gathered[_Send, CosmosTx]] = {}  # signer → its sends, a batch at a time
 
     # --- keys -----------------------------------------------------------------------------------
 
@@ -122,44 +114,23 @@ class CosmosTxs(TxWaiter[CosmosTx]):
             raise PermanentFailure(f"no signing key for {signer} on {self.chain}", code="no_signer")
         if not self.chain_id:
             raise ChainError(f"{self.chain}: not connected yet (the chain id is unknown)")
-        send = _Send(intent, msgs, label, job_id)
-        batches = self._batches.setdefault(signer, [])
-        if not batches or batches[-1].taken:  # nothing gathering: start a batch, and its sender
-            batches.append(_Batch())
-            if len(batches) == 1:
-                trio.lowlevel.spawn_system_task(self._send_batches, signer, key, batches)
-        batches[-1].sends.append(send)
-        await send.done.wait()
-        if send.error is not None:
-            raise send.error
-        assert send.record is not None
-        return send.record
+        gathered = self._batches.get(signer)
+        if gathered is None:
+            gathered = self._batches[signer] = Gathered(
+                functools.partial(self._send_gathered, signer),
+                lambda: ChainError(f"{self.chain}: the engine is stopping"))
+        return await gathered.add(_Send(intent, msgs, label, job_id))
 
-    async def _send_batches(self, signer: str, key: PrivateKey, batches: list[_Batch]) -> None:
-        """The signer's gathered sends, a batch at a time; while one is out, the next gathers (a
-        system task: a cancelled sender must not fail the others)."""
+    async def _send_gathered(self, signer: str, sends: list[_Send]) -> list[CosmosTx | Exception]:
+        """The signer's sends that gathered while its last batch was out, under its lock."""
         try:
-            while batches:
-                await trio.lowlevel.checkpoint()  # the tasks made ready with the first sender add theirs
-                batch = batches[0]
-                batch.taken = True
-                try:
-                    async with self._locks[signer]:
-                        await self._send_batch(signer, key, batch.sends)
-                except Exception as exc:  # noqa: BLE001 - each sender raises it
-                    for send in batch.sends:
-                        if send.record is None and send.error is None:
-                            send.error = exc
-                for send in batch.sends:
-                    send.done.set()
-                batches.pop(0)
-        finally:  # cancelled (the run is ending): nobody waits forever
-            for batch in batches:
-                for send in batch.sends:
-                    send.error = send.error or ChainError(f"{self.chain}: the engine is stopping")
-                    send.done.set()
-            if self._batches.get(signer) is batches:
-                del self._batches[signer]
+            async with self._locks[signer]:
+                await self._send_batch(signer, self._keys[signer], sends)
+        except Exception as exc:  # noqa: BLE001 - each send it left unanswered raises it
+            for send in sends:
+                if send.record is None and send.error is None:
+                    send.error = exc
+        return [send.error or cast(CosmosTx, send.record) for send in sends]  # each has one or the other
 
     async def _send_batch(self, signer: str, key: PrivateKey, sends: list[_Send]) -> None:
         """Simulate every send at the sequence the mempool expects now — all at once: nothing of

@@ -44,6 +44,7 @@ from engine.chains.evm import _ledger as ledger
 from engine.chains.evm._ledger import TxRecord
 from engine.chains.evm._rpc import EvmRpc, to_int
 from engine.errors import ChainError, EstopActive, JobFailure, PermanentFailure, Reverted, RpcError, StoreError
+from engine.gather import Gathered
 from engine.ids import job_id as new_id
 from engine.store import Store
 
@@ -63,18 +64,6 @@ class FeePolicy:
     bump_after: float  # seconds unmined before a replacement
     confirmations: int
     receipt_timeout: float
-
-
-class _Signing:
-    """Sends gathered to be given nonces, signed and stored in one commit."""
-
-    def __init__(self) -> None:
-        self.records: list[TxRecord] = []
-        self.stored: list[TxRecord] = []
-        self.failures: dict[str, JobFailure] = {}  # transaction id → why its broadcast failed
-        self.error: Exception | None = None
-        self.taken = False  # being signed: new sends gather in the next batch
-        self.done = trio.Event()
 
 
 class TxManager:
@@ -97,7 +86,7 @@ class TxManager:
         self._intents: dict[str, trio.Lock] = {}
         self._gaps: set[int] = set()  # nonces handed out whose transaction may never have been stored
         self._updates: list[tuple[TxRecord, dict[str, Any]]] = []
-        self._signing: list[_Signing] = []  # sends waiting to be signed and stored; the first one is in flight
+        self._signing = Gathered(self._sign_batch, lambda: StoreError("the engine is stopping"))  # sends to sign
         self._sending: set[str] = set()  # stored transactions whose sender is broadcasting them now
         self._asked_held: dict[str, float] = {}  # hash → when the tracker last asked whether the node holds it
         self._lease = f"evm.tracker:{chain}:{account.address}"
@@ -144,62 +133,33 @@ class TxManager:
 
     async def _signed(self, record: TxRecord) -> TxRecord:
         """``record`` given its nonce, signed, persisted and broadcast together with every other
-        send that is ready meanwhile: contiguous nonces, one commit, then one broadcast in nonce
-        order (a block's due executions reach the node together, not one by one). Raises
-        :class:`JobFailure` if its broadcast failed (it stays stored; the tracker sends it)."""
-        batch = self._signing[-1] if self._signing and not self._signing[-1].taken else None
-        if batch is None:
-            batch = _Signing()
-            self._signing.append(batch)
-            if len(self._signing) == 1:
-                trio.lowlevel.spawn_system_task(self._sign_batches)
-        place = len(batch.records)
-        batch.records.append(record)
+        send that is ready meanwhile (:meth:`_sign_batch`). Raises :class:`JobFailure` if its
+        broadcast failed (it stays stored; the tracker sends it)."""
         try:
-            await batch.done.wait()
+            return await self._signing.add(record)
         finally:
             self._sending.discard(record.id)  # broadcast, or left to the tracker
-        if batch.error is not None:
-            raise batch.error
-        stored = batch.stored[place]
-        failure = batch.failures.get(stored.id)
-        if failure is not None:
-            raise failure
-        return stored
 
-    async def _sign_batches(self) -> None:
-        """Sign and store the gathered batches one after another; while one commits, the next
-        gathers (a system task: a cancelled sender must not fail the others')."""
+    async def _sign_batch(self, records: list[TxRecord]) -> list[TxRecord | Exception]:
+        """Contiguous nonces, signed, one commit, then one broadcast in nonce order: a block's
+        due executions reach the node together, not one by one."""
         try:
-            while self._signing:
-                await trio.lowlevel.checkpoint()  # the tasks made ready with the first sender add theirs
-                batch = self._signing[0]
-                batch.taken = True
-                try:
-                    first = await self._allocate(len(batch.records))
-                    for i, record in enumerate(batch.records):
-                        if i and not i % 64:
-                            await trio.lowlevel.checkpoint()  # ~25 ms of signing at a time: the loop stays responsive
-                        record.nonce = first + i
-                        record.raw, tx_hash = self._sign(record.nonce, record.to, record.data, record.value,
-                                                         record.gas, record.max_fee, record.priority_fee)
-                        record.hashes = [tx_hash]
-                    self._sending.update(r.id for r in batch.records)  # the tracker leaves them to this batch
-                    batch.stored = await self.store.write(ledger.insert_signed_many, batch.records)
-                    if not self.estop():  # (engaged since: they stay stored, unsent)
-                        batch.failures = await self._broadcast_all(batch.stored)
-                except Exception as exc:  # noqa: BLE001 - each sender raises it
-                    # handed out, maybe never persisted: the tracker checks, and fills them if so
-                    self._gaps.update(r.nonce for r in batch.records if r.nonce >= 0)
-                    batch.error = exc
-                batch.done.set()
-                self._signing.pop(0)
-        finally:  # cancelled (the run is ending): nobody waits forever
-            for batch in self._signing:
-                self._gaps.update(r.nonce for r in batch.records if r.nonce >= 0)
-                batch.error = batch.error or StoreError("the engine is stopping")
-                batch.done.set()
-            self._signing.clear()
+            first = await self._allocate(len(records))
+            for i, record in enumerate(records):
+                if i and not i % 64:
+                    await trio.lowlevel.checkpoint()  # ~25 ms of signing at a time: the loop stays responsive
+                record.nonce = first + i
+                record.raw, tx_hash = self._sign(record.nonce, record.to, record.data, record.value, record.gas,
+                                                 record.max_fee, record.priority_fee)
+                record.hashes = [tx_hash]
+            self._sending.update(r.id for r in records)  # the tracker leaves them to this batch
+            stored = await self.store.write(ledger.insert_signed_many, records)
+            failures = {} if self.estop() else await self._broadcast_all(stored)  # (e-stop since: stored, unsent)
+        except BaseException:
+            # handed out, maybe never persisted: the tracker checks, and fills them if so
+            self._gaps.update(r.nonce for r in records if r.nonce >= 0)
+            raise
+        return [failures.get(r.id) or r for r in stored]
 
     async def _simulate(self, call: dict[str, Any], gas: int | None) -> int:
         """The call simulated — ``eth_estimateGas`` runs it, and fails as it would, with the
@@ -245,8 +205,7 @@ class TxManager:
         """(maxFeePerGas, maxPriorityFeePerGas): twice the next base fee plus the median tip of
         recent blocks, under the caps. Read at most once per block (and per second), and once for
         all who ask while it is being read (a block's thousand executions make one read)."""
-        asked = time.monotonic()
-        key = (self.head(), int(asked))
+        key = (self.head(), int(time.monotonic()))
         if self._fees is not None and self._fees[0] == key:
             return self._fees[1]
         reading = self._fees_reading
