@@ -21,6 +21,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from engine.errors import ConfigError
+from engine.sandbox._uids import parse_range
 
 ENV_PREFIX = "SHIFTBOSS_"
 TOKEN_ENV = "SHIFTBOSS_API_TOKEN"
@@ -466,8 +467,30 @@ class CloudMeshSettings(_Section):
     """… plus this per CPU second the run used."""
 
     work_dir: Path | None = None
-    """Where runs unpack (others must be able to enter it: runs are ``nobody`` when the engine
-    is root). Empty: a folder in /tmp."""
+    """A private folder for each run's stdout and stderr and for results not yet stored (a run's
+    code and files live in the sandbox's own tmpfs). Empty: ``<data_dir>/cloudmesh-runs``."""
+
+    sandbox: Literal["bwrap", "none"] = "bwrap"
+    """How job code runs: ``bwrap`` — in bubblewrap, each run in its own namespaces and uid (no
+    network, no view of the engine's files, every process killed at its end); the engine refuses
+    to run CloudMesh code where it cannot isolate. ``none`` — UNISOLATED, as the engine's user:
+    only for code you trust (logged and shown as such)."""
+
+    sandbox_uids: str = "2000000000-2000065535"
+    """The range each run's uid comes from (real uids when the engine is root; shared safely by
+    the engines and workers of one host)."""
+
+    memory_mb: int = Field(512, ge=16, le=1 << 20)
+    """Memory for a run's processes together, MiB."""
+
+    disk_mb: int = Field(256, ge=1, le=1 << 20)
+    """Writable space of a run (its folder and ``/tmp``, tmpfs), MiB each."""
+
+    @field_validator("sandbox_uids")
+    @classmethod
+    def _uid_range(cls, value: str) -> str:
+        parse_range(value)
+        return value
 
 
 class KaleSettings(_Section):

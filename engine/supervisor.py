@@ -110,8 +110,11 @@ class Supervisor:
                                           estop=lambda: self.scheduler.estop.active)
         if settings.cloudmesh is not None:
             mesh_chain = self.services.solana[settings.cloudmesh.chain]
+            private = (settings.data_dir, settings.db_path, settings.socket_path, settings.kale_key_path,
+                       *(p for p in (settings.api.token_file, settings.api.read_only_token_file, config_path) if p))
             self.services.cloudmesh = CloudMesh.build(settings.cloudmesh, mesh_chain, settings.cloudmesh_key_path,
-                                                      self._submit_as_engine)
+                                                      self._submit_as_engine, work_dir=settings.data_dir / "cloudmesh-runs",
+                                                      hide=tuple(Path(p) for p in private))
             mesh_chain.reporters["cloudmesh"] = self.services.cloudmesh.status
         self.chains: list[ChainAdapter] = [ManualHeights(heights), *self.services.evm.values(),
                                            *self.services.soroban.values(), *self.services.solana.values(),

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from engine.errors import Conflict, Invalid, NotFound
 from engine.remote._coordinator import RemotePool
-from engine.remote._sandbox import Refused, parse_manifest
+from engine.sandbox import Refused, parse_manifest
 from engine.schema import JOB_STATES, FileUpload, JobSubmit
 from engine.schema.files import MAX_UPLOAD_BYTES
 from engine.service import Service

@@ -61,23 +61,41 @@ def show_id(path: Path) -> None:
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), help="Serve HTTPS with this certificate …")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), help="… and this key.")
 @click.option("--cpu-seconds", type=click.IntRange(1), default=60, show_default=True, help="CPU limit per job.")
-@click.option("--memory-mb", type=click.IntRange(16), default=1024, show_default=True, help="Address space per job.")
+@click.option("--memory-mb", type=click.IntRange(16), default=1024, show_default=True,
+              help="Memory per job, all its processes together.")
+@click.option("--processes", type=click.IntRange(4, 4096), default=64, show_default=True,
+              help="Processes (and threads) per job, together.")
+@click.option("--disk-mb", type=click.IntRange(1), default=512, show_default=True,
+              help="Writable space per job: its folder and /tmp are tmpfs this big each (counted as memory where "
+                   "control groups are used).")
 @click.option("--timeout", type=click.FloatRange(1), default=120.0, show_default=True,
               help="Wall-clock limit per job (a manifest may ask for less).")
 @click.option("--max-files-mb", type=click.IntRange(1), default=100, show_default=True,
               help="Largest job archive, unpacked.")
+@click.option("--sandbox", "sandbox_mode", type=click.Choice(["bwrap", "none"]), default="bwrap", show_default=True,
+              help="bwrap: every job in its own namespaces and uid (needs bubblewrap; refused to start without it). "
+                   "none: jobs run UNISOLATED as this worker's user — only for code you trust.")
+@click.option("--uids", "uid_range", default="2000000000-2000065535", show_default=True, metavar="FIRST-LAST",
+              help="Each run's uid comes from this range (real uids when the worker is root; shared safely by "
+                   "workers and engines on one host).")
+@click.option("--environment", "environments", multiple=True, metavar="NAME=DIR",
+              help="Offer a named environment (a prefix or venv, shown read-only; DIR/bin on PATH) for "
+                   "manifests' `environment` field. Repeatable.")
 def run(key_path: Path, coordinator: str, listen: str, slots: int, work_dir: Path, tls_cert: str | None,
-        tls_key: str | None, cpu_seconds: int, memory_mb: int, timeout: float, max_files_mb: int) -> None:
+        tls_key: str | None, cpu_seconds: int, memory_mb: int, processes: int, disk_mb: int, timeout: float,
+        max_files_mb: int, sandbox_mode: str, uid_range: str, environments: tuple[str, ...]) -> None:
     """Serve jobs and PoW ranges for one coordinator until SIGTERM or Ctrl-C.
 
-    Each job runs in its own session with CPU, memory, file-size, open-file and process limits,
-    a wall-clock timeout, no network where this machine allows a network namespace, and as
-    `nobody` when the worker runs as root; `/health` says which of these it got."""
+    Each job runs in its own sandbox (bubblewrap): new PID, mount, IPC, UTS and network
+    namespaces (no network), its own uid, a read-only view of the system with its secrets masked,
+    a tmpfs job folder and /tmp with a size limit, whole-job memory and process limits (control
+    groups where the host lets the worker make them), CPU seconds and a wall clock; every process
+    of a job is killed when it ends or when the worker dies. `/health` says what it got."""
     from engine.heap import settle_heap
     from engine.remote import ProtocolError, load_key
     from engine.remote._agent import Agent
     from engine.remote._protocol import verify_key
-    from engine.remote._sandbox import Limits
+    from engine.sandbox import Limits, Sandbox, Unavailable, parse_range
 
     if bool(tls_cert) != bool(tls_key):
         fail("--tls-cert and --tls-key go together", EXIT_CONFIG)
@@ -87,19 +105,31 @@ def run(key_path: Path, coordinator: str, listen: str, slots: int, work_dir: Pat
     except ProtocolError as exc:
         fail(str(exc), EXIT_CONFIG)
     limits = Limits(cpu_seconds=cpu_seconds, memory_bytes=memory_mb * 2**20, wall_seconds=timeout,
+                    processes=processes, disk_bytes=max(disk_mb, max_files_mb) * 2**20,
                     archive_bytes=max_files_mb * 2**20)
     try:
-        agent = Agent(key, coordinator, slots=slots, work_dir=work_dir, limits=limits)
-    except ValueError as exc:
+        uids = parse_range(uid_range)
+        offered = dict(_environment(e) for e in environments)
+        sandbox = Sandbox.probe(work_dir / "runs", mode=sandbox_mode, uid_range=uids, environments=offered,
+                                hide=(key_path, work_dir, *((Path(tls_key),) if tls_key else ())))
+        agent = Agent(key, coordinator, slots=slots, work_dir=work_dir, limits=limits, sandbox=sandbox)
+    except (ValueError, Unavailable, OSError) as exc:
         fail(str(exc), EXIT_CONFIG)
 
     async def start(nursery: trio.Nursery) -> None:
         binds = await nursery.start(functools.partial(agent.serve, listen, certfile=tls_cert, keyfile=tls_key))
         settle_heap()
         click.echo(f"worker {agent.id} serving {', '.join(binds)} for coordinator {coordinator[:12]}…; "
-                   f"{slots} slots; isolation: {', '.join(agent.isolation.names)}", err=True)
+                   f"{slots} slots; isolation: {', '.join(sandbox.names)}", err=True)
 
     serve_until_stopped("worker", listen, start)
+
+
+def _environment(text: str) -> tuple[str, Path]:
+    name, sep, folder = text.partition("=")
+    if not sep or not name or not folder:
+        raise ValueError(f"--environment {text!r}: NAME=DIR, e.g. ml-basic=/opt/envs/ml-basic")
+    return name, Path(folder)
 
 
 @click.group("workers", invoke_without_command=True)

@@ -21,7 +21,7 @@ from engine.config import CloudMeshSettings, read_secret_file
 from engine.errors import ChainError, PermanentFailure
 from engine.ipfs import IpfsClient
 from engine.jobs._submit import Submitter
-from engine.remote._sandbox import Isolation, Limits
+from engine.sandbox import Limits, Sandbox, Unavailable, parse_range
 from engine.schema import JobSubmit
 
 log = logging.getLogger("shiftboss.cloudmesh")
@@ -51,37 +51,57 @@ class CloudMesh:
     """The worker's standing parts: its key, the IPFS client, the sandbox, the scan timer."""
 
     def __init__(self, settings: CloudMeshSettings, chain: SolanaChain, key: Keypair, submit: Submitter, *,
-                 pinata_jwt: str | None = None) -> None:
+                 work_dir: Path | None = None, hide: tuple[Path, ...] = (), pinata_jwt: str | None = None) -> None:
         self.settings, self.chain, self.key, self.submit = settings, chain, key, submit
         self.address = str(key.pubkey())
         self.program = Pubkey.from_string(chain.settings.cloudmesh_program)
         self.authority = chain.settings.cloudmesh_authority
         self.ipfs = IpfsClient(api=settings.ipfs_api, gateways=settings.ipfs_gateways, pinata=settings.pinata_url,
                                pinata_jwt=pinata_jwt, max_bytes=settings.code_max_bytes)
-        self.limits = Limits(wall_seconds=settings.timeout)
-        self._isolation: Isolation | None = None
-        self.work_dir = settings.work_dir or Path(tempfile.gettempdir()) / f"shiftboss-cloudmesh-{os.getuid()}"
+        self.limits = Limits(wall_seconds=settings.timeout, memory_bytes=settings.memory_mb * 2**20,
+                             disk_bytes=settings.disk_mb * 2**20, archive_bytes=settings.code_max_bytes)
+        self.work_dir = settings.work_dir or work_dir or Path(tempfile.gettempdir()) / f"shiftboss-cloudmesh-{os.getuid()}"
+        self._hide = hide
+        self._sandbox: Sandbox | None = None
+        self.sandbox_error: str | None = None
         self.balance: int | None = None
         chain.txs.add_signer(key)
 
     @staticmethod
-    def build(settings: CloudMeshSettings, chain: SolanaChain, key_path: Path, submit: Submitter) -> CloudMesh:
+    def build(settings: CloudMeshSettings, chain: SolanaChain, key_path: Path, submit: Submitter, *,
+              work_dir: Path | None = None, hide: tuple[Path, ...] = ()) -> CloudMesh:
         key, made = load_or_create_key(key_path)
         if made:
             log.warning("cloudmesh: made the worker key %s — its address %s needs SOL for fees "
                         "(devnet: `shiftboss solana airdrop %s`)", key_path, key.pubkey(), key.pubkey())
         jwt = read_secret_file(settings.pinata_jwt_file, "SHIFTBOSS_PINATA_JWT")
-        return CloudMesh(settings, chain, key, submit, pinata_jwt=jwt)
+        hidden = (key_path, *((settings.pinata_jwt_file,) if settings.pinata_jwt_file else ()), *hide)
+        return CloudMesh(settings, chain, key, submit, work_dir=work_dir, hide=hidden, pinata_jwt=jwt)
 
-    async def isolation(self) -> Isolation:
-        if self._isolation is None:
-            self._isolation = await trio.to_thread.run_sync(Isolation.probe)
-        return self._isolation
+    def probe(self) -> None:
+        """Find how this host runs job code; a host that cannot isolate it leaves CloudMesh
+        refusing every run (``sandbox_error``) unless ``sandbox = "none"``."""
+        try:
+            self._sandbox = Sandbox.probe(self.work_dir / "runs", mode=self.settings.sandbox,
+                                          uid_range=parse_range(self.settings.sandbox_uids), hide=self._hide)
+            self.sandbox_error = None
+            log.info("cloudmesh: job code runs with %s", ", ".join(self._sandbox.names))
+        except (Unavailable, OSError) as exc:
+            self.sandbox_error = str(exc)
+            log.error("cloudmesh: no job code will run: %s", exc)
+
+    async def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            await trio.to_thread.run_sync(self.probe)
+        if self._sandbox is None:
+            raise Unavailable(self.sandbox_error or "no sandbox")
+        return self._sandbox
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         """Queue a scan every ``poll_interval`` (one per window) and watch the key's balance."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.work_dir.chmod(0o711)
+        self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.work_dir.chmod(0o700)
+        await trio.to_thread.run_sync(self.probe)
         task_status.started()
         last_balance = 0.0
         while True:
@@ -110,7 +130,8 @@ class CloudMesh:
     def status(self) -> dict[str, Any]:
         low = self.balance is not None and self.balance < self.chain.settings.low_balance
         return {"address": self.address, "balance": self.balance, "low_balance": low, "program": str(self.program),
-                "authority": self.authority}
+                "authority": self.authority, "sandbox": self.settings.sandbox,
+                "isolation": list(self._sandbox.names) if self._sandbox else [], "sandbox_error": self.sandbox_error}
 
     async def aclose(self) -> None:
         await self.ipfs.aclose()

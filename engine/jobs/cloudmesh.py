@@ -8,19 +8,24 @@ the result on IPFS and call ``complete_job`` — once per account.
   that do not decode are skipped and listed in the scan's result.
 * ``cloudmesh.run`` {account}: if its ``complete_job`` was sent already (a retry after a crash),
   only follows it; otherwise reads the account (completed or cancelled meanwhile: skipped),
-  fetches and verifies the code, runs it (``timeout``, rlimits, no network where available),
-  stores ``{stdout, stderr, returncode, executed_at, duration_s, limit, …}`` and completes the
-  job with its CID and the configured cost. ``JobAlreadyCompleted`` (another worker won) is done,
-  not failed. A run that hits a limit is still a completed job: its result says which limit.
+  fetches and verifies the code, runs it in the sandbox (:mod:`engine.sandbox`: its own
+  namespaces and uid, no network, ``timeout`` and the memory and disk limits), keeps the result
+  document (``<work_dir>/results/<account>.json``), stores it on IPFS and completes the job with
+  its CID and the configured cost. ``JobAlreadyCompleted`` (another worker won) is done, not
+  failed. A run that hits a limit is still a completed job: its result says which limit. A run
+  that could not start (no sandbox, bwrap failed) fails the attempt and completes nothing; an
+  attempt whose code ran but whose result could not be stored keeps the result, and the next
+  attempt only stores it — the code runs once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
+import os
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -34,7 +39,7 @@ from engine.ipfs import IpfsError
 from engine.jobs._cloudmesh import CloudMesh, load_or_create_key
 from engine.jobs._context import JobContext
 from engine.jobs._registry import Kind
-from engine.remote._sandbox import Manifest, run
+from engine.sandbox import Manifest, SandboxError, Unavailable, run
 from engine.schema import JobSubmit
 
 log = logging.getLogger("shiftboss.cloudmesh")
@@ -55,6 +60,8 @@ class ScanPayload(msgspec.Struct, forbid_unknown_fields=True):
 
 async def scan(ctx: JobContext, _p: ScanPayload) -> dict[str, Any]:
     mesh = _mesh(ctx)
+    if mesh.sandbox_error is not None:  # nothing would run: queue nothing, say why
+        return {"queued": 0, "refused": mesh.sandbox_error}
     jobs, skipped = await cm.read_jobs(mesh.chain.rpc, mesh.program)
     pending, others = [], 0
     for address, job in jobs:
@@ -108,6 +115,44 @@ async def run_job(ctx: JobContext, p: RunPayload) -> dict[str, Any]:
         return {"account": p.account, "skipped": f"the job is {job.status.name.lower()}"}
     if not mesh.may_run(job):
         return {"account": p.account, "skipped": "the job names another authority"}
+    kept = mesh.work_dir / "results" / f"{p.account}.json"
+    try:  # an earlier attempt ran the code and could not store its result: only store it
+        result = json.loads(kept.read_bytes())
+        code_bytes = int(result.pop("code_bytes"))
+        cpu_seconds = float(result["cpu_seconds"])
+        document = json.dumps(result, separators=(",", ":")).encode()
+        ctx.progress(status="storing the kept result", code_cid=job.code_cid)
+    except (FileNotFoundError, ValueError, KeyError):
+        result, code_bytes = await _run_once(ctx, mesh, p.account, job)
+        cpu_seconds = result["cpu_seconds"]
+        document = json.dumps(result, separators=(",", ":")).encode()
+        _keep(kept, json.dumps({**result, "code_bytes": code_bytes}, separators=(",", ":")).encode())
+    ctx.progress(status="storing result")
+    try:
+        result_cid = await mesh.ipfs.add(document, f"result-{p.account}.json") if mesh.settings.ipfs_api else \
+            await mesh.ipfs.pin_json(result, f"result-{p.account}")
+    except IpfsError as exc:
+        raise JobFailure(f"storing the result (kept; the next attempt stores it without running the code again): "
+                         f"{exc}", code="ipfs") from None
+    s = mesh.settings
+    cost = s.cost_base + s.cost_per_kb * ((code_bytes + len(document)) // 1024) + int(s.cost_per_cpu_second * cpu_seconds)
+    ctx.progress(status="completing", result_cid=result_cid, cost=cost)
+    tx = await mesh.chain.txs.send(intent, mesh.address, [cm.complete_job(account, mesh.key.pubkey(), result_cid,
+                                                                         cost, program=mesh.program)],
+                                   label="complete_job", job_id=ctx.job_id)
+    kept.unlink(missing_ok=True)  # the intent holds it now: a retry follows the transaction
+    return await _finish(ctx, mesh, tx.id, {"title": job.title, "code_cid": job.code_cid, "result_cid": result_cid,
+                                            "cost": cost, "run": {k: result[k] for k in (
+                                                "status", "returncode", "duration_s", "cpu_seconds", "limit",
+                                                "signal", "isolation")}})
+
+
+async def _run_once(ctx: JobContext, mesh: CloudMesh, account: str, job: cm.JobAccount) -> tuple[dict[str, Any], int]:
+    """Fetch, verify and run the job's code; its result document and the code's size."""
+    try:
+        sandbox = await mesh.sandbox()
+    except Unavailable as exc:
+        raise PermanentFailure(f"no job code runs on this engine: {exc}", code="no_sandbox") from None
     ctx.progress(status="fetching", code_cid=job.code_cid)
     try:
         code = await mesh.ipfs.fetch(job.code_cid)
@@ -116,43 +161,36 @@ async def run_job(ctx: JobContext, p: RunPayload) -> dict[str, Any]:
         raise failure(f"code {job.code_cid}: {exc}", code="code_unverified" if exc.refused else "ipfs") from None
     ctx.progress(status="running", code_bytes=len(code))
     began = time.time()
-    outcome = await _run_code(mesh, ctx.job_id, code)
+    results = mesh.work_dir / "outputs" / account
+    try:
+        outcome = await run(sandbox, lambda dest: _write(dest, code), Manifest(entrypoint="job.py", interpreter="python3",
+                                                                               timeout=mesh.settings.timeout),
+                            mesh.limits, results)
+    except SandboxError as exc:  # the code did not run: nothing to complete
+        raise JobFailure(f"the sandbox could not run the code: {exc}", code="sandbox") from None
     result = {"stdout": outcome.stdout, "stderr": outcome.stderr, "returncode": outcome.exit_code,
               "executed_at": datetime.fromtimestamp(began, UTC).isoformat().replace("+00:00", "Z"),
               "duration_s": round(outcome.wall_seconds, 3), "cpu_seconds": round(outcome.cpu_seconds, 3),
-              "status": outcome.state, "signal": outcome.signal, "limit": outcome.limit,
-              "isolation": outcome.isolation, "job": p.account, "title": job.title, "code_cid": job.code_cid,
-              "worker": mesh.address}
-    document = json.dumps(result, separators=(",", ":")).encode()
-    ctx.progress(status="storing result")
-    try:
-        result_cid = await mesh.ipfs.add(document, f"result-{p.account}.json") if mesh.settings.ipfs_api else \
-            await mesh.ipfs.pin_json(result, f"result-{p.account}")
-    except IpfsError as exc:
-        raise JobFailure(f"storing the result: {exc}", code="ipfs") from None
-    s = mesh.settings
-    cost = s.cost_base + s.cost_per_kb * ((len(code) + len(document)) // 1024) + \
-        int(s.cost_per_cpu_second * outcome.cpu_seconds)
-    ctx.progress(status="completing", result_cid=result_cid, cost=cost)
-    tx = await mesh.chain.txs.send(intent, mesh.address, [cm.complete_job(account, mesh.key.pubkey(), result_cid,
-                                                                         cost, program=mesh.program)],
-                                   label="complete_job", job_id=ctx.job_id)
-    return await _finish(ctx, mesh, tx.id, {"title": job.title, "code_cid": job.code_cid, "result_cid": result_cid,
-                                            "cost": cost, "run": {k: result[k] for k in (
-                                                "status", "returncode", "duration_s", "cpu_seconds", "limit",
-                                                "signal", "isolation")}})
+              "memory_peak_bytes": outcome.memory_peak_bytes, "status": outcome.state, "signal": outcome.signal,
+              "limit": outcome.limit, "isolation": outcome.isolation, "job": account, "title": job.title,
+              "code_cid": job.code_cid, "worker": mesh.address}
+    return result, len(code)
 
 
-async def _run_code(mesh: CloudMesh, job_id: str, code: bytes) -> Any:
-    base = mesh.work_dir / job_id.replace("/", "_")
-    (base / "work").mkdir(parents=True, exist_ok=True)
-    (base / "out").mkdir(exist_ok=True)
-    (base / "work" / "job.py").write_bytes(code)
-    try:
-        return await run(base / "work", base / "out", Manifest(entrypoint="job.py", timeout=mesh.settings.timeout),
-                         mesh.limits, await mesh.isolation())
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+def _write(dest: str, code: bytes) -> None:
+    with open(os.path.join(dest, "job.py"), "wb") as f:
+        f.write(code)
+
+
+def _keep(path: Path, document: bytes) -> None:
+    """Write the result document atomically (a crash leaves the old one or the new one)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(document)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 async def _finish(ctx: JobContext, mesh: CloudMesh, tx_id: str, report: dict[str, Any]) -> dict[str, Any]:

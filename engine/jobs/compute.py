@@ -24,7 +24,7 @@ from engine.jobs._registry import Kind
 from engine.remote._client import WorkerRefused
 from engine.remote._coordinator import RemotePool, RemoteWorker
 from engine.remote._protocol import ProtocolError
-from engine.remote._sandbox import Manifest, Refused
+from engine.sandbox import Manifest, Refused
 from engine.schema.files import UPLOAD_MARK
 
 log = logging.getLogger("shiftboss.pool")

@@ -11,8 +11,9 @@ answers the coordinator's challenge with a signature by the worker's own key. Ro
 * ``POST /pow`` → hash a nonce range of a KALE, Structs or Hashcash job: signed
   ``{hashes, best_nonce, best_zeros, seconds}`` (the coordinator re-checks the hash anyway)
 
-Jobs live in memory and under ``--work-dir``: a job's run directory is removed when it ends, its
-declared outputs are kept for ``RESULT_TTL`` seconds.
+Jobs live in memory and under ``--work-dir`` (private to the worker): a job's archive is kept
+there until it runs, in a sandbox of its own (:mod:`engine.sandbox`), and its declared outputs
+for ``RESULT_TTL`` seconds.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
 import msgspec
@@ -35,14 +36,15 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from engine.remote._protocol import ProtocolError, RequestVerifier, sign_fields, worker_id
-from engine.remote._sandbox import (
-    Isolation,
+from engine.sandbox import (
     Limits,
     Manifest,
     Refused,
     RunResult,
+    Sandbox,
+    SandboxError,
+    check_archive,
     parse_manifest,
-    reachable_by,
     run,
     unpack,
 )
@@ -83,22 +85,21 @@ class PowRange(msgspec.Struct, forbid_unknown_fields=True):
 
 class Agent:
     def __init__(self, key: nacl.signing.SigningKey, coordinator: str, *, slots: int, work_dir: Path,
-                 limits: Limits | None = None, isolation: Isolation | None = None) -> None:
+                 sandbox: Sandbox, limits: Limits | None = None) -> None:
         self.key = key
         self.id = worker_id(key.verify_key)
         self.verifier = RequestVerifier(coordinator)
         self.slots = slots
         self.work_dir = work_dir
         self.limits = limits or Limits()
-        self.isolation = isolation or Isolation.probe()
+        self.sandbox = sandbox
         self.jobs: dict[str, RemoteJob] = {}
         self.draining = False
         self._nursery: trio.Nursery | None = None
-        work_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(work_dir, 0o711)  # an unprivileged run must reach its own directory, and list nothing
-        if self.isolation.drop_to is not None and (blocked := reachable_by(work_dir, self.isolation.drop_to[0])):
-            raise ValueError(f"jobs run as nobody, who cannot pass through {blocked} to reach {work_dir}: "
-                             "choose a --work-dir under a directory others may enter (e.g. /tmp or /var/lib)")
+        work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(work_dir, 0o700)  # archives and outputs are the worker's: jobs never see this folder
+        for leftover in work_dir.glob("job-*"):  # of a worker that was stopped mid-run (its jobs died with it)
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def running(self) -> int:
         return sum(1 for j in self.jobs.values() if j.state in ("queued", "running"))
@@ -139,7 +140,7 @@ class Agent:
         if not 16 <= len(challenge) <= 128:
             return _error(400, "challenge: a fresh random string of 16 to 128 characters is required")
         fields = {"status": "draining" if self.draining else "healthy", "worker_id": self.id, "time": time.time(),
-                  "challenge": challenge, "isolation": list(self.isolation.names),
+                  "challenge": challenge, "isolation": list(self.sandbox.names), "sandbox": self.sandbox.mode,
                   "capacity": {"cores": os.cpu_count() or 1, "memory_bytes": _memory_bytes(), "slots": self.slots,
                                "free_slots": max(0, self.slots - self.running())}}
         return JSONResponse(sign_fields(self.key, fields))
@@ -157,30 +158,31 @@ class Agent:
                 return _error(400, "manifest: a JSON field `manifest` is required")
             archive = await files.read()
         job_id = f"job-{secrets.token_hex(8)}"
-        base = self.work_dir / job_id
         try:
             manifest = parse_manifest(raw_manifest)
-            (base / "work").mkdir(parents=True)
-            files_count = await trio.to_thread.run_sync(unpack, archive, base / "work", self.limits)
-            if not (base / "work" / manifest.entrypoint).is_file():
+            manifest.fit(self.limits)
+            self.sandbox.program(manifest)
+            names = await trio.to_thread.run_sync(check_archive, archive, self.limits)
+            if str(PurePosixPath(manifest.entrypoint)) not in names:
                 raise Refused(f"entrypoint: {manifest.entrypoint!r} is not a file in the archive")
         except Refused as exc:
-            shutil.rmtree(base, ignore_errors=True)
             return _error(400, str(exc))
+        base = self.work_dir / job_id
+        base.mkdir(mode=0o700)
+        (base / "outputs").mkdir(mode=0o700)
         job = RemoteJob(job_id, manifest, time.time())
         self.jobs[job_id] = job
         assert self._nursery is not None
-        self._nursery.start_soon(self._run, job, base)
-        return JSONResponse({"job_id": job_id, "status": "queued", "files": files_count}, status_code=202)
+        self._nursery.start_soon(self._run, job, base, archive)
+        return JSONResponse({"job_id": job_id, "status": "queued", "files": len(names)}, status_code=202)
 
-    async def _run(self, job: RemoteJob, base: Path) -> None:
+    async def _run(self, job: RemoteJob, base: Path, archive: bytes) -> None:
         job.state, job.started_at = "running", time.time()
-        (base / "outputs").mkdir(exist_ok=True)
         try:
-            job.result = await run(base / "work", base / "outputs", job.manifest, self.limits, self.isolation,
-                                   job.cancel)
+            job.result = await run(self.sandbox, lambda dest: unpack(archive, dest, self.limits), job.manifest,
+                                   self.limits, base / "outputs", job.cancel)
             job.state = job.result.state
-        except (OSError, ValueError, Refused) as exc:
+        except (OSError, SandboxError) as exc:
             job.state, job.error = "failed", f"the worker could not run it: {exc}"
         job.completed_at = time.time()
         job.done.set()

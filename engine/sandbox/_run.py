@@ -1,0 +1,343 @@
+"""One run: start the sandbox, put the job's files in, let it go, stop it at its limits, and
+collect its outputs once every process of it is gone.
+
+Resource handling: the uid lease, the control group, the descriptors of the job's tmpfs and the
+run's scratch folder are released whatever happens, cancellation included; the sandbox's init
+is held by a pidfd, so a stop never signals a recycled pid. Error handling: a run that could not
+start raises :class:`SandboxError` (a failure of the attempt, not a result); everything the job
+itself does — crash, limit, timeout — is a :class:`RunResult`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from engine.sandbox._cgroup import JobCgroup
+from engine.sandbox._collect import collect
+from engine.sandbox._errors import Refused, SandboxError
+from engine.sandbox._host import SYSTEM_PATH, Sandbox
+from engine.sandbox._manifest import Limits, Manifest
+from engine.sandbox._watch import usage
+
+START_TIMEOUT = 20.0
+#: a file of this size or less left in a tmpfs means the job filled it (the disk quota)
+FULL_SLACK = 64 * 1024
+
+
+@dataclass
+class RunResult:
+    state: str  # completed | failed | timeout | cancelled
+    exit_code: int | None
+    signal: str | None
+    cpu_seconds: float
+    memory_peak_bytes: int
+    wall_seconds: float
+    stdout: str
+    stderr: str
+    isolation: list[str]
+    limit: str | None = None  # memory | processes | file size | disk | cpu | wall clock
+    outputs: list[str] = field(default_factory=list)
+    outputs_refused: dict[str, str] = field(default_factory=dict)
+    outputs_missing: list[str] = field(default_factory=list)
+
+    def metadata(self) -> dict[str, Any]:
+        return {"cpu_seconds": round(self.cpu_seconds, 3), "memory_peak_bytes": self.memory_peak_bytes,
+                "wall_seconds": round(self.wall_seconds, 3), "isolation": self.isolation, "limit": self.limit,
+                "outputs_refused": self.outputs_refused, "outputs_missing": self.outputs_missing}
+
+    def public(self) -> dict[str, Any]:
+        return {"status": self.state, "exit_code": self.exit_code, "signal": self.signal,
+                "execution_metadata": self.metadata(), "stdout": self.stdout, "stderr": self.stderr,
+                "outputs": self.outputs}
+
+
+@dataclass
+class _Started:
+    proc: subprocess.Popen[bytes]
+    pidfd: int | None  # the sandbox's init (bwrap mode)
+    init_pid: int
+    folders: dict[str, int]  # /job, /tmp, /dev/shm → descriptors that outlive the namespace
+    began: float
+
+
+async def run(sandbox: Sandbox, populate: Callable[[str], object], manifest: Manifest, limits: Limits,
+              results: Path, cancel: trio.Event | None = None) -> RunResult:
+    """Run ``manifest`` in a fresh sandbox whose job folder ``populate(path)`` fills; copy the
+    declared outputs to ``results``."""
+    limits = manifest.fit(limits)
+    interpreter, env_dir = sandbox.program(manifest)
+    command = [interpreter, manifest.entrypoint, *manifest.args]
+    bins = f"{env_dir}/bin:" if env_dir else ""
+    env = {"PATH": bins + SYSTEM_PATH, "HOME": "/job", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "USER": "job",
+           "PYTHONDONTWRITEBYTECODE": "1", **manifest.env}
+    with sandbox.uids.lease() as uid, tempfile.TemporaryDirectory(dir=sandbox.scratch, prefix=f"run-{os.getpid()}-") as scratch:
+        if sandbox.mode == "none":
+            env["HOME"] = env["TMPDIR"] = f"{scratch}/job"
+        group = sandbox.cgroups.create(limits.memory_bytes, limits.processes) if sandbox.cgroups else None
+        try:
+            started = await trio.to_thread.run_sync(_start, sandbox, uid, limits, command, env, env_dir,
+                                                    Path(scratch), group, populate, manifest.entrypoint)
+            try:
+                return await _follow(sandbox, started, limits, Path(scratch), group, manifest, results, cancel)
+            finally:
+                for fd in started.folders.values():
+                    os.close(fd)
+                if started.pidfd is not None:
+                    os.close(started.pidfd)
+        finally:
+            if group is not None:
+                await trio.to_thread.run_sync(group.remove)
+
+
+def _start(sandbox: Sandbox, uid: int, limits: Limits, command: list[str], env: dict[str, str], env_dir: str | None,
+           scratch: Path, group: JobCgroup | None, populate: Callable[[str], object], entrypoint: str) -> _Started:
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    info_r, info_w = os.pipe() if sandbox.isolated else (-1, -1)
+    argv = sandbox.argv(uid, limits, command, env_dir=env_dir, ready_fd=ready_w, go_fd=go_r,
+                        info_fd=info_w if info_w >= 0 else None)
+    cwd = scratch / "job"
+    if not sandbox.isolated:
+        cwd.mkdir(mode=0o700)
+    passed = tuple(fd for fd in (ready_w, go_r, info_w) if fd >= 0)
+    folders: dict[str, int] = {}
+    pidfd = None
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        with open(scratch / "stdout", "wb") as out, open(scratch / "stderr", "wb") as err:
+            proc = subprocess.Popen(argv, cwd="/" if sandbox.isolated else cwd, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, pass_fds=passed, start_new_session=True)
+        began = time.monotonic()
+        for fd in passed:
+            os.close(fd)
+        passed = ()
+        if not _readable(ready_r, START_TIMEOUT) or not os.read(ready_r, 1):
+            proc.kill()
+            proc.wait()
+            why = (scratch / "stderr").read_text(errors="replace").strip()[-500:]
+            raise SandboxError(f"the sandbox did not start: {why or f'exit {proc.returncode}'}")
+        if sandbox.isolated:
+            init_pid = int(_read_json(info_r)["child-pid"])
+            pidfd = os.pidfd_open(init_pid)
+            for name in ("job", "tmp", "dev/shm"):
+                folders[name] = os.open(f"/proc/{init_pid}/root/{name}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            if group is not None:  # the init and the waiting shell: all the job will start descends from them
+                for pid in (init_pid, *_children(init_pid)):
+                    group.add(pid)
+            dest = f"/proc/self/fd/{folders['job']}"
+        else:
+            init_pid = proc.pid
+            folders["job"] = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            if group is not None:
+                group.add(proc.pid)
+            dest = str(cwd)
+        populate(dest)
+        entry = os.path.join(dest, entrypoint)
+        if os.path.islink(entry) or not os.path.isfile(entry):
+            raise Refused(f"entrypoint: {entrypoint!r} is not a file in the job's files")
+        if sandbox.isolated and sandbox.root:
+            _chown_tree(dest, uid)
+        os.write(go_w, b"\n")
+        return _Started(proc, pidfd, init_pid, folders, began)
+    except BaseException:
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait()
+        for fd in folders.values():
+            os.close(fd)
+        if pidfd is not None:
+            os.close(pidfd)
+        raise
+    finally:
+        for fd in (ready_r, go_w, info_r, *passed):
+            if fd >= 0:
+                os.close(fd)
+
+
+async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, scratch: Path, group: JobCgroup | None,
+                  manifest: Manifest, results: Path, cancel: trio.Event | None) -> RunResult:
+    stopped: list[str] = []  # why the run was stopped before it ended by itself
+    peak, cpu = 0, 0.0
+
+    def stop(why: str) -> None:
+        if not stopped:
+            stopped.append(why)
+        _kill(sandbox, started)
+
+    async def stopper() -> None:
+        """Stops the run at its wall-clock limit or on cancel — and in any case once the waiting
+        ends, so nothing it started outlives it."""
+        try:
+            with trio.move_on_after(limits.wall_seconds):
+                if cancel is None:
+                    await trio.sleep_forever()
+                await cancel.wait()
+                stopped.append("cancelled")
+            if not stopped:
+                stopped.append("wall clock")
+        finally:
+            _kill(sandbox, started)
+
+    async def watch() -> None:
+        """Whole-job memory (where no control group caps it), CPU and peak memory, sampled; a
+        job one of whose processes the kernel killed for memory is stopped whole."""
+        nonlocal peak, cpu
+        interval = 0.02
+        while True:
+            now = await trio.to_thread.run_sync(usage, started.init_pid)
+            peak, cpu = max(peak, now.rss_bytes), max(cpu, now.cpu_seconds)
+            if group is not None and group.hit() == "memory":
+                stop("memory")
+            elif group is None and now.rss_bytes > limits.memory_bytes:
+                stop("memory")
+            elif group is None and now.processes > limits.processes + 2:  # + the sandbox's init and shell
+                stop("processes")
+            elif now.cpu_seconds > limits.cpu_seconds:
+                stop("cpu")
+            await trio.sleep(interval)
+            interval = min(0.1, interval * 1.5)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stopper)
+        nursery.start_soon(watch)
+        # not abandoned on cancel: the stopper's kill makes it return, and it reaps the child
+        reaped = await trio.to_thread.run_sync(os.wait4, started.proc.pid, 0)
+        started.proc.returncode = os.waitstatus_to_exitcode(reaped[1])  # reaped here: Popen must not wait again
+        if started.pidfd is not None:  # bwrap's monitor may exit first: the init's end is the namespace's
+            await trio.to_thread.run_sync(_readable, started.pidfd, 10.0)
+        nursery.cancel_scope.cancel()
+    if not sandbox.isolated:  # no namespace died with it: whatever its group left is killed now
+        await _reap_group(started.proc.pid)
+    wall = time.monotonic() - started.began
+    _, status, rusage = reaped
+    code = os.waitstatus_to_exitcode(status)
+    exit_code, sig = _exit(code, sandbox.isolated)
+    state = {"cancelled": "cancelled", "wall clock": "timeout"}.get(stopped[0], "failed") if stopped else \
+        ("completed" if code == 0 else "failed")
+    cgroup_peak = group.peak_bytes() if group else None
+    cpu = max(cpu, rusage.ru_utime + rusage.ru_stime)
+    limit = _limit(stopped, sig, group, started.folders, (scratch / "stderr"))
+    if limit is None and sig in ("SIGXCPU", "SIGKILL") and cpu >= limits.cpu_seconds * 0.9:
+        limit = "cpu"
+    outs = await trio.to_thread.run_sync(collect, started.folders["job"], manifest.outputs, results)
+    return RunResult(state=state, exit_code=exit_code, signal=sig, cpu_seconds=cpu,
+                     memory_peak_bytes=cgroup_peak or peak, wall_seconds=wall,
+                     stdout=_head(scratch / "stdout", limits.output_bytes),
+                     stderr=_head(scratch / "stderr", limits.output_bytes), isolation=list(sandbox.names),
+                     limit=limit, outputs=outs.kept, outputs_refused=outs.refused, outputs_missing=outs.unmatched)
+
+
+def _kill(sandbox: Sandbox, started: _Started) -> None:
+    """End the run: the sandbox's init (the kernel then kills its whole namespace), or, without
+    a sandbox, the session's process group."""
+    if started.pidfd is not None:
+        with contextlib.suppress(ProcessLookupError, OSError):
+            signal.pidfd_send_signal(started.pidfd, signal.SIGKILL)
+    else:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(started.proc.pid, signal.SIGKILL)
+
+
+async def _reap_group(pgid: int) -> None:
+    with trio.move_on_after(2.0):
+        while True:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                return
+            await trio.sleep(0.02)
+
+
+def _exit(code: int, isolated: bool) -> tuple[int | None, str | None]:
+    """(exit code, signal name): the sandbox's init reports a job killed by a signal as
+    128 + the signal's number, as shells do."""
+    if code < 0:
+        return None, signal.Signals(-code).name
+    if isolated and code > 128:
+        with contextlib.suppress(ValueError):
+            return None, signal.Signals(code - 128).name
+    return code, None
+
+
+def _limit(stopped: list[str], sig: str | None, group: JobCgroup | None, folders: dict[str, int],
+           stderr: Path) -> str | None:
+    """Which limit stopped the job, when one did."""
+    if stopped and stopped[0] != "cancelled":
+        return stopped[0]
+    if sig == "SIGXCPU":
+        return "cpu"
+    if sig == "SIGXFSZ":
+        return "file size"
+    tail = _head(stderr, 64 * 1024, tail=True)
+    if "File too large" in tail:  # Python ignores SIGXFSZ: the write fails with EFBIG instead
+        return "file size"
+    if group is not None and (hit := group.hit()):
+        return hit
+    for fd in folders.values():
+        st = os.fstatvfs(fd)
+        if st.f_bavail * st.f_frsize <= FULL_SLACK and st.f_blocks:
+            return "disk"
+    if "MemoryError" in tail or "Cannot allocate memory" in tail or "out of memory" in tail.lower():
+        return "memory"
+    if "Resource temporarily unavailable" in tail or "BlockingIOError" in tail:
+        return "processes"
+    if "No space left on device" in tail:
+        return "disk"
+    return None
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    ready, _, _ = select.select([fd], [], [], timeout)
+    return bool(ready)
+
+
+def _read_json(fd: int) -> dict[str, Any]:
+    """bwrap's ``--info-fd`` object (read until it parses: the job may hold the pipe open)."""
+    data = b""
+    while _readable(fd, START_TIMEOUT) and (chunk := os.read(fd, 65536)):
+        data += chunk
+        try:
+            found = json.loads(data)
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return found
+    raise SandboxError(f"the sandbox did not say its init's pid ({data[:200]!r})")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def _chown_tree(root: str, uid: int) -> None:
+    os.chown(root, uid, uid)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, uid)
+
+
+def _head(path: Path, limit: int, *, tail: bool = False) -> str:
+    with open(path, "rb") as f:
+        if tail:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - limit))
+        data = f.read(limit + 1)
+    text = data[:limit].decode(errors="replace")
+    return text + (f"\n… (cut at {limit:,} bytes)" if len(data) > limit and not tail else "")
