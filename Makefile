@@ -33,10 +33,11 @@ $(VENV)/.kernels: $(VENV)/.installed engine/pow/_kale_kernel.py engine/pow/_coun
 	$(BIN)/python -c 'from engine.jobs.pow import warm_pow_kernels; warm_pow_kernels()'
 	touch $@
 
-system: ## install redis-server, tmux, util-linux (the worker sandbox), clang-14 (the Solana program), ipfs-cid (checks our CIDs), postgresql (the shared store's tests start throwaway clusters) and OpenSSL headers (bench baseline) from Debian if missing
+system: ## install redis-server, tmux, bubblewrap and util-linux (the sandbox for foreign code), clang-14 (the Solana program), ipfs-cid (checks our CIDs), postgresql (the shared store's tests start throwaway clusters) and OpenSSL headers (bench baseline) from Debian if missing
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	[ -f /usr/include/openssl/sha.h ] || missing="$$missing libssl-dev"; \
-	for t in unshare prlimit setpriv; do command -v $$t >/dev/null || { missing="$$missing util-linux"; break; }; done; \
+	command -v setpriv >/dev/null || missing="$$missing util-linux"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v clang-14 >/dev/null || missing="$$missing clang-14"; \
 	command -v ipfs_cid >/dev/null || missing="$$missing ipfs-cid"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \

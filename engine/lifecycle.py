@@ -230,15 +230,13 @@ class EngineProcess:
 
 class WorkerProcesses:
     """Trusted-pool workers as child processes (``shiftboss worker run``) on loopback, all for one
-    coordinator id — for benches, tests and the demo. Keys go under ``root``; the workers' job
-    directories under a fresh folder in /tmp (jobs run as ``nobody`` when this runs as root, and
-    must reach them)."""
+    coordinator id — for benches, tests and the demo. Keys go under ``root``; the workers' own
+    folders (archives, outputs; private) under a fresh folder in /tmp."""
 
     def __init__(self, root: Path, coordinator: str, *, slots: int = 2) -> None:
         self.root, self.coordinator, self.slots = Path(root), coordinator, slots
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.jobs = Path(tempfile.mkdtemp(prefix="shiftboss-workers-", dir="/tmp"))
-        self.jobs.chmod(0o711)
 
     def start(self, name: str, *extra: str, timeout: float = 30.0) -> dict[str, Any]:
         """Start worker ``name`` (``extra``: more ``worker run`` options); its allowlist entry

@@ -13,6 +13,7 @@ from engine.bench._kale import bench_kale
 from engine.bench._pool import bench_pool
 from engine.bench._pow import bench_pow
 from engine.bench._queue import bench_queue
+from engine.bench._sandbox import bench_sandbox
 from engine.bench._structs import bench_structs
 
 
@@ -21,7 +22,7 @@ def bench() -> None:
     """Benchmarks: our figures beside a baseline measured in the same run."""
 
 
-for command in (bench_queue, bench_pow, bench_evm, bench_kale, bench_pool, bench_cloudmesh, bench_structs,
+for command in (bench_queue, bench_pow, bench_evm, bench_kale, bench_pool, bench_sandbox, bench_cloudmesh, bench_structs,
                 bench_console):
     bench.add_command(command)
 

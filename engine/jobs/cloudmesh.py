@@ -121,9 +121,11 @@ async def run_job(ctx: JobContext, p: RunPayload) -> dict[str, Any]:
         code_bytes = int(result.pop("code_bytes"))
         cpu_seconds = float(result["cpu_seconds"])
         document = json.dumps(result, separators=(",", ":")).encode()
+        ran = "an earlier attempt (its kept result stored now)"
         ctx.progress(status="storing the kept result", code_cid=job.code_cid)
     except (FileNotFoundError, ValueError, KeyError):
         result, code_bytes = await _run_once(ctx, mesh, p.account, job)
+        ran = "this attempt"
         cpu_seconds = result["cpu_seconds"]
         document = json.dumps(result, separators=(",", ":")).encode()
         _keep(kept, json.dumps({**result, "code_bytes": code_bytes}, separators=(",", ":")).encode())
@@ -142,7 +144,7 @@ async def run_job(ctx: JobContext, p: RunPayload) -> dict[str, Any]:
                                    label="complete_job", job_id=ctx.job_id)
     kept.unlink(missing_ok=True)  # the intent holds it now: a retry follows the transaction
     return await _finish(ctx, mesh, tx.id, {"title": job.title, "code_cid": job.code_cid, "result_cid": result_cid,
-                                            "cost": cost, "run": {k: result[k] for k in (
+                                            "cost": cost, "code_ran": ran, "run": {k: result[k] for k in (
                                                 "status", "returncode", "duration_s", "cpu_seconds", "limit",
                                                 "signal", "isolation")}})
 

@@ -149,11 +149,13 @@ class Sandbox:
         """``command`` wrapped: the sandbox (bwrap mode), a shell that tells the caller it is
         ready and waits for its go (so the job's files can be put in first), the limits, the
         uid change (as root), then ``command``."""
-        shell = [f"exec {info_fd}>&-"] if info_fd is not None else []
+        shell = ["set -e"]  # a limit that cannot be set stops the run: never a run with less
+        if info_fd is not None:
+            shell.append(f"exec {info_fd}>&-")
         if ready_fd is not None and go_fd is not None:
             shell.append(f"echo >&{ready_fd}; exec {ready_fd}>&-; read _ <&{go_fd}; exec {go_fd}<&-")
         # CPU: SIGXCPU at the limit, SIGKILL a second later (for a job that ignores the first)
-        shell += [f"ulimit -H -t {limits.cpu_seconds + 1}", f"ulimit -S -t {limits.cpu_seconds}",
+        shell += [f"ulimit -S -t {limits.cpu_seconds}", f"ulimit -H -t {limits.cpu_seconds + 1}",
                   f"ulimit -n {limits.open_files}",  # bash's units: KiB
                   f"ulimit -f {limits.file_bytes // 1024}", "ulimit -c 0", f"ulimit -u {limits.processes}"]
         if self.cgroups is None:  # the strictest per-process cap, where no group caps the whole job

@@ -107,7 +107,8 @@ async def test_health_is_a_signed_answer_to_a_fresh_challenge(worker: Worker) ->
         health = await client.health()
         assert health["worker_id"] == worker.id and health["status"] == "healthy"
         assert health["capacity"]["slots"] == 2 and health["capacity"]["cores"] >= 1
-        assert "rlimits" in health["isolation"]
+        assert health["sandbox"] == "bwrap" and "net:none" in health["isolation"]
+        assert any(name.startswith("bubblewrap") for name in health["isolation"])
     other = nacl.signing.SigningKey.generate()
     async with WorkerClient(worker.coordinator, worker.url, worker_id(other.verify_key)) as wrong_id:
         with pytest.raises(ProtocolError, match="signature"):  # the answer is not signed by the allowlisted key

@@ -27,7 +27,7 @@ from engine.devnets.ipfs import IpfsDevnet
 from engine.devnets.solana import SolanaDevnet
 from engine.ipfs import cid_of
 from engine.jobs.cloudmesh import load_or_create_key
-from tests.conftest import make_settings, running_engine, wait_for
+from tests.conftest import make_settings, running_engine, until_state, wait_for
 from tests.engine.ipfs.test_client import lying_gateway
 from tests.engine.solana.test_program import PROGRAM, Chain
 
@@ -120,3 +120,41 @@ async def test_pending_jobs_run_once_and_bad_code_is_refused(tmp_path: Path) -> 
             assert listed[str(forged)]["state"] == "pending" and listed[str(forged)]["run"]["state"] == "failed"
             assert listed[str(elsewhere)]["run"] is None and listed[str(elsewhere)]["authority"]
         nursery.cancel_scope.cancel()
+
+
+@pytest.mark.slow
+@pytest.mark.trio
+async def test_a_result_that_could_not_be_stored_is_stored_later_without_running_the_code_again(tmp_path: Path) -> None:
+    Chain()
+    node = SolanaDevnet({cm.PROGRAM_ID: PROGRAM}, slot_seconds=0.05)
+    ipfs = IpfsDevnet(pinata_jwt="not-the-engines-jwt")  # Pinata refuses the engine's uploads at first
+    owner = Keypair()
+    node.svm.airdrop(owner.pubkey(), 10**10)
+    worker, _ = load_or_create_key(tmp_path / "worker.json")
+    node.svm.airdrop(worker.pubkey(), 10**10)
+    code = b"import os, secrets\nprint('ran as', os.getuid(), secrets.token_hex(8))\n"
+    job = create_job(node, owner, "once", ipfs.store(code))
+    (tmp_path / "jwt").write_text("pinata-test-jwt\n")
+    async with trio.open_nursery() as nursery:
+        rpc = await nursery.start(node.run)
+        gateway = await nursery.start(ipfs.run)
+        settings = make_settings(tmp_path / "engine", **{
+            "chains.sol.kind": "solana", "chains.sol.rpc": [rpc], "chains.sol.poll_interval": 0.1,
+            "cloudmesh.chain": "sol", "cloudmesh.keypair": str(tmp_path / "worker.json"),
+            "cloudmesh.poll_interval": 0.5, "cloudmesh.ipfs_gateways": [gateway], "cloudmesh.pinata_url": gateway,
+            "cloudmesh.pinata_jwt_file": str(tmp_path / "jwt")})
+        async with running_engine(settings) as (_engine, client):
+            async def refused_once() -> Any:
+                runs = (await client.get("/v1/jobs", params={"kind": "cloudmesh.run"})).json()["jobs"]
+                return runs and runs[0]["attempts"] >= 1 and runs[0]["error"] and runs[0]
+
+            first = await wait_for(refused_once, within=30, interval=0.1)
+            assert first["error"]["code"] == "ipfs" and "kept" in first["error"]["message"]
+            ipfs.pinata_jwt = "pinata-test-jwt"  # Pinata takes it now
+
+            run = await until_state(client, first["id"], "completed", "failed", within=40)
+        nursery.cancel_scope.cancel()
+    assert run["attempts"] >= 2 and run["result"]["code_ran"].startswith("an earlier attempt")
+    stored = json.loads(ipfs.files[bytes(CID.decode(job_on_chain(node, job).result_cid).digest)])
+    assert stored["stdout"].startswith("ran as ") and stored["returncode"] == 0  # the code really ran, as its own uid
+    assert int(stored["stdout"].split()[2]) >= 2_000_000_000

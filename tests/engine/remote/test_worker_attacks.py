@@ -1,0 +1,162 @@
+"""A real `shiftboss worker run`, started as root and as an unprivileged user, attacked by the
+jobs it runs: a job that leaves a setsid child and a daemon loses both when the worker is killed
+-9; a leftover that swaps an output for a symlink to the worker's key while outputs are collected
+gets nothing out; the worker's key, its folder and its process are out of the job's reach."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nacl.signing
+import pytest
+import trio
+
+from engine.ports import free_port
+from engine.remote import worker_id
+from engine.remote._client import WorkerClient
+from tests.conftest import IN_CI, require_tool
+from tests.engine.sandbox.test_attacks import NOBODY, daemons, processes_with
+
+KEY_TEXT_MARK = "PRIVATE"
+
+
+@dataclass
+class Worker:
+    who: str
+    url: str
+    id: str
+    coordinator: nacl.signing.SigningKey
+    proc: subprocess.Popen[bytes]
+    key_path: Path
+    work_dir: Path
+
+
+def tarball(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.fixture(params=["root", "user"])
+def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
+    require_tool("bwrap")
+    root = os.geteuid() == 0
+    if request.param == "root" and not root:
+        if IN_CI:
+            pytest.fail("the worker's root tests must run under CI (as root)")
+        pytest.skip("the root variant needs the tests to run as root")
+    home = Path(tempfile.mkdtemp(prefix="shiftboss-wattack-", dir="/tmp"))
+    key_path, work_dir = home / "worker.key", home / "work"
+    identity = json.loads(subprocess.run([sys.executable, "-m", "engine", "worker", "keygen", str(key_path), "--json"],
+                                         capture_output=True, text=True, check=True).stdout)["worker_id"]
+    prefix: list[str] = []
+    if request.param == "user" and root:
+        for path in (home, key_path):
+            os.chown(path, NOBODY, NOBODY)
+        prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+    coordinator = nacl.signing.SigningKey.generate()
+    port = free_port()
+    proc = subprocess.Popen([*prefix, sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path),
+                             "--coordinator", worker_id(coordinator.verify_key), "--listen", f"127.0.0.1:{port}",
+                             "--slots", "4", "--work-dir", str(work_dir), "--timeout", "60"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        try:
+            httpx.get(url + "/health", timeout=1)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
+    try:
+        yield Worker(request.param, url, identity, coordinator, proc, key_path, work_dir)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+        if proc.stderr:
+            sys.stderr.write(proc.stderr.read().decode(errors="replace")[-3000:])  # shown when a test fails
+            proc.stderr.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def finished(client: WorkerClient, job_id: str, within: float = 30) -> dict:  # type: ignore[type-arg]
+    with trio.fail_after(within):
+        while (status := await client.status(job_id, wait=5))["status"] in ("queued", "running"):
+            pass
+    return status
+
+
+@pytest.mark.trio
+async def test_a_jobs_leftovers_die_when_the_worker_is_killed(worker: Worker) -> None:
+    marker = f"wk{time.monotonic_ns()}"
+    code = daemons(marker) + "time.sleep(60)\n"
+    async with WorkerClient(worker.coordinator, worker.url, worker.id) as client:
+        submitted = await client.submit(tarball({"main.py": code}), {"entrypoint": "main.py"})
+        with trio.fail_after(20):
+            while len(processes_with(marker)) < 2:  # noqa: ASYNC110 - polling other processes
+                await trio.sleep(0.05)
+        assert (await client.status(submitted["job_id"]))["status"] == "running"
+    worker.proc.send_signal(signal.SIGKILL)
+    worker.proc.wait()
+    with trio.fail_after(5):
+        while processes_with(marker):  # noqa: ASYNC110 - polling other processes
+            await trio.sleep(0.05)
+
+
+@pytest.mark.trio
+async def test_a_symlink_swapped_in_during_collection_is_not_followed(worker: Worker) -> None:
+    key = str(worker.key_path)
+    code = ("import os, time\nopen('out.txt', 'w').write('job data')\n"
+            "if os.fork() == 0:\n    os.setsid()\n    while True:\n"
+            "        try:\n            os.replace('out.txt', 'tmp.txt')\n"
+            f"            os.symlink({key!r}, 'out.txt')\n            os.unlink('out.txt')\n"
+            "            os.replace('tmp.txt', 'out.txt')\n        except OSError:\n            pass\n"
+            "time.sleep(0.05)\nprint('swapping')\n")
+    async with WorkerClient(worker.coordinator, worker.url, worker.id) as client:
+        for _ in range(5):
+            submitted = await client.submit(tarball({"main.py": code}), {"entrypoint": "main.py",
+                                                                         "outputs": ["out.txt", "tmp.txt"]})
+            status = await finished(client, submitted["job_id"])
+            assert status["stdout"] == "swapping\n" and status["status"] == "completed", status
+            for name in status["outputs"]:
+                data = await client.output(submitted["job_id"], name)
+                assert data == b"job data", data  # never the key
+            refused = status["execution_metadata"]["outputs_refused"]
+            assert set(status["outputs"]) | set(refused) | set(status["execution_metadata"]["outputs_missing"]) \
+                >= {"out.txt"}
+
+
+@pytest.mark.trio
+async def test_the_workers_key_folder_and_process_are_out_of_reach(worker: Worker) -> None:
+    code = (f"import os\nfor path in [{str(worker.key_path)!r}, {str(worker.work_dir)!r}, "
+            f"'/proc/{worker.proc.pid}/environ']:\n"
+            "    try:\n        print(path, 'READ', open(path).read()[:20] if not os.path.isdir(path) else os.listdir(path))\n"
+            "    except OSError as exc:\n        print(path, type(exc).__name__)\n"
+            "print('pids', sorted(p for p in os.listdir('/proc') if p.isdigit()))\n")
+    async with WorkerClient(worker.coordinator, worker.url, worker.id) as client:
+        submitted = await client.submit(tarball({"main.py": code}), {"entrypoint": "main.py"})
+        status = await finished(client, submitted["job_id"])
+    lines = status["stdout"].splitlines()
+    assert all(line.endswith("FileNotFoundError") for line in lines[:3]), lines
+    assert lines[3] == "pids ['1', '2']"  # its init and itself: no worker, no other job
