@@ -256,8 +256,10 @@ def _worker_row(w: Worker) -> list[str | Text]:
     if w.pool == "(engine)" and w.detail.get("services"):  # engines sharing a store: what this one runs
         job = ", ".join(str(name) for name in w.detail["services"])
     run = f"{w.running}/{w.detail['max_concurrent_jobs']}" if w.detail.get("remote") else str(w.running)
-    return [w.id, Text(w.state, "yellow" if w.state == "compiling" else ""),
-            Text(w.health, {"ok": "green", "degraded": "yellow", "down": "bold red"}[w.health]),
+    health = Text(w.health, {"ok": "green", "degraded": "yellow", "down": "bold red"}[w.health])
+    if any(str(name).startswith("none") for name in w.detail.get("isolation") or []):
+        health.append(" · NOT ISOLATED", "bold red")  # the worker runs jobs with sandbox = none
+    return [w.id, Text(w.state, "yellow" if w.state == "compiling" else ""), health,
             run, job, si(hashrate(rates), "H/s") if rates is not None else "", ago(w.heartbeat_at)]
 
 
@@ -313,6 +315,11 @@ def chain_attention(chains: list[Chain], now: float) -> dict[str, tuple[str, str
             out[f"cloudmesh:{chain.name}"] = ("‼", "", Text(
                 f"CloudMesh worker {address[:6]}…{address[-4:]} on {chain.name}: "
                 f"{(mesh.get('balance') or 0) / 1e9:.4f} SOL — complete_job needs fees", "bold red"))
+        if mesh.get("sandbox_error"):
+            out[f"sandbox:{chain.name}"] = ("‼", "", Text(f"CloudMesh runs no code: {mesh['sandbox_error']}", "bold red"))
+        elif mesh.get("sandbox") == "none":
+            out[f"sandbox:{chain.name}"] = ("!", "", Text("CloudMesh runs job code UNISOLATED (sandbox = none)",
+                                                          "bold yellow"))
         for reorg in (detail.get("reorgs") or [])[-1:]:
             if now - float(reorg.get("at", 0)) < 600:
                 out[f"reorg:{chain.name}"] = ("!", ago(reorg.get("at"), now), Text(

@@ -86,8 +86,8 @@ class Sandbox:
             log.warning("sandbox = none: jobs of other people run UNISOLATED, as %s, with this host's files, "
                         "network and processes in reach", "root" if root else f"uid {os.getuid()}")
             return Sandbox("none", None, root, None, uids, scratch, envs, hidden)
-        bwrap = shutil.which("bwrap", path=SYSTEM_PATH)
-        if bwrap is None:
+        bwrap = os.environ.get("SHIFTBOSS_BWRAP") or shutil.which("bwrap", path=SYSTEM_PATH)
+        if bwrap is None or not os.access(bwrap, os.X_OK):
             raise Unavailable("sandbox: bubblewrap is not installed (apt-get install bubblewrap, or `make system`); "
                               'to run jobs without isolation, knowingly, set sandbox = "none"')
         cgroups = Cgroups.find()

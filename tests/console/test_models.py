@@ -160,6 +160,21 @@ def test_chain_trouble_reaches_the_attention_panel() -> None:
     assert "0.0500 ETH, below 0.1 ETH" in str(rows["balance:devnet"][2])
     assert "depth 2 at block 7" in str(rows["reorg:devnet"][2]) and rows["reorg:devnet"][1] == "10s"
     assert chain_attention(chains, now=5000.0).keys() == {"balance:devnet", "chain:mainnet", "cloudmesh:sol"}
+    unisolated = Chain(name="cm", kind="solana", detail={"cloudmesh": {"sandbox": "none"}})
+    refusing = Chain(name="cm2", kind="solana", detail={"cloudmesh": {"sandbox": "bwrap", "sandbox_error":
+                                                                      "sandbox: bubblewrap is not installed"}})
+    rows = chain_attention([unisolated, refusing], now=1000.0)
+    assert "UNISOLATED" in str(rows["sandbox:cm"][2]) and "bubblewrap is not installed" in str(rows["sandbox:cm2"][2])
+
+
+def test_a_worker_that_runs_jobs_unisolated_says_so() -> None:
+    from console.screens.dashboard import _worker_row
+    from engine.schema import Worker
+
+    detail = {"remote": True, "max_concurrent_jobs": 4, "isolation": ["none: NOT ISOLATED", "session", "rlimits"]}
+    bare = Worker(id="w1", pool="farm", state="idle", health="ok", detail=detail)
+    boxed = Worker(id="w2", pool="farm", state="idle", health="ok", detail={**detail, "isolation": ["bubblewrap 0.8.0"]})
+    assert str(_worker_row(bare)[2]) == "ok · NOT ISOLATED" and str(_worker_row(boxed)[2]) == "ok"
 
 
 def test_an_engine_row_shows_the_services_it_runs() -> None:

@@ -57,7 +57,7 @@ def worker(tmp_path: Path) -> Iterator[Worker]:
     assert again.returncode == 2 and "never overwritten" in again.stderr
     assert key_path.stat().st_mode & 0o777 == 0o600
     coordinator = nacl.signing.SigningKey.generate()
-    jobs = Path(tempfile.mkdtemp(prefix="shiftboss-worker-", dir="/tmp"))  # others may enter: jobs run as nobody
+    jobs = Path(tempfile.mkdtemp(prefix="shiftboss-worker-", dir="/tmp"))
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path), "--coordinator",
                              worker_id(coordinator.verify_key), "--listen", f"127.0.0.1:{port}", "--slots", "2",

@@ -55,20 +55,13 @@ def tarball(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture(params=["root", "user"])
-def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
-    require_tool("bwrap")
-    root = os.geteuid() == 0
-    if request.param == "root" and not root:
-        if IN_CI:
-            pytest.fail("the worker's root tests must run under CI (as root)")
-        pytest.skip("the root variant needs the tests to run as root")
-    home = Path(tempfile.mkdtemp(prefix="shiftboss-wattack-", dir="/tmp"))
+def launch(who: str, home: Path, *extra: str) -> Worker:
+    """`shiftboss worker run` as ``who`` (root, or nobody when the tests are root), answering."""
     key_path, work_dir = home / "worker.key", home / "work"
     identity = json.loads(subprocess.run([sys.executable, "-m", "engine", "worker", "keygen", str(key_path), "--json"],
                                          capture_output=True, text=True, check=True).stdout)["worker_id"]
     prefix: list[str] = []
-    if request.param == "user" and root:
+    if who == "user" and os.geteuid() == 0:
         for path in (home, key_path):
             os.chown(path, NOBODY, NOBODY)
         prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
@@ -76,7 +69,7 @@ def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
     port = free_port()
     proc = subprocess.Popen([*prefix, sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path),
                              "--coordinator", worker_id(coordinator.verify_key), "--listen", f"127.0.0.1:{port}",
-                             "--slots", "4", "--work-dir", str(work_dir), "--timeout", "60"],
+                             "--slots", "4", "--work-dir", str(work_dir), "--timeout", "60", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -88,15 +81,30 @@ def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
         except httpx.TransportError:
             assert time.monotonic() < deadline, "the worker did not start"
             time.sleep(0.1)
+    return Worker(who, url, identity, coordinator, proc, key_path, work_dir)
+
+
+def stop(worker: Worker) -> str:
+    """Stop the worker; what it wrote to stderr."""
+    if worker.proc.poll() is None:
+        worker.proc.terminate()
+    _, err = worker.proc.communicate(timeout=10)
+    return err.decode(errors="replace") if err else ""
+
+
+@pytest.fixture(params=["root", "user"])
+def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
+    require_tool("bwrap")
+    if request.param == "root" and os.geteuid() != 0:
+        if IN_CI:
+            pytest.fail("the worker's root tests must run under CI (as root)")
+        pytest.skip("the root variant needs the tests to run as root")
+    home = Path(tempfile.mkdtemp(prefix="shiftboss-wattack-", dir="/tmp"))
+    started = launch(request.param, home)
     try:
-        yield Worker(request.param, url, identity, coordinator, proc, key_path, work_dir)
+        yield started
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
-        if proc.stderr:
-            sys.stderr.write(proc.stderr.read().decode(errors="replace")[-3000:])  # shown when a test fails
-            proc.stderr.close()
+        sys.stderr.write(stop(started)[-3000:])  # shown when a test fails
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -160,3 +168,36 @@ async def test_the_workers_key_folder_and_process_are_out_of_reach(worker: Worke
     lines = status["stdout"].splitlines()
     assert all(line.endswith("FileNotFoundError") for line in lines[:3]), lines
     assert lines[3] == "pids ['1', '2']"  # its init and itself: no worker, no other job
+
+
+def test_a_worker_that_cannot_isolate_refuses_to_start_unless_told_none(tmp_path: Path) -> None:
+    key_path = tmp_path / "worker.key"
+    subprocess.run([sys.executable, "-m", "engine", "worker", "keygen", str(key_path)], capture_output=True, check=True)
+    coordinator = worker_id(nacl.signing.SigningKey.generate().verify_key)
+    argv = [sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path), "--coordinator", coordinator,
+            "--work-dir", str(tmp_path / "work")]
+    env = {**os.environ, "SHIFTBOSS_BWRAP": str(tmp_path / "no-bwrap-here")}
+    refused = subprocess.run([*argv, "--listen", f"127.0.0.1:{free_port()}"], capture_output=True, text=True, env=env,
+                             timeout=60)
+    assert refused.returncode == 2 and "bubblewrap is not installed" in refused.stderr
+    assert 'sandbox = "none"' in refused.stderr
+
+
+@pytest.fixture
+def unisolated(tmp_path: Path) -> Iterator[Worker]:
+    started = launch("root" if os.geteuid() == 0 else "user", tmp_path, "--sandbox", "none")
+    yield started
+    stop(started)
+
+
+@pytest.mark.trio
+async def test_sandbox_none_runs_jobs_and_says_they_are_unisolated(unisolated: Worker) -> None:
+    async with WorkerClient(unisolated.coordinator, unisolated.url, unisolated.id) as client:
+        health = await client.health()
+        assert health["sandbox"] == "none" and health["isolation"][0] == "none: NOT ISOLATED"
+        submitted = await client.submit(tarball({"main.py": "import os\nprint('ran', os.getuid())\n"}),
+                                        {"entrypoint": "main.py"})
+        status = await finished(client, submitted["job_id"])
+    assert status["stdout"] == f"ran {os.getuid()}\n"  # as the worker's own user: nothing isolates it
+    assert status["execution_metadata"]["isolation"][0] == "none: NOT ISOLATED"
+    assert "UNISOLATED" in stop(unisolated)  # logged loudly

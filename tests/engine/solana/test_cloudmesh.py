@@ -132,13 +132,16 @@ async def test_a_result_that_could_not_be_stored_is_stored_later_without_running
     node.svm.airdrop(owner.pubkey(), 10**10)
     worker, _ = load_or_create_key(tmp_path / "worker.json")
     node.svm.airdrop(worker.pubkey(), 10**10)
-    code = b"import os, secrets\nprint('ran as', os.getuid(), secrets.token_hex(8))\n"
+    engine_dir = tmp_path / "engine"
+    code = (f"import os, secrets\nprint('ran as', os.getuid(), secrets.token_hex(8))\n"
+            f"print('sees', [p for p in ['{engine_dir}', '{engine_dir}/shiftboss.db', '{engine_dir}/engine.sock', "
+            f"'{tmp_path / 'worker.json'}', '{tmp_path / 'jwt'}'] if os.path.exists(p)], sorted(os.environ))\n").encode()
     job = create_job(node, owner, "once", ipfs.store(code))
     (tmp_path / "jwt").write_text("pinata-test-jwt\n")
     async with trio.open_nursery() as nursery:
         rpc = await nursery.start(node.run)
         gateway = await nursery.start(ipfs.run)
-        settings = make_settings(tmp_path / "engine", **{
+        settings = make_settings(engine_dir, **{
             "chains.sol.kind": "solana", "chains.sol.rpc": [rpc], "chains.sol.poll_interval": 0.1,
             "cloudmesh.chain": "sol", "cloudmesh.keypair": str(tmp_path / "worker.json"),
             "cloudmesh.poll_interval": 0.5, "cloudmesh.ipfs_gateways": [gateway], "cloudmesh.pinata_url": gateway,
@@ -158,3 +161,5 @@ async def test_a_result_that_could_not_be_stored_is_stored_later_without_running
     stored = json.loads(ipfs.files[bytes(CID.decode(job_on_chain(node, job).result_cid).digest)])
     assert stored["stdout"].startswith("ran as ") and stored["returncode"] == 0  # the code really ran, as its own uid
     assert int(stored["stdout"].split()[2]) >= 2_000_000_000
+    sees = stored["stdout"].splitlines()[1]  # nothing of the engine: data dir, database, socket, keys, environment
+    assert sees == "sees [] ['HOME', 'LANG', 'PATH', 'PWD', 'PYTHONDONTWRITEBYTECODE', 'SHLVL', 'TMPDIR', 'USER']", sees
