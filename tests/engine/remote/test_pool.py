@@ -6,9 +6,7 @@ killed mid-job has its job re-run elsewhere; outputs come back through the engin
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,16 +24,7 @@ from starlette.routing import Route
 from engine.lifecycle import WorkerProcesses
 from engine.remote import generate_key, worker_id
 from tests.conftest import make_settings, running_engine, until_state, wait_for
-
-
-def tarball(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+from tests.workers import tarball
 
 
 @pytest.fixture

@@ -5,17 +5,15 @@ cancel, drain, and a PoW range whose result checks out."""
 
 from __future__ import annotations
 
-import io
 import json
+import os
 import shutil
 import ssl
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -34,64 +32,27 @@ from engine.remote import ProtocolError, worker_id
 from engine.remote._client import WorkerClient, WorkerRefused
 from engine.remote._protocol import sign_request
 from tests.conftest import require_tool
+from tests.workers import Worker, launch, stop, tarball
 
 FARMER = "GBQHTQ7NTSKHVTSVM6EHUO3TU4P4BK2TAAII25V2TT2Q6OWXUJWEKALE"
 
 
-@dataclass
-class Worker:
-    url: str
-    id: str
-    coordinator: nacl.signing.SigningKey
-    proc: subprocess.Popen[bytes]
-
-
 @pytest.fixture
 def worker(tmp_path: Path) -> Iterator[Worker]:
+    started = launch("root" if os.geteuid() == 0 else "user", tmp_path, "--slots", "2", "--timeout", "20")
+    yield started
+    stop(started)
+
+
+def test_keygen_never_overwrites_and_keeps_the_key_private(tmp_path: Path) -> None:
     key_path = tmp_path / "worker.key"
     out = subprocess.run([sys.executable, "-m", "engine", "worker", "keygen", str(key_path), "--json"],
                          capture_output=True, text=True, check=True)
-    identity = json.loads(out.stdout)["worker_id"]
+    assert json.loads(out.stdout)["worker_id"]
     again = subprocess.run([sys.executable, "-m", "engine", "worker", "keygen", str(key_path)], capture_output=True,
                            text=True)
     assert again.returncode == 2 and "never overwritten" in again.stderr
     assert key_path.stat().st_mode & 0o777 == 0o600
-    coordinator = nacl.signing.SigningKey.generate()
-    jobs = Path(tempfile.mkdtemp(prefix="shiftboss-worker-", dir="/tmp"))
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path), "--coordinator",
-                             worker_id(coordinator.verify_key), "--listen", f"127.0.0.1:{port}", "--slots", "2",
-                             "--work-dir", str(jobs), "--timeout", "20"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        try:
-            httpx.get(url + "/health", timeout=1)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "the worker did not start"
-            time.sleep(0.1)
-    try:
-        yield Worker(url, identity, coordinator, proc)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if proc.stderr:
-            proc.stderr.close()
-        shutil.rmtree(jobs, ignore_errors=True)
-
-
-def tarball(files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 async def until_done(client: WorkerClient, job_id: str, within: float = 20) -> dict:  # type: ignore[type-arg]
@@ -218,7 +179,7 @@ def tls_worker(tmp_path: Path) -> Iterator[tuple[Worker, Path]]:
             assert time.monotonic() < deadline and proc.poll() is None, "the TLS worker did not start"
             time.sleep(0.1)
     try:
-        yield Worker(url, identity, coordinator, proc), cert
+        yield Worker("root" if os.geteuid() == 0 else "user", url, identity, coordinator, proc, key_path, jobs), cert
     finally:
         proc.terminate()
         proc.wait(10)

@@ -5,21 +5,16 @@ gets nothing out; the worker's key, its folder and its process are out of the jo
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import nacl.signing
 import pytest
 import trio
@@ -27,78 +22,13 @@ import trio
 from engine.ports import free_port
 from engine.remote import worker_id
 from engine.remote._client import WorkerClient
-from tests.conftest import IN_CI, require_tool
-from tests.engine.sandbox.test_attacks import NOBODY, daemons, processes_with
-
-KEY_TEXT_MARK = "PRIVATE"
-
-
-@dataclass
-class Worker:
-    who: str
-    url: str
-    id: str
-    coordinator: nacl.signing.SigningKey
-    proc: subprocess.Popen[bytes]
-    key_path: Path
-    work_dir: Path
-
-
-def tarball(files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def launch(who: str, home: Path, *extra: str) -> Worker:
-    """`shiftboss worker run` as ``who`` (root, or nobody when the tests are root), answering."""
-    key_path, work_dir = home / "worker.key", home / "work"
-    identity = json.loads(subprocess.run([sys.executable, "-m", "engine", "worker", "keygen", str(key_path), "--json"],
-                                         capture_output=True, text=True, check=True).stdout)["worker_id"]
-    prefix: list[str] = []
-    if who == "user" and os.geteuid() == 0:
-        for path in (home, key_path):
-            os.chown(path, NOBODY, NOBODY)
-        prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
-    coordinator = nacl.signing.SigningKey.generate()
-    port = free_port()
-    proc = subprocess.Popen([*prefix, sys.executable, "-m", "engine", "worker", "run", "--key", str(key_path),
-                             "--coordinator", worker_id(coordinator.verify_key), "--listen", f"127.0.0.1:{port}",
-                             "--slots", "4", "--work-dir", str(work_dir), "--timeout", "60", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        try:
-            httpx.get(url + "/health", timeout=1)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "the worker did not start"
-            time.sleep(0.1)
-    return Worker(who, url, identity, coordinator, proc, key_path, work_dir)
-
-
-def stop(worker: Worker) -> str:
-    """Stop the worker; what it wrote to stderr."""
-    if worker.proc.poll() is None:
-        worker.proc.terminate()
-    _, err = worker.proc.communicate(timeout=10)
-    return err.decode(errors="replace") if err else ""
+from tests.engine.sandbox.test_attacks import daemons, processes_with
+from tests.workers import Worker, launch, owner_variant, stop, tarball
 
 
 @pytest.fixture(params=["root", "user"])
 def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
-    require_tool("bwrap")
-    if request.param == "root" and os.geteuid() != 0:
-        if IN_CI:
-            pytest.fail("the worker's root tests must run under CI (as root)")
-        pytest.skip("the root variant needs the tests to run as root")
+    owner_variant(request.param)
     home = Path(tempfile.mkdtemp(prefix="shiftboss-wattack-", dir="/tmp"))
     started = launch(request.param, home)
     try:

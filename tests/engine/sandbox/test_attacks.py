@@ -21,9 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, require_tool
+from tests.workers import NOBODY, as_owner, owner_variant
 
-NOBODY = 65534
 ROOT_DIR = Path(__file__).resolve().parents[3]
 
 
@@ -35,10 +34,7 @@ class Owner:
     home: Path
 
     def command(self, spec: Path) -> list[str]:
-        argv = [sys.executable, "-m", "tests.engine.sandbox.runner", str(spec)]
-        if self.who == "user" and os.geteuid() == 0:
-            return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", *argv]
-        return argv
+        return [*as_owner(self.who), sys.executable, "-m", "tests.engine.sandbox.runner", str(spec)]
 
     def spec(self, jobs: list[dict[str, Any]], **extra: Any) -> Path:
         path = self.home / f"spec-{time.monotonic_ns()}.json"
@@ -75,11 +71,7 @@ def job(code: str, *, limits: dict[str, Any] | None = None, outputs: list[str] |
 
 @pytest.fixture(params=["root", "user"])
 def owner(request: pytest.FixtureRequest) -> Iterator[Owner]:
-    require_tool("bwrap")
-    if request.param == "root" and os.geteuid() != 0:
-        if IN_CI:
-            pytest.fail("the sandbox's root tests must run under CI (as root)")
-        pytest.skip("the root variant needs the tests to run as root")
+    owner_variant(request.param)
     home = Path(tempfile.mkdtemp(prefix="shiftboss-sbx-", dir="/tmp"))
     who = Owner(request.param, home)
     for sub in ("scratch", "results"):

@@ -3,25 +3,13 @@ is written; manifests with sandrun's fields are accepted, or refused naming the 
 
 from __future__ import annotations
 
-import io
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from engine.sandbox import Limits, Refused, check_archive, parse_manifest, unpack
-
-
-def tarball(files: dict[str, bytes], extra: list[tarfile.TarInfo] | None = None) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        for info in extra or []:
-            tar.addfile(info)
-    return buf.getvalue()
+from tests.workers import tarball
 
 
 def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
