@@ -19,6 +19,7 @@ for ``RESULT_TTL`` seconds.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -49,6 +50,7 @@ from engine.sandbox import (
     unpack,
 )
 
+log = logging.getLogger("shiftboss.worker")
 RESULT_TTL = 3600.0
 MAX_BODY = 110 * 2**20
 
@@ -184,6 +186,9 @@ class Agent:
             job.state = job.result.state
         except (OSError, SandboxError) as exc:
             job.state, job.error = "failed", f"the worker could not run it: {exc}"
+        except Exception as exc:  # one job's trouble never stops the worker (or its other jobs)
+            log.exception("job %s: the sandbox failed", job.id)
+            job.state, job.error = "failed", f"the worker could not run it: {type(exc).__name__}: {exc}"
         job.completed_at = time.time()
         job.done.set()
 

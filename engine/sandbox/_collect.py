@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_ENTRIES = 20_000
+MAX_DEPTH = 64
 _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _OPEN_DIR = _OPEN | os.O_DIRECTORY
 
@@ -50,43 +51,53 @@ def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"{prefix}(/.*)?" if prefix else ".*", re.DOTALL)
 
 
-def collect(root_fd: int, patterns: list[str], dest: Path) -> Collected:
-    """Copy the entries of the tree at ``root_fd`` that match ``patterns`` into ``dest``."""
+def collect(root_fd: int, patterns: list[str], dest: Path, max_bytes: int) -> Collected:
+    """Copy the entries of the tree at ``root_fd`` that match ``patterns`` into ``dest``: at most
+    ``max_bytes`` in all (a sparse file counts at its full size), :data:`MAX_ENTRIES` entries
+    looked at and :data:`MAX_DEPTH` folders deep; what lies beyond is reported, not copied."""
     result = Collected()
     if not patterns:
         return result
     matchers = [(p, _pattern(p)) for p in patterns]
     hits = {p: False for p in patterns}
-    seen = 0
-
-    def walk(dir_fd: int, prefix: str) -> None:
-        nonlocal seen
-        for name in sorted(os.listdir(dir_fd)):
+    seen, budget = 0, [max_bytes]
+    stack: list[tuple[int, str, list[str]]] = [(root_fd, "", sorted(os.listdir(root_fd), reverse=True))]
+    try:
+        while stack:
+            dir_fd, prefix, names = stack[-1]
+            if not names:
+                stack.pop()
+                if dir_fd != root_fd:
+                    os.close(dir_fd)
+                continue
+            name = names.pop()
             seen += 1
             if seen > MAX_ENTRIES:
-                raise OSError(f"more than {MAX_ENTRIES} entries in the job's folder")
+                result.refused["…"] = f"more than {MAX_ENTRIES:,} entries: the rest was not looked at"
+                break
             rel = f"{prefix}{name}"
             st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            wanted = [p for p, rx in matchers if rx.fullmatch(rel)]
             if stat.S_ISDIR(st.st_mode):
-                below = any(rx.fullmatch(rel) or _may_lead(p, rel) for p, rx in matchers)
-                if below:
-                    fd = _open_dir(name, dir_fd)
-                    if fd is None:
-                        result.refused[rel + "/"] = "not a directory any more"
-                        continue
-                    try:
-                        walk(fd, rel + "/")
-                    finally:
-                        os.close(fd)
+                if not any(rx.fullmatch(rel) or _may_lead(p, rel) for p, rx in matchers):
+                    continue
+                if len(stack) > MAX_DEPTH:
+                    result.refused[rel + "/"] = f"more than {MAX_DEPTH} folders deep"
+                    continue
+                fd = _open_dir(name, dir_fd)
+                if fd is None:
+                    result.refused[rel + "/"] = "not a directory any more"
+                    continue
+                stack.append((fd, rel + "/", sorted(os.listdir(fd), reverse=True)))
                 continue
-            if not wanted:
-                continue
+            wanted = [p for p, rx in matchers if rx.fullmatch(rel)]
             for p in wanted:
                 hits[p] = True
-            _copy(name, dir_fd, rel, dest, result)
-
-    walk(root_fd, "")
+            if wanted:
+                _copy(name, dir_fd, rel, dest, result, budget)
+    finally:
+        for dir_fd, _, _ in stack:
+            if dir_fd != root_fd:
+                os.close(dir_fd)
     result.unmatched = [p for p, hit in hits.items() if not hit]
     return result
 
@@ -109,7 +120,7 @@ def _open_dir(name: str, dir_fd: int) -> int | None:
         return None
 
 
-def _copy(name: str, dir_fd: int, rel: str, dest: Path, result: Collected) -> None:
+def _copy(name: str, dir_fd: int, rel: str, dest: Path, result: Collected, budget: list[int]) -> None:
     try:
         fd = os.open(name, _OPEN, dir_fd=dir_fd)
     except OSError as exc:  # ELOOP: a symlink; ENXIO: a socket
@@ -123,11 +134,17 @@ def _copy(name: str, dir_fd: int, rel: str, dest: Path, result: Collected) -> No
         if st.st_nlink != 1:
             result.refused[rel] = "a hardlink"
             return
+        if st.st_size > budget[0]:
+            result.refused[rel] = f"{st.st_size:,} bytes: over what is left of the outputs' limit ({budget[0]:,})"
+            return
+        budget[0] -= st.st_size
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as out:
-            while chunk := os.read(fd, 1 << 20):
+            left = st.st_size  # not more than it had when looked at
+            while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
                 out.write(chunk)
+                left -= len(chunk)
         result.kept.append(rel)
     finally:
         os.close(fd)

@@ -165,8 +165,8 @@ class Sandbox:
             return [*wrapped, *command]
         assert self.bwrap is not None
         argv = [self.bwrap] + (["--info-fd", str(info_fd)] if info_fd is not None else [])
-        if not self.root:
-            argv += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
+        if not self.root:  # and no user namespace of its own inside: no mounts (tmpfs) beyond what is counted
+            argv += ["--unshare-user", "--disable-userns", "--uid", str(uid), "--gid", str(uid)]
         argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
                  "--die-with-parent", "--new-session", "--hostname", "job"]
         for top in SYSTEM:

@@ -70,6 +70,7 @@ class _Started:
     pidfd: int | None  # the sandbox's init (bwrap mode)
     init_pid: int
     folders: dict[str, int]  # /job, /tmp, /dev/shm → descriptors that outlive the namespace
+    streams: tuple[int, int]  # stdout, stderr: memory files (they name no host path to the job)
     began: float
 
 
@@ -91,9 +92,9 @@ async def run(sandbox: Sandbox, populate: Callable[[str], object], manifest: Man
             started = await trio.to_thread.run_sync(_start, sandbox, uid, limits, command, env, env_dir,
                                                     Path(scratch), group, populate, manifest.entrypoint)
             try:
-                return await _follow(sandbox, started, limits, Path(scratch), group, manifest, results, cancel)
+                return await _follow(sandbox, started, limits, group, manifest, results, cancel)
             finally:
-                for fd in started.folders.values():
+                for fd in (*started.folders.values(), *started.streams):
                     os.close(fd)
                 if started.pidfd is not None:
                     os.close(started.pidfd)
@@ -116,10 +117,10 @@ def _start(sandbox: Sandbox, uid: int, limits: Limits, command: list[str], env: 
     folders: dict[str, int] = {}
     pidfd = None
     proc: subprocess.Popen[bytes] | None = None
+    streams = (os.memfd_create("stdout", os.MFD_CLOEXEC), os.memfd_create("stderr", os.MFD_CLOEXEC))
     try:
-        with open(scratch / "stdout", "wb") as out, open(scratch / "stderr", "wb") as err:
-            proc = subprocess.Popen(argv, cwd="/" if sandbox.isolated else cwd, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, pass_fds=passed, start_new_session=True)
+        proc = subprocess.Popen(argv, cwd="/" if sandbox.isolated else cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=streams[0], stderr=streams[1], pass_fds=passed, start_new_session=True)
         began = time.monotonic()
         for fd in passed:
             os.close(fd)
@@ -127,7 +128,7 @@ def _start(sandbox: Sandbox, uid: int, limits: Limits, command: list[str], env: 
         if not _readable(ready_r, START_TIMEOUT) or not os.read(ready_r, 1):
             proc.kill()
             proc.wait()
-            why = (scratch / "stderr").read_text(errors="replace").strip()[-500:]
+            why = _head(streams[1], 500).strip()
             raise SandboxError(f"the sandbox did not start: {why or f'exit {proc.returncode}'}")
         if sandbox.isolated:
             init_pid = int(_read_json(info_r)["child-pid"])
@@ -151,13 +152,13 @@ def _start(sandbox: Sandbox, uid: int, limits: Limits, command: list[str], env: 
         if sandbox.isolated and sandbox.root:
             _chown_tree(dest, uid)
         os.write(go_w, b"\n")
-        return _Started(proc, pidfd, init_pid, folders, began)
+        return _Started(proc, pidfd, init_pid, folders, streams, began)
     except BaseException:
         if proc is not None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             proc.wait()
-        for fd in folders.values():
+        for fd in (*folders.values(), *streams):
             os.close(fd)
         if pidfd is not None:
             os.close(pidfd)
@@ -168,10 +169,11 @@ def _start(sandbox: Sandbox, uid: int, limits: Limits, command: list[str], env: 
                 os.close(fd)
 
 
-async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, scratch: Path, group: JobCgroup | None,
+async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, group: JobCgroup | None,
                   manifest: Manifest, results: Path, cancel: trio.Event | None) -> RunResult:
     stopped: list[str] = []  # why the run was stopped before it ended by itself
-    peak, cpu = 0, 0.0
+    peak, cpu, most = 0, 0.0, 0
+    baseline = _tmpfs_used(started)  # the job's files, put in before it started
 
     def stop(why: str) -> None:
         if not stopped:
@@ -195,14 +197,15 @@ async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, scratch: 
     async def watch() -> None:
         """Whole-job memory (where no control group caps it), CPU and peak memory, sampled; a
         job one of whose processes the kernel killed for memory is stopped whole."""
-        nonlocal peak, cpu
+        nonlocal peak, cpu, most
         interval = 0.02
         while True:
             now = await trio.to_thread.run_sync(usage, started.init_pid)
-            peak, cpu = max(peak, now.rss_bytes), max(cpu, now.cpu_seconds)
+            held = now.rss_bytes + now.memfd_bytes + max(0, _tmpfs_used(started) - baseline)  # as a cgroup counts it
+            peak, cpu, most = max(peak, held), max(cpu, now.cpu_seconds), max(most, now.processes)
             if group is not None and group.hit() == "memory":
                 stop("memory")
-            elif group is None and now.rss_bytes > limits.memory_bytes:
+            elif group is None and held > limits.memory_bytes:
                 stop("memory")
             elif group is None and now.processes > limits.processes + 2:  # + the sandbox's init and shell
                 stop("processes")
@@ -230,14 +233,12 @@ async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, scratch: 
         ("completed" if code == 0 else "failed")
     cgroup_peak = group.peak_bytes() if group else None
     cpu = max(cpu, rusage.ru_utime + rusage.ru_stime)
-    limit = _limit(stopped, sig, group, started.folders, (scratch / "stderr"))
-    if limit is None and sig in ("SIGXCPU", "SIGKILL") and cpu >= limits.cpu_seconds * 0.9:
-        limit = "cpu"
-    outs = await trio.to_thread.run_sync(collect, started.folders["job"], manifest.outputs, results)
+    limit = _limit(stopped, sig, group, started, limits, cpu=cpu, peak=peak, processes=most)
+    outs = await trio.to_thread.run_sync(collect, started.folders["job"], manifest.outputs, results, limits.disk_bytes)
     return RunResult(state=state, exit_code=exit_code, signal=sig, cpu_seconds=cpu,
                      memory_peak_bytes=cgroup_peak or peak, wall_seconds=wall,
-                     stdout=_head(scratch / "stdout", limits.output_bytes),
-                     stderr=_head(scratch / "stderr", limits.output_bytes), isolation=list(sandbox.names),
+                     stdout=_head(started.streams[0], limits.output_bytes),
+                     stderr=_head(started.streams[1], limits.output_bytes), isolation=list(sandbox.names),
                      limit=limit, outputs=outs.kept, outputs_refused=outs.refused, outputs_missing=outs.unmatched)
 
 
@@ -273,31 +274,59 @@ def _exit(code: int, isolated: bool) -> tuple[int | None, str | None]:
     return code, None
 
 
-def _limit(stopped: list[str], sig: str | None, group: JobCgroup | None, folders: dict[str, int],
-           stderr: Path) -> str | None:
-    """Which limit stopped the job, when one did."""
+def _limit(stopped: list[str], sig: str | None, group: JobCgroup | None, started: _Started, limits: Limits, *,
+           cpu: float, peak: int, processes: int) -> str | None:
+    """Which limit stopped the job, when one did — told from what the sandbox measured, never
+    from what the job printed."""
     if stopped and stopped[0] != "cancelled":
         return stopped[0]
-    if sig == "SIGXCPU":
-        return "cpu"
-    if sig == "SIGXFSZ":
-        return "file size"
-    tail = _head(stderr, 64 * 1024, tail=True)
-    if "File too large" in tail:  # Python ignores SIGXFSZ: the write fails with EFBIG instead
-        return "file size"
     if group is not None and (hit := group.hit()):
         return hit
-    for fd in folders.values():
+    if sig in ("SIGXCPU", "SIGKILL") and cpu >= limits.cpu_seconds * 0.9:
+        return "cpu"
+    if sig == "SIGXFSZ" or _largest_file(started) >= limits.file_bytes:  # Python ignores SIGXFSZ: EFBIG instead
+        return "file size"
+    for fd in started.folders.values():
         st = os.fstatvfs(fd)
-        if st.f_bavail * st.f_frsize <= FULL_SLACK and st.f_blocks:
+        if st.f_blocks and st.f_bavail * st.f_frsize <= FULL_SLACK:
             return "disk"
-    if "MemoryError" in tail or "Cannot allocate memory" in tail or "out of memory" in tail.lower():
+    if group is None and peak >= limits.memory_bytes * 0.9:
         return "memory"
-    if "Resource temporarily unavailable" in tail or "BlockingIOError" in tail:
+    if group is None and processes >= limits.processes - 1:
         return "processes"
-    if "No space left on device" in tail:
-        return "disk"
     return None
+
+
+def _tmpfs_used(started: _Started) -> int:
+    used = 0
+    for fd in started.folders.values():
+        st = os.fstatvfs(fd)
+        used += (st.f_blocks - st.f_bfree) * st.f_frsize
+    return used
+
+
+def _largest_file(started: _Started, most: int = 2_000) -> int:
+    """The size of the largest file the job wrote (its folders, stdout, stderr; a bounded look)."""
+    largest = max(os.fstat(fd).st_size for fd in started.streams)
+    stack = list(started.folders.values())
+    opened: list[int] = []
+    try:
+        while stack and most > 0:
+            dir_fd = stack.pop()
+            for entry in os.scandir(dir_fd):
+                most -= 1
+                if entry.is_dir(follow_symlinks=False):
+                    with contextlib.suppress(OSError):
+                        opened.append(os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd))
+                        stack.append(opened[-1])
+                elif entry.is_file(follow_symlinks=False):
+                    largest = max(largest, entry.stat(follow_symlinks=False).st_size)
+    except OSError:
+        pass
+    finally:
+        for fd in opened:
+            os.close(fd)
+    return largest
 
 
 def _readable(fd: int, timeout: float) -> bool:
@@ -334,10 +363,7 @@ def _chown_tree(root: str, uid: int) -> None:
             os.lchown(os.path.join(dirpath, name), uid, uid)
 
 
-def _head(path: Path, limit: int, *, tail: bool = False) -> str:
-    with open(path, "rb") as f:
-        if tail:
-            f.seek(max(0, os.fstat(f.fileno()).st_size - limit))
-        data = f.read(limit + 1)
+def _head(fd: int, limit: int) -> str:
+    data = os.pread(fd, limit + 1, 0)
     text = data[:limit].decode(errors="replace")
-    return text + (f"\n… (cut at {limit:,} bytes)" if len(data) > limit and not tail else "")
+    return text + (f"\n… (cut at {limit:,} bytes)" if len(data) > limit else "")

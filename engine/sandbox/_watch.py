@@ -20,6 +20,7 @@ class Usage:
     processes: int
     rss_bytes: int
     cpu_seconds: float
+    memfd_bytes: int  # memory files the processes hold (memfd_create): memory that no RSS shows
 
 
 def usage(init_pid: int) -> Usage:
@@ -28,6 +29,7 @@ def usage(init_pid: int) -> Usage:
     processes = rss = ticks = 0
     todo = [init_pid]
     seen: set[int] = set()
+    memfds: dict[tuple[int, int], int] = {}
     while todo:
         pid = todo.pop()
         if pid in seen:
@@ -44,10 +46,28 @@ def usage(init_pid: int) -> Usage:
         processes += 1
         ticks += sum(int(f) for f in fields[11:15])  # utime, stime, and those of its reaped children
         rss += int(fields[21]) * PAGE
+        _memfds(pid, memfds)
         for tid in tasks:
             try:
                 with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
                     todo.extend(int(c) for c in f.read().split())
             except OSError:
                 continue
-    return Usage(processes, rss, ticks / TICK)
+    return Usage(processes, rss, ticks / TICK, sum(memfds.values()))
+
+
+def _memfds(pid: int, found: dict[tuple[int, int], int]) -> None:
+    """Add the memory files ``pid`` holds open, each once (by device and inode)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return
+    for fd in fds:
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            if not os.readlink(path).startswith("/memfd:"):
+                continue
+            st = os.stat(path)
+        except OSError:
+            continue
+        found[(st.st_dev, st.st_ino)] = st.st_blocks * 512

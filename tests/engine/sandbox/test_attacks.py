@@ -278,3 +278,57 @@ def test_peak_memory_is_the_jobs_own(owner: Owner) -> None:
     assert small["stdout"] == "small\n" and big["stdout"] == "big\n"
     assert small["execution_metadata"]["memory_peak_bytes"] < 60 * 2**20  # not the owner's ~130 MB
     assert big["execution_metadata"]["memory_peak_bytes"] > 150 * 2**20
+
+
+def test_a_deep_tree_and_a_huge_listing_are_cut_not_fatal(owner: Owner) -> None:
+    deep = ("import os\nos.mkdir('out')\nos.chdir('out')\nfor _ in range(1500):\n    os.mkdir('d')\n    os.chdir('d')\n"
+            "open('leaf.txt', 'w').write('x')\nprint('deep')\n")
+    wide = "import os\nos.mkdir('w')\nfor i in range(25_000):\n    open(f'w/{i}', 'w').close()\nprint('wide')\n"
+    neighbour = "import time\ntime.sleep(2)\nopen('n.txt', 'w').write('fine')\nprint('neighbour')\n"
+    cut, listed, other = owner.run([job(deep, outputs=["out/"]), job(wide, outputs=["w/"]),
+                                    job(neighbour, outputs=["n.txt"])])
+    assert cut["stdout"] == "deep\n" and cut["outputs"] == []
+    assert any("folders deep" in why for why in cut["execution_metadata"]["outputs_refused"].values())
+    assert listed["stdout"] == "wide\n" and 0 < len(listed["outputs"]) < 25_000
+    assert "the rest was not looked at" in listed["execution_metadata"]["outputs_refused"]["…"]
+    assert other["kept"] == {"n.txt": "fine"}  # the owner went on running its other jobs
+
+
+def test_sparse_files_cannot_blow_up_the_owners_disk(owner: Owner) -> None:
+    code = "for i in range(10):\n    open(f's{i}', 'wb').truncate(64 * 2**20 - 1)\nprint('sparse')\n"
+    result = owner.one(code, outputs=["*"], limits={"disk_bytes": 32 * 2**20, "file_bytes": 2**30})
+    assert result["stdout"] == "sparse\n" and result["outputs"] == ["main.py"]  # the job's own file, nothing else
+    refused = result["execution_metadata"]["outputs_refused"]
+    assert len(refused) == 10 and all("over what is left" in why for why in refused.values())
+    assert not any((owner.home / "results").rglob("s*"))
+
+
+def test_memory_files_count_as_memory(owner: Owner) -> None:
+    code = ("import os, time\nfds = []\nfor _ in range(24):\n    fd = os.memfd_create('m')\n"
+            "    os.write(fd, b'x' * (60 * 2**20))\n    fds.append(fd)\nprint('held', len(fds), flush=True)\n"
+            "time.sleep(5)\n")
+    result = owner.one(code, limits={"memory_bytes": 256 * 2**20, "file_bytes": 2**30, "wall_seconds": 30})
+    assert result["execution_metadata"]["limit"] == "memory", result
+    assert result["execution_metadata"]["wall_seconds"] < 5
+
+
+def test_no_user_namespace_of_its_own_where_no_cgroup_counts_its_mounts(owner: Owner) -> None:
+    code = ("import subprocess\nr = subprocess.run(['unshare', '-Urm', 'true'], capture_output=True, text=True)\n"
+            "print('unshare', r.returncode)\n")
+    result = owner.one(code)
+    assert result["stdout"].startswith("unshare ")
+    if owner.who == "user":
+        assert result["stdout"] != "unshare 0\n"  # refused: --disable-userns
+
+
+def test_a_job_cannot_name_a_limit_it_did_not_reach(owner: Owner) -> None:
+    liar = ("import os, sys\nprint('MemoryError', 'OSError: [Errno 27] File too large', 'No space left on device',\n"
+            "      'Resource temporarily unavailable', file=sys.stderr, flush=True)\nos.kill(os.getpid(), 24)\n")
+    result = owner.one(liar)
+    assert result["signal"] == "SIGXCPU" and result["execution_metadata"]["limit"] is None, result
+    assert "MemoryError" in result["stderr"]
+
+
+def test_stdout_names_no_path_of_the_owner(owner: Owner) -> None:
+    result = owner.one("import os\nprint(os.readlink('/proc/self/fd/1'), os.readlink('/proc/self/fd/2'))\n")
+    assert result["stdout"] == "/memfd:stdout (deleted) /memfd:stderr (deleted)\n", result
