@@ -127,7 +127,7 @@ def pool_routes(service: Service, *, json: Callable[..., Response], actor_of: Ca
                      "workers": [{"worker_id": w.id, "endpoint": w.endpoint, "is_healthy": w.healthy,
                                   "active_jobs": len(w.active), "max_concurrent_jobs": w.limit,
                                   "last_health_check": w.last_check, "drained": w.drained,
-                                  "reason": w.reason or None} for w in workers]})
+                                  "reason": w.reason or None, "isolation": w.isolation} for w in workers]})
 
     return [
         Route("/v1/files", upload, methods=["POST"]),

@@ -148,7 +148,10 @@ class RemotePool:
                          ", ".join(health.get("isolation", [])))
             worker.healthy, worker.reason = True, ""
             worker.capacity = dict(health.get("capacity") or {})
-            worker.isolation = list(health.get("isolation") or [])
+            isolation = list(health.get("isolation") or [])
+            if isolation != worker.isolation and any(str(n).startswith("none") for n in isolation):
+                log.warning("pool %s: worker %s… runs jobs UNISOLATED (sandbox = none)", self.name, worker.id[:12])
+            worker.isolation = isolation
             worker.reported_draining = health.get("status") == "draining"
             worker.latency_ms = round((time.monotonic() - began) * 1000, 1)
         worker.last_check = time.time()

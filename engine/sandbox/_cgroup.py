@@ -90,6 +90,7 @@ class JobCgroup:
     root: Cgroups
     memory: Path
     pids: Path
+    removed: bool = False
 
     def add(self, pid: int) -> None:
         for path in {self.memory, self.pids}:
@@ -113,7 +114,11 @@ class JobCgroup:
         return None
 
     def remove(self) -> None:
-        """Remove the group(s) once their processes are gone (they may take a moment to leave)."""
+        """Remove the group(s) once their processes are gone (they may take a moment to leave);
+        again: nothing."""
+        if self.removed:
+            return
+        self.removed = True
         for path in {self.memory, self.pids}:
             for _ in range(50):
                 try:

@@ -24,8 +24,10 @@ an operator who says so; it is logged loudly and reported everywhere isolation i
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -144,27 +146,35 @@ class Sandbox:
             raise Refused(f"interpreter: {name} ({os.path.realpath(path)}) lies outside what jobs see")
         return path, env_dir
 
+    def rlimits(self, limits: Limits) -> list[tuple[int, int, int]]:
+        """The per-process limits of a run, as (resource, soft, hard): set on the sandbox's init
+        before the job starts (inherited by all it starts). CPU: SIGXCPU at the limit, SIGKILL a
+        second later; processes: counted per run (its own uid as root, its own user namespace
+        otherwise); address space only where no control group caps the whole job's memory."""
+        out = [(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1),
+               (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
+               (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
+               (resource.RLIMIT_CORE, 0, 0),
+               (resource.RLIMIT_NPROC, limits.processes, limits.processes)]
+        if self.cgroups is None:
+            out.append((resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes))
+        return out
+
     def argv(self, uid: int, limits: Limits, command: list[str], *, env_dir: str | None = None,
-             ready_fd: int | None = None, go_fd: int | None = None, info_fd: int | None = None) -> list[str]:
-        """``command`` wrapped: the sandbox (bwrap mode), a shell that tells the caller it is
-        ready and waits for its go (so the job's files can be put in first), the limits, the
-        uid change (as root), then ``command``."""
-        shell = ["set -e"]  # a limit that cannot be set stops the run: never a run with less
-        if info_fd is not None:
-            shell.append(f"exec {info_fd}>&-")
-        if ready_fd is not None and go_fd is not None:
-            shell.append(f"echo >&{ready_fd}; exec {ready_fd}>&-; read _ <&{go_fd}; exec {go_fd}<&-")
-        # CPU: SIGXCPU at the limit, SIGKILL a second later (for a job that ignores the first)
-        shell += [f"ulimit -S -t {limits.cpu_seconds}", f"ulimit -H -t {limits.cpu_seconds + 1}",
-                  f"ulimit -n {limits.open_files}",  # bash's units: KiB
-                  f"ulimit -f {limits.file_bytes // 1024}", "ulimit -c 0", f"ulimit -u {limits.processes}"]
-        if self.cgroups is None:  # the strictest per-process cap, where no group caps the whole job
-            shell.append(f"ulimit -v {limits.memory_bytes // 1024}")
-        wrapped = ["/bin/bash", "-c", "; ".join(shell) + '; exec "$@"', "sandbox"]
+             go_fd: int | None = None, info_fd: int | None = None) -> list[str]:
+        """``command`` wrapped: bubblewrap (which reports its init on ``info_fd`` and waits on
+        ``go_fd`` before it starts the job, so the job's files and limits can be put in first),
+        then the uid change (as root). Without a sandbox: util-linux's ``prlimit`` with the
+        limits."""
         if self.mode == "none":
-            return [*wrapped, *command]
+            names = {resource.RLIMIT_CPU: "cpu", resource.RLIMIT_NOFILE: "nofile", resource.RLIMIT_FSIZE: "fsize",
+                     resource.RLIMIT_CORE: "core", resource.RLIMIT_NPROC: "nproc", resource.RLIMIT_AS: "as"}
+            return ["/usr/bin/prlimit", *(f"--{names[r]}={soft}:{hard}" for r, soft, hard in self.rlimits(limits)),
+                    "--", *command]
         assert self.bwrap is not None
-        argv = [self.bwrap] + (["--info-fd", str(info_fd)] if info_fd is not None else [])
+        argv = [self.bwrap]
+        if info_fd is not None and go_fd is not None:
+            argv += ["--info-fd", str(info_fd), "--block-fd", str(go_fd)]
         if not self.root:  # and no user namespace of its own inside: no mounts (tmpfs) beyond what is counted
             argv += ["--unshare-user", "--disable-userns", "--uid", str(uid), "--gid", str(uid)]
         argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
@@ -174,9 +184,7 @@ class Sandbox:
                 argv += ["--symlink", os.readlink(top), top]
             elif os.path.isdir(top):
                 argv += ["--ro-bind", top, top]
-        for secret in (*SECRETS, *self.hidden):
-            if not _under_system(secret) or not os.path.lexists(secret):
-                continue
+        for secret in self.masked:
             argv += ["--tmpfs", secret] if os.path.isdir(secret) else ["--ro-bind", str(self.scratch / "empty"), secret]
         if env_dir is not None and not _under_system(env_dir):
             argv += ["--ro-bind", env_dir, env_dir]
@@ -185,11 +193,32 @@ class Sandbox:
                  "--perms", "1777", "--size", disk, "--tmpfs", "/tmp",
                  "--perms", "1777", "--size", disk, "--tmpfs", "/dev/shm",
                  "--perms", "0755", "--size", str(2**20), "--tmpfs", "/run",
-                 "--perms", "0700", "--size", disk, "--tmpfs", "/job", "--chdir", "/job"]
+                 "--perms", "0700", "--size", disk, "--tmpfs", "/job", "--chdir", "/job", "--"]
         if self.root:
-            wrapped += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                        "--inh-caps=-all", "--bounding-set=-all", "--"]
-        return [*argv, "--", *wrapped, *command]
+            argv += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                     "--inh-caps=-all", "--bounding-set=-all", "--"]
+        return [*argv, *command]
+
+    @functools.cached_property
+    def masked(self) -> tuple[str, ...]:
+        """What is masked in a job's view: the caller's own files (keys, data dir, config) where
+        they lie under the system folders, and the host's secrets a job could read — as root
+        the job is a uid of its own with no groups, so a secret others may not read needs no
+        mask; without root it is the worker's own uid, so every secret that exists is masked."""
+        out = [p for p in self.hidden if _under_system(p)]  # the caller's own files: always
+        for secret in SECRETS:
+            if os.path.lexists(secret) and (not self.root or _readable_by_others(secret)):
+                out.append(secret)
+        return tuple(out)
+
+
+def _readable_by_others(path: str) -> bool:
+    """Whether a uid with no groups could read the file ``path``, or list and enter the folder."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (st.st_mode & 0o005) == 0o005 if os.path.isdir(path) else bool(st.st_mode & 0o004)
 
 
 def _sweep(scratch: Path) -> None:

@@ -13,15 +13,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import select
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import trio
 
@@ -30,7 +31,7 @@ from engine.sandbox._collect import collect
 from engine.sandbox._errors import Refused, SandboxError
 from engine.sandbox._host import SYSTEM_PATH, Sandbox
 from engine.sandbox._manifest import Limits, Manifest
-from engine.sandbox._watch import usage
+from engine.sandbox._watch import Usage, usage
 
 START_TIMEOUT = 20.0
 #: a file of this size or less left in a tmpfs means the job filled it (the disk quota)
@@ -84,13 +85,13 @@ async def run(sandbox: Sandbox, populate: Callable[[str], object], manifest: Man
     bins = f"{env_dir}/bin:" if env_dir else ""
     env = {"PATH": bins + SYSTEM_PATH, "HOME": "/job", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "USER": "job",
            "PYTHONDONTWRITEBYTECODE": "1", **manifest.env}
-    with sandbox.uids.lease() as uid, tempfile.TemporaryDirectory(dir=sandbox.scratch, prefix=f"run-{os.getpid()}-") as scratch:
-        if sandbox.mode == "none":
+    with sandbox.uids.lease() as uid, _host_folder(sandbox) as scratch:
+        if scratch is not None:
             env["HOME"] = env["TMPDIR"] = f"{scratch}/job"
         group = sandbox.cgroups.create(limits.memory_bytes, limits.processes) if sandbox.cgroups else None
         try:
             started = await trio.to_thread.run_sync(_start, sandbox, uid, limits, command, env, env_dir,
-                                                    Path(scratch), group, populate, manifest.entrypoint)
+                                                    scratch, group, populate, manifest.entrypoint)
             try:
                 return await _follow(sandbox, started, limits, group, manifest, results, cancel)
             finally:
@@ -103,53 +104,58 @@ async def run(sandbox: Sandbox, populate: Callable[[str], object], manifest: Man
                 await trio.to_thread.run_sync(group.remove)
 
 
+@contextlib.contextmanager
+def _host_folder(sandbox: Sandbox) -> Iterator[Path | None]:
+    """Without a sandbox, the job's folder on the host (removed after); with one, none: the job
+    lives in the sandbox's tmpfs."""
+    if sandbox.isolated:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(dir=sandbox.scratch, prefix=f"run-{os.getpid()}-") as folder:
+        yield Path(folder)
+
+
 def _start(sandbox: Sandbox, uid: int, limits: Limits, command: list[str], env: dict[str, str], env_dir: str | None,
-           scratch: Path, group: JobCgroup | None, populate: Callable[[str], object], entrypoint: str) -> _Started:
-    ready_r, ready_w = os.pipe()
-    go_r, go_w = os.pipe()
-    info_r, info_w = os.pipe() if sandbox.isolated else (-1, -1)
-    argv = sandbox.argv(uid, limits, command, env_dir=env_dir, ready_fd=ready_w, go_fd=go_r,
-                        info_fd=info_w if info_w >= 0 else None)
-    cwd = scratch / "job"
-    if not sandbox.isolated:
-        cwd.mkdir(mode=0o700)
-    passed = tuple(fd for fd in (ready_w, go_r, info_w) if fd >= 0)
+           scratch: Path | None, group: JobCgroup | None, populate: Callable[[str], object], entrypoint: str) -> _Started:
+    """Start the sandbox; once its namespaces are set up (bwrap then waits on its go pipe), put
+    in the job's files, its limits and its control group, then let the job go."""
     folders: dict[str, int] = {}
     pidfd = None
     proc: subprocess.Popen[bytes] | None = None
     streams = (os.memfd_create("stdout", os.MFD_CLOEXEC), os.memfd_create("stderr", os.MFD_CLOEXEC))
+    go_r, go_w = os.pipe() if sandbox.isolated else (-1, -1)
+    info_r, info_w = os.pipe() if sandbox.isolated else (-1, -1)
+    passed = tuple(fd for fd in (go_r, info_w) if fd >= 0)
     try:
-        proc = subprocess.Popen(argv, cwd="/" if sandbox.isolated else cwd, env=env, stdin=subprocess.DEVNULL,
+        if scratch is not None:  # no sandbox: the job's folder is on the host, filled before it starts
+            cwd = scratch / "job"
+            cwd.mkdir(mode=0o700)
+            folders["job"] = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            _populate(populate, str(cwd), entrypoint)
+        argv = sandbox.argv(uid, limits, command, env_dir=env_dir, go_fd=go_r if go_r >= 0 else None,
+                            info_fd=info_w if info_w >= 0 else None)
+        proc = subprocess.Popen(argv, cwd=str(cwd) if scratch is not None else "/", env=env, stdin=subprocess.DEVNULL,
                                 stdout=streams[0], stderr=streams[1], pass_fds=passed, start_new_session=True)
         began = time.monotonic()
         for fd in passed:
             os.close(fd)
         passed = ()
-        if not _readable(ready_r, START_TIMEOUT) or not os.read(ready_r, 1):
-            proc.kill()
-            proc.wait()
-            why = _head(streams[1], 500).strip()
-            raise SandboxError(f"the sandbox did not start: {why or f'exit {proc.returncode}'}")
-        if sandbox.isolated:
-            init_pid = int(_read_json(info_r)["child-pid"])
-            pidfd = os.pidfd_open(init_pid)
-            for name in ("job", "tmp", "dev/shm"):
-                folders[name] = os.open(f"/proc/{init_pid}/root/{name}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            if group is not None:  # the init and the waiting shell: all the job will start descends from them
-                for pid in (init_pid, *_children(init_pid)):
-                    group.add(pid)
-            dest = f"/proc/self/fd/{folders['job']}"
-        else:
-            init_pid = proc.pid
-            folders["job"] = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        if not sandbox.isolated:
             if group is not None:
                 group.add(proc.pid)
-            dest = str(cwd)
-        populate(dest)
-        entry = os.path.join(dest, entrypoint)
-        if os.path.islink(entry) or not os.path.isfile(entry):
-            raise Refused(f"entrypoint: {entrypoint!r} is not a file in the job's files")
-        if sandbox.isolated and sandbox.root:
+            return _Started(proc, None, proc.pid, folders, streams, began)
+        init_pid = int(_read_json(info_r, proc, streams[1])["child-pid"])
+        pidfd = os.pidfd_open(init_pid)
+        _until_set_up(init_pid, proc, streams[1])
+        for name in ("job", "tmp", "dev/shm"):
+            folders[name] = os.open(f"/proc/{init_pid}/root/{name}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for res, soft, hard in sandbox.rlimits(limits):  # the init forks the job after its go: it inherits them
+            resource.prlimit(init_pid, res, (soft, hard))
+        if group is not None:
+            group.add(init_pid)
+        dest = f"/proc/self/fd/{folders['job']}"
+        _populate(populate, dest, entrypoint)
+        if sandbox.root:
             _chown_tree(dest, uid)
         os.write(go_w, b"\n")
         return _Started(proc, pidfd, init_pid, folders, streams, began)
@@ -164,9 +170,44 @@ def _start(sandbox: Sandbox, uid: int, limits: Limits, command: list[str], env: 
             os.close(pidfd)
         raise
     finally:
-        for fd in (ready_r, go_w, info_r, *passed):
+        for fd in (go_w, info_r, *passed):
             if fd >= 0:
                 os.close(fd)
+
+
+def _populate(populate: Callable[[str], object], dest: str, entrypoint: str) -> None:
+    populate(dest)
+    entry = os.path.join(dest, entrypoint)
+    if os.path.islink(entry) or not os.path.isfile(entry):
+        raise Refused(f"entrypoint: {entrypoint!r} is not a file in the job's files")
+
+
+def _until_set_up(init_pid: int, proc: subprocess.Popen[bytes], stderr: int) -> None:
+    """Wait until the sandbox's root is its own and holds ``/job`` (bwrap mounts everything
+    before it pivots into the new root, then waits for its go)."""
+    host_root = os.stat("/")
+    deadline = time.monotonic() + START_TIMEOUT
+    pause = 0.0002
+    while True:
+        try:
+            root = os.stat(f"/proc/{init_pid}/root")
+            if (root.st_dev, root.st_ino) != (host_root.st_dev, host_root.st_ino) and \
+                    os.path.isdir(f"/proc/{init_pid}/root/job"):
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _fail_start(proc, stderr)
+        time.sleep(pause)
+        pause = min(0.005, pause * 2)
+
+
+def _fail_start(proc: subprocess.Popen[bytes], stderr: int) -> NoReturn:
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    proc.wait()
+    why = _head(stderr, 500).strip()
+    raise SandboxError(f"the sandbox did not start: {why or f'exit {proc.returncode}'}")
 
 
 async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, group: JobCgroup | None,
@@ -200,32 +241,53 @@ async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, group: Jo
         nonlocal peak, cpu, most
         interval = 0.02
         while True:
-            now = await trio.to_thread.run_sync(usage, started.init_pid)
-            held = now.rss_bytes + now.memfd_bytes + max(0, _tmpfs_used(started) - baseline)  # as a cgroup counts it
+            await trio.sleep(interval)  # a job that ends at once is never sampled: it costs nothing
+            interval = min(0.1, interval * 1.5)
+            held, now, oom = await trio.to_thread.run_sync(_sample, started, group, baseline)
             peak, cpu, most = max(peak, held), max(cpu, now.cpu_seconds), max(most, now.processes)
-            if group is not None and group.hit() == "memory":
-                stop("memory")
-            elif group is None and held > limits.memory_bytes:
+            if oom or (group is None and held > limits.memory_bytes):
                 stop("memory")
             elif group is None and now.processes > limits.processes + 2:  # + the sandbox's init and shell
                 stop("processes")
             elif now.cpu_seconds > limits.cpu_seconds:
                 stop("cpu")
-            await trio.sleep(interval)
-            interval = min(0.1, interval * 1.5)
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(stopper)
         nursery.start_soon(watch)
         # not abandoned on cancel: the stopper's kill makes it return, and it reaps the child
-        reaped = await trio.to_thread.run_sync(os.wait4, started.proc.pid, 0)
-        started.proc.returncode = os.waitstatus_to_exitcode(reaped[1])  # reaped here: Popen must not wait again
-        if started.pidfd is not None:  # bwrap's monitor may exit first: the init's end is the namespace's
-            await trio.to_thread.run_sync(_readable, started.pidfd, 10.0)
+        reaped = await trio.to_thread.run_sync(_reap, started)
         nursery.cancel_scope.cancel()
     if not sandbox.isolated:  # no namespace died with it: whatever its group left is killed now
         await _reap_group(started.proc.pid)
     wall = time.monotonic() - started.began
+    return await trio.to_thread.run_sync(_conclude, sandbox, started, limits, group, manifest, results, reaped,
+                                         stopped, wall, (peak, cpu, most))
+
+
+def _sample(started: _Started, group: JobCgroup | None, baseline: int) -> tuple[int, Usage, bool]:
+    """(memory held as a cgroup counts it, the processes' usage, whether the kernel OOM-killed one)."""
+    now = usage(started.init_pid)
+    held = now.rss_bytes + now.memfd_bytes + max(0, _tmpfs_used(started) - baseline)
+    return held, now, group is not None and group.hit() == "memory"
+
+
+def _reap(started: _Started) -> tuple[int, int, Any]:
+    """Wait for the sandbox to end: bwrap's monitor, then its init (the monitor may exit first;
+    the init's end is the namespace's: every process of the job is gone after it)."""
+    reaped = os.wait4(started.proc.pid, 0)
+    started.proc.returncode = os.waitstatus_to_exitcode(reaped[1])  # reaped here: Popen must not wait again
+    if started.pidfd is not None:
+        _readable(started.pidfd, 10.0)
+    return reaped
+
+
+def _conclude(sandbox: Sandbox, started: _Started, limits: Limits, group: JobCgroup | None, manifest: Manifest,
+              results: Path, reaped: tuple[int, int, Any], stopped: list[str], wall: float,
+              watched: tuple[int, float, int]) -> RunResult:
+    """The run's result, once every process of it is gone: its exit, the limit that stopped it,
+    its outputs copied, its group removed."""
+    peak, cpu, most = watched
     _, status, rusage = reaped
     code = os.waitstatus_to_exitcode(status)
     exit_code, sig = _exit(code, sandbox.isolated)
@@ -234,7 +296,9 @@ async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, group: Jo
     cgroup_peak = group.peak_bytes() if group else None
     cpu = max(cpu, rusage.ru_utime + rusage.ru_stime)
     limit = _limit(stopped, sig, group, started, limits, cpu=cpu, peak=peak, processes=most)
-    outs = await trio.to_thread.run_sync(collect, started.folders["job"], manifest.outputs, results, limits.disk_bytes)
+    outs = collect(started.folders["job"], manifest.outputs, results, limits.disk_bytes)
+    if group is not None:
+        group.remove()
     return RunResult(state=state, exit_code=exit_code, signal=sig, cpu_seconds=cpu,
                      memory_peak_bytes=cgroup_peak or peak, wall_seconds=wall,
                      stdout=_head(started.streams[0], limits.output_bytes),
@@ -334,8 +398,8 @@ def _readable(fd: int, timeout: float) -> bool:
     return bool(ready)
 
 
-def _read_json(fd: int) -> dict[str, Any]:
-    """bwrap's ``--info-fd`` object (read until it parses: the job may hold the pipe open)."""
+def _read_json(fd: int, proc: subprocess.Popen[bytes], stderr: int) -> dict[str, Any]:
+    """bwrap's ``--info-fd`` object (read until it parses)."""
     data = b""
     while _readable(fd, START_TIMEOUT) and (chunk := os.read(fd, 65536)):
         data += chunk
@@ -345,15 +409,7 @@ def _read_json(fd: int) -> dict[str, Any]:
             continue
         if isinstance(found, dict):
             return found
-    raise SandboxError(f"the sandbox did not say its init's pid ({data[:200]!r})")
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/children") as f:
-            out += [int(c) for c in f.read().split()]
-    return out
+    _fail_start(proc, stderr)
 
 
 def _chown_tree(root: str, uid: int) -> None:

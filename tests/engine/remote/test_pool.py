@@ -103,6 +103,8 @@ async def test_a_trusted_pool_runs_jobs_on_its_real_workers(engine_dir: Path, wo
             pool = (await client.get("/pool")).json()
             assert pool["total_workers"] == 3 and pool["healthy_workers"] == 2 and pool["total_jobs"] >= 2
             assert {w["worker_id"]: w["is_healthy"] for w in pool["workers"]}[fake_id] is False
+            shown = {w["worker_id"]: w["isolation"] for w in pool["workers"]}
+            assert "net:none" in shown[steady["worker_id"]] and shown[fake_id] == []  # what each worker's sandbox gives
 
             # a worker killed mid-job: the job is re-run on the other one
             drained = await client.post("/v1/workers/drain", json={"worker_id": picky["worker_id"][:12], "reason": "test"})
