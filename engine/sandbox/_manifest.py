@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -43,8 +43,9 @@ class Manifest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """What to run from the job's files, and what to keep (sandrun's ``job.json`` fields)."""
 
     entrypoint: Annotated[str, Meta(description="the script to run, a path inside the files")]
-    interpreter: Annotated[str, Meta(description="python3, python, node, bash or sh; empty: by the entrypoint's "
-                                                 "extension (.py, .js, .sh)")] | None = None
+    interpreter: Annotated[Literal["python3", "python", "node", "bash", "sh"],
+                           Meta(description="run the entrypoint with; empty: by its extension (.py, .js, .sh)")] \
+        | None = None
     environment: Annotated[str, Meta(description="a named environment the worker offers (its `environments`)")] \
         | None = None
     args: Annotated[list[str], Meta(description='arguments after the entrypoint, e.g. ["--n", "3"]')] = []

@@ -53,7 +53,7 @@ def test_compute_run_gets_an_upload_field_and_the_manifest_flattened() -> None:
     fields = {f.name: f for f in fields_of(KINDS[0].payload_schema())}
     assert fields["files"].type == "upload" and fields["files"].required
     assert fields["manifest.entrypoint"].required and fields["manifest.entrypoint"].type == "string"
-    assert set(fields["manifest.interpreter"].choices) == {"python3", "python", "sh", "bash"}
+    assert set(fields["manifest.interpreter"].choices) == {"python3", "python", "node", "sh", "bash"}
     assert not fields["manifest.args"].required and fields["manifest.args"].type == "json"
     payload, errors = parse(list(fields.values()), {"files": "./job", "manifest.entrypoint": "main.py",
                                                     "manifest.args": '["7"]', "manifest.interpreter": "sh"})

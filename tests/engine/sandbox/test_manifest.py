@@ -48,8 +48,8 @@ def test_a_link_inside_the_tree_is_fine(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("manifest", "why"), [
     ('{"entrypoint": "../x.py"}', "entrypoint"),
     ('{"entrypoint": "/bin/sh"}', "entrypoint"),
-    ('{"entrypoint": "m.py", "interpreter": "/usr/bin/perl"}', "interpreter: '/usr/bin/perl' is not offered"),
-    ('{"entrypoint": "m.R", "interpreter": "Rscript"}', "interpreter: 'Rscript' is not offered"),
+    ('{"entrypoint": "m.py", "interpreter": "/usr/bin/perl"}', r"'/usr/bin/perl'.*interpreter"),
+    ('{"entrypoint": "m.R", "interpreter": "Rscript"}', r"'Rscript'.*interpreter"),
     ('{"entrypoint": "m.rb"}', "interpreter: none given"),
     ('{"entrypoint": "m.py", "outputs": ["../../etc/passwd"]}', "outputs"),
     ('{"entrypoint": "m.py", "requirements": "requirements.txt"}', "requirements: installing packages"),
