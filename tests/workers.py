@@ -1,5 +1,6 @@
 """What the tests of foreign code share: tarballs of job files, the two owners a sandbox is
-tried under (root, and an unprivileged user), and `shiftboss worker run` as a real process."""
+tried under (root, and an unprivileged user), `shiftboss worker run` as a real process, and
+job code that leaves daemons behind with the way to find them."""
 
 from __future__ import annotations
 
@@ -98,3 +99,30 @@ def stop(worker: Worker) -> str:
         worker.proc.terminate()
     _, err = worker.proc.communicate(timeout=10)
     return err.decode(errors="replace") if err else ""
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live processes whose command line holds ``marker``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in cmdline and state not in ("Z", "X"):
+            found.append(int(entry))
+    return found
+
+
+def daemons(marker: str, seconds: int = 120) -> str:
+    """Job code that leaves a setsid child and a double-forked daemon (named by ``marker``)."""
+    return (f"import os, time\n"
+            f"if os.fork() == 0:\n    os.setsid()\n    os.execv('/bin/bash', ['bash', '-c', 'exec -a {marker}-setsid sleep {seconds}'])\n"
+            f"if os.fork() == 0:\n    if os.fork() == 0:\n        os.setsid()\n"
+            f"        os.execv('/bin/bash', ['bash', '-c', 'exec -a {marker}-daemon sleep {seconds}'])\n    os._exit(0)\n"
+            f"time.sleep(0.3)\nprint('left', len([p for p in os.listdir('/proc') if p.isdigit()]), 'processes', flush=True)\n")

@@ -59,7 +59,7 @@ class CloudMesh:
         self.ipfs = IpfsClient(api=settings.ipfs_api, gateways=settings.ipfs_gateways, pinata=settings.pinata_url,
                                pinata_jwt=pinata_jwt, max_bytes=settings.code_max_bytes)
         self.limits = Limits(wall_seconds=settings.timeout, memory_bytes=settings.memory_mb * 2**20,
-                             disk_bytes=settings.disk_mb * 2**20, archive_bytes=settings.code_max_bytes)
+                             disk_bytes=settings.disk_mb * 2**20)
         self.work_dir = settings.work_dir or work_dir or Path(tempfile.gettempdir()) / f"shiftboss-cloudmesh-{os.getuid()}"
         self._hide = hide
         self._sandbox: Sandbox | None = None

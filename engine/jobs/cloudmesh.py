@@ -120,15 +120,14 @@ async def run_job(ctx: JobContext, p: RunPayload) -> dict[str, Any]:
         result = json.loads(kept.read_bytes())
         code_bytes = int(result.pop("code_bytes"))
         cpu_seconds = float(result["cpu_seconds"])
-        document = json.dumps(result, separators=(",", ":")).encode()
         ran = "an earlier attempt (its kept result stored now)"
         ctx.progress(status="storing the kept result", code_cid=job.code_cid)
     except (FileNotFoundError, ValueError, KeyError):
         result, code_bytes = await _run_once(ctx, mesh, p.account, job)
         ran = "this attempt"
         cpu_seconds = result["cpu_seconds"]
-        document = json.dumps(result, separators=(",", ":")).encode()
         _keep(kept, json.dumps({**result, "code_bytes": code_bytes}, separators=(",", ":")).encode())
+    document = json.dumps(result, separators=(",", ":")).encode()
     ctx.progress(status="storing result")
     try:
         result_cid = await mesh.ipfs.add(document, f"result-{p.account}.json") if mesh.settings.ipfs_api else \

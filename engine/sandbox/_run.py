@@ -100,7 +100,7 @@ async def run(sandbox: Sandbox, populate: Callable[[str], object], manifest: Man
                 if started.pidfd is not None:
                     os.close(started.pidfd)
         finally:
-            if group is not None:
+            if group is not None and not group.removed:  # a run that concluded removed it already
                 await trio.to_thread.run_sync(group.remove)
 
 
@@ -247,7 +247,7 @@ async def _follow(sandbox: Sandbox, started: _Started, limits: Limits, group: Jo
             peak, cpu, most = max(peak, held), max(cpu, now.cpu_seconds), max(most, now.processes)
             if oom or (group is None and held > limits.memory_bytes):
                 stop("memory")
-            elif group is None and now.processes > limits.processes + 2:  # + the sandbox's init and shell
+            elif group is None and now.processes > limits.processes + 2:  # + the sandbox's init, and a margin for the sampling
                 stop("processes")
             elif now.cpu_seconds > limits.cpu_seconds:
                 stop("cpu")

@@ -26,9 +26,8 @@ from engine.devnets.solana import SolanaDevnet
 from engine.jobs.cloudmesh import load_or_create_key
 from engine.lifecycle import EngineProcess
 from tests.e2e._devnet_thread import DevnetThread, wait_until
-from tests.engine.sandbox.test_attacks import daemons, processes_with
 from tests.engine.solana.test_program import PROGRAM, Chain
-from tests.workers import NOBODY, as_owner, owner_variant
+from tests.workers import NOBODY, as_owner, daemons, owner_variant, processes_with
 
 
 @pytest.fixture

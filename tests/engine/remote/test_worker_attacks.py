@@ -22,8 +22,7 @@ import trio
 from engine.ports import free_port
 from engine.remote import worker_id
 from engine.remote._client import WorkerClient
-from tests.engine.sandbox.test_attacks import daemons, processes_with
-from tests.workers import Worker, launch, owner_variant, stop, tarball
+from tests.workers import Worker, daemons, launch, owner_variant, processes_with, stop, tarball
 
 
 @pytest.fixture(params=["root", "user"])

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.workers import NOBODY, as_owner, owner_variant
+from tests.workers import NOBODY, as_owner, daemons, owner_variant, processes_with
 
 ROOT_DIR = Path(__file__).resolve().parents[3]
 
@@ -80,33 +80,6 @@ def owner(request: pytest.FixtureRequest) -> Iterator[Owner]:
     who.own(home)
     yield who
     shutil.rmtree(home, ignore_errors=True)
-
-
-def processes_with(marker: str) -> list[int]:
-    """Live processes whose command line holds ``marker``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-            with open(f"/proc/{entry}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state not in ("Z", "X"):
-            found.append(int(entry))
-    return found
-
-
-def daemons(marker: str, seconds: int = 120) -> str:
-    """Job code that leaves a setsid child and a double-forked daemon (named by ``marker``)."""
-    return (f"import os, time\n"
-            f"if os.fork() == 0:\n    os.setsid()\n    os.execv('/bin/bash', ['bash', '-c', 'exec -a {marker}-setsid sleep {seconds}'])\n"
-            f"if os.fork() == 0:\n    if os.fork() == 0:\n        os.setsid()\n"
-            f"        os.execv('/bin/bash', ['bash', '-c', 'exec -a {marker}-daemon sleep {seconds}'])\n    os._exit(0)\n"
-            f"time.sleep(0.3)\nprint('left', len([p for p in os.listdir('/proc') if p.isdigit()]), 'processes', flush=True)\n")
 
 
 def test_a_job_runs_as_its_own_uid_and_only_declared_outputs_survive(owner: Owner) -> None:
