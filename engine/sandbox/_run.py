@@ -88,7 +88,8 @@ async def run(sandbox: Sandbox, populate: Callable[[str], object], manifest: Man
     with sandbox.uids.lease() as uid, _host_folder(sandbox) as scratch:
         if scratch is not None:
             env["HOME"] = env["TMPDIR"] = f"{scratch}/job"
-        group = sandbox.cgroups.create(limits.memory_bytes, limits.processes) if sandbox.cgroups else None
+        # + bwrap's monitor and the namespace's init, which are in the group too
+        group = sandbox.cgroups.create(limits.memory_bytes, limits.processes + 2) if sandbox.cgroups else None
         try:
             started = await trio.to_thread.run_sync(_start, sandbox, uid, limits, command, env, env_dir,
                                                     scratch, group, populate, manifest.entrypoint)
@@ -140,9 +141,9 @@ def _start(sandbox: Sandbox, uid: int, limits: Limits, command: list[str], env: 
         for fd in passed:
             os.close(fd)
         passed = ()
+        if group is not None:  # bwrap itself, while it sets up: the kernel's first move into a group
+            group.add(proc.pid)  # waits out an RCU grace period (ms); its init, if forked by then, follows below
         if not sandbox.isolated:
-            if group is not None:
-                group.add(proc.pid)
             return _Started(proc, None, proc.pid, folders, streams, began)
         init_pid = int(_read_json(info_r, proc, streams[1])["child-pid"])
         pidfd = os.pidfd_open(init_pid)
