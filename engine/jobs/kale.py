@@ -136,6 +136,7 @@ async def work(ctx: JobContext, p: WorkPayload) -> dict[str, Any]:
     if stored.get("best_nonce") is not None:  # an earlier attempt's best: keep it
         best = (int(stored["best_nonce"]), int(stored["best_zeros"]))
     submitted = int(stored.get("zeros") or -1)
+    resubmissions = int(stored.get("resubmissions") or 0)  # work sent again with more zeros
     hashes = 0
     try:
         if farm.network_time() >= hard_end:
@@ -143,11 +144,14 @@ async def work(ctx: JobContext, p: WorkPayload) -> dict[str, Any]:
         await farm.store.write(farmstore.set_pail, p.farmer, p.block, "hashing", job_id=ctx.job_id,
                                attempts=ctx.attempt)
         start = secrets.randbelow(2**63)
+        first_at = _first_submission(submit_at, hard_end, farm.network_time())
         while True:
-            until = submit_at if submitted < 0 and (best is None or best[1] >= s.min_zeros) else hard_end
-            target = 64 if submitted < 0 and until == submit_at else max(submitted + 1, s.min_zeros)
+            if submitted < 0 and farm.network_time() < first_at:
+                until, target = first_at, 64  # the whole time for the most zeros, then the first submission
+            else:  # submitted (more zeros than that, until the end), or past first_at without min_zeros yet
+                until, target = hard_end, max(submitted + 1, s.min_zeros)
             job = PowJob(ctx.job_id, ctx.priority, search.search, target=target, start=start,
-                         expected=16.0 ** max(target, 1), stop=ctx.stop_requested, verify=search.verify,
+                         expected=16.0 ** max(target, 1), cancel=ctx.stop_requested, verify=search.verify,
                          remote=("kale", {"index": p.block, "entropy": p.entropy, "farmer": search.farmer.hex()}))
             with trio.move_on_after(max(0.0, until - farm.network_time())):
                 await runtime.solve(job, on_progress=lambda progress: ctx.progress(**progress))
@@ -156,13 +160,16 @@ async def work(ctx: JobContext, p: WorkPayload) -> dict[str, Any]:
                 best = (job.best_nonce, job.best_zeros)
                 await farm.store.write(farmstore.set_pail, p.farmer, p.block, "hashing", best_nonce=best[0],
                                        best_zeros=best[1], hashes=hashes)
-            if best is not None and best[1] > submitted and best[1] >= s.min_zeros:
+            if best is not None and best[1] > submitted and best[1] >= s.min_zeros and \
+                    (submitted >= 0 or farm.network_time() >= first_at):
                 if submitted < 0:
                     await farm.store.write(farmstore.set_pail, p.farmer, p.block, "hashing", first_work_at=time.time())
-                gap = await _submit_work(ctx, farm, p, search, best, began, hashes)
+                again = int(submitted >= 0)
+                gap = await _submit_work(ctx, farm, p, search, best, began, hashes, resubmissions + again)
+                resubmissions += again
                 submitted = best[1]
-                ctx.progress(submitted_zeros=submitted, gap=gap)
-            if farm.network_time() >= hard_end - 1:
+                ctx.progress(submitted_zeros=submitted, gap=gap, resubmissions=resubmissions)
+            if ctx.stop_requested.is_set() or farm.network_time() >= hard_end - 1:
                 break
         if submitted < 0:
             raise PermanentFailure(f"no hash with {s.min_zeros} zeros before the block's end "
@@ -173,11 +180,19 @@ async def work(ctx: JobContext, p: WorkPayload) -> dict[str, Any]:
         raise
     pail = next(iter(await farm.store.read(farmstore.pails, index=p.block, farmer=p.farmer)), {})
     return {"block": p.block, "zeros": submitted, "nonce": pail.get("nonce"), "hash": pail.get("hash"),
-            "gap": pail.get("gap"), "hashes": hashes, "seconds": round(time.monotonic() - began, 3)}
+            "gap": pail.get("gap"), "hashes": hashes, "resubmissions": resubmissions,
+            "seconds": round(time.monotonic() - began, 3)}
+
+
+def _first_submission(submit_at: float, hard_end: float, now: float) -> float:
+    """When to submit the first work: at ``work_delay`` after the block opened; a job that
+    starts later (a late planting notice, a restart) hashes for half of what is left of the
+    block, submits its best, and resubmits more zeros for the rest."""
+    return submit_at if now < submit_at else now + max(0.0, hard_end - now) / 2
 
 
 async def _submit_work(ctx: JobContext, farm: KaleFarm, p: WorkPayload, search: KaleWork, best: tuple[int, int],
-                       began: float, hashes: int) -> int | None:
+                       began: float, hashes: int, resubmissions: int) -> int | None:
     nonce, zeros = best
     try:
         digest = search.verify(nonce, zeros)
@@ -201,15 +216,29 @@ async def _submit_work(ctx: JobContext, farm: KaleFarm, p: WorkPayload, search: 
         raise
     await farm.store.write(farmstore.set_pail, p.farmer, p.block, "worked", job_id=ctx.job_id, nonce=str(nonce),
                            hash=digest.hex(), zeros=zeros, gap=gap, hashes=hashes, attempts=ctx.attempt,
+                           resubmissions=resubmissions,
                            work_seconds=round(time.monotonic() - began, 3))
     return gap
 
 
 async def _compensate(ctx: JobContext, farm: KaleFarm, p: WorkPayload, reason: str) -> None:
+    """The work failed for good: a compensation record for the stake the chain burned — read
+    from the farmer's pail on chain (none: nothing was staked, nothing is owed; unreadable: the
+    payload's stake, marked unconfirmed)."""
     with trio.CancelScope(shield=True):
         await farm.store.write(farmstore.set_pail, p.farmer, p.block, "failed", job_id=ctx.job_id, error=reason,
                                attempts=ctx.attempt)
-        await farm.store.write(farmstore.compensate, p.farmer, p.block, p.stake, reason, ctx.job_id)
+        try:
+            pail = (await farm.reader.pails([p.farmer], p.block)).get(p.farmer)
+        except ChainError as exc:
+            await farm.store.write(farmstore.compensate, p.farmer, p.block, p.stake,
+                                   f"{reason} (stake not confirmed on chain: {exc})", ctx.job_id)
+            return
+        if pail is None:
+            await farm.store.write(farmstore.set_pail, p.farmer, p.block, "failed", job_id=ctx.job_id,
+                                   compensation="none: not planted on chain, no stake was burned")
+            return
+        await farm.store.write(farmstore.compensate, p.farmer, p.block, pail.stake, reason, ctx.job_id)
 
 
 async def harvest(ctx: JobContext, p: HarvestPayload) -> dict[str, Any]:

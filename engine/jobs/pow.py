@@ -54,7 +54,7 @@ async def kale(ctx: JobContext, p: KalePayload) -> dict[str, Any]:
     runtime = ctx.services.pow_runtime(ctx.pool)
     search = work.search_cuda if runtime.device == "cuda" else work.search
     job = PowJob(ctx.job_id, ctx.priority, search, target=target, start=start, expected=16.0**p.min_zeros,
-                 stop=ctx.stop_requested, verify=work.verify,
+                 cancel=ctx.stop_requested, verify=work.verify,
                  remote=("kale", {"index": p.index, "entropy": work.entropy.hex(), "farmer": work.farmer.hex()}))
     began = time.monotonic()
     budget = p.seconds if p.mode == "best" and p.seconds is not None else math.inf
@@ -92,7 +92,7 @@ async def hashcash(ctx: JobContext, p: HashcashPayload) -> dict[str, Any]:
     prefix = stamp_prefix(p.bits, p.resource, date=p.date, ext=p.ext, rand=p.rand)
     work = HashcashWork(prefix.encode())
     job = PowJob(ctx.job_id, ctx.priority, work.search, target=p.bits, start=0, expected=2.0**p.bits,
-                 stop=ctx.stop_requested, verify=work.verify, remote=("hashcash", {"prefix": prefix}))
+                 cancel=ctx.stop_requested, verify=work.verify, remote=("hashcash", {"prefix": prefix}))
     began = time.monotonic()
     await ctx.services.pow_runtime(ctx.pool).solve(job, on_progress=lambda progress: ctx.progress(**progress))
     if job.best_nonce is None or job.best_zeros < p.bits:

@@ -124,7 +124,7 @@ async def structs(ctx: JobContext, p: StructsPayload) -> dict[str, Any]:
     zeros_needed = difficulty(at - p.block_start, p.difficulty_range)
     start = p.start_nonce if p.start_nonce is not None else secrets.randbelow(2**63)
     job = PowJob(ctx.job_id, ctx.priority, work.search, target=zeros_needed, start=start,
-                 expected=16.0**zeros_needed, stop=ctx.stop_requested, verify=work.verify,
+                 expected=16.0**zeros_needed, cancel=ctx.stop_requested, verify=work.verify,
                  remote=("structs", {"prefix": prefix}))
 
     def report(**more: Any) -> None:

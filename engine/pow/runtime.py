@@ -100,7 +100,7 @@ class PowJob:
     """One job's search: its nonce counter, best so far, and how to run a batch of it."""
 
     def __init__(self, job_id: str, priority: int, search: Search, *, target: int, start: int = 0,
-                 end: int = 2**64, expected: float | None = None, stop: threading.Event | None = None,
+                 end: int = 2**64, expected: float | None = None, cancel: threading.Event | None = None,
                  remote: RemoteWork | None = None, verify: Callable[[int, int], object] | None = None) -> None:
         self.job_id = job_id
         self.remote = remote  # set: remote hashers may take ranges of it (their best is re-verified)
@@ -114,7 +114,9 @@ class PowJob:
         self.best_zeros = -1
         self.best_nonce: int | None = None
         self.meter = Meter()
-        self.stop = stop if stop is not None else threading.Event()  # set: take no more batches
+        self.stop = threading.Event()  # set when its solve() ends: take no more batches of this search
+        self.cancel = cancel  # the attempt's stop flag (cancel, e-stop, shutdown): read, never set here —
+        # a handler runs several searches in one attempt (KALE resubmits with more zeros)
         self.finished = trio.Event()  # found, or the nonce space is exhausted
         self.in_flight = 0
         self.last_served = 0.0
@@ -124,7 +126,8 @@ class PowJob:
         return self.meter.total
 
     def wants_work(self) -> bool:
-        return not self.stop.is_set() and not self.finished.is_set() and self.next_nonce < self.end
+        return not self.stop.is_set() and not (self.cancel is not None and self.cancel.is_set()) \
+            and not self.finished.is_set() and self.next_nonce < self.end
 
     def take(self, count: int) -> tuple[int, int]:
         start = self.next_nonce

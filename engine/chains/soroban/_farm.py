@@ -6,9 +6,10 @@ Every ledger (the chain's poll interval) it reads ``FarmIndex``, ``FarmBlock`` a
 ``Block(FarmIndex)``:
 
 * a block seen for the first time is recorded (``kale.block`` event, the Backend's
-  ``/pooler/block-discovered``), the previous block's results are reported
-  (``/pooler/work-completed``), and every unharvested pail of the last ``harvest_lookback``
-  blocks gets a harvest job;
+  ``/pooler/block-discovered``), the results of every block of the last ``harvest_lookback``
+  not reported yet are (``/pooler/work-completed``, the Backend's ``farmerId`` echoed; blocks
+  the engine missed while it was down included), and every unharvested pail of those blocks
+  gets a harvest job;
 * once the current block is ``block_interval`` old, the next plant opens the next block: every
   farmer of this engine gets a plant job for it (a block someone else opened is planted into
   while it is younger than ``plant_window``).
@@ -86,8 +87,14 @@ class KaleFarm:
         """Farm for ``address`` (its secret checked, sealed, loaded); True if it is new.
         :class:`SecretMismatch` if the secret is not the address's."""
         key = keypair_for(address, secret)
+        known = await self.store.read(farmstore.farmer, address)
+        try:
+            changed = known is None or self.vault.open(known.sealed) != secret.strip()
+        except SecretMismatch:  # sealed with another vault key: taken in again
+            changed = True
         new = await self.store.write(farmstore.put_farmer, address, self.vault.seal(secret.strip()),
-                                     self.settings.stake if stake is None else stake, origin, actor)
+                                     self.settings.stake if stake is None else stake, origin, actor,
+                                     key_changed=changed)
         self.txs.add_signer(key)
         return new
 
@@ -159,9 +166,9 @@ class KaleFarm:
         block = view.block
         assert block is not None
         data = {**block.public(), "ledger": view.ledger}
-        if not await self.store.write(farmstore.record_block, block.index, block.timestamp, block.entropy.hex(), data):
-            return  # seen before (a restart): reports and harvests were queued then
-        log.info("kale: block %d opened (entropy %s…)", block.index, block.entropy.hex()[:12])
+        if await self.store.write(farmstore.record_block, block.index, block.timestamp, block.entropy.hex(), data):
+            log.info("kale: block %d opened (entropy %s…)", block.index, block.entropy.hex()[:12])
+        # seen before or not (a restart), the reports and harvests below are queued once each (by id and key)
         await self._report(f"block-discovered:{block.index}", "/pooler/block-discovered", {
             "poolerId": self.settings.pooler_id, "blockIndex": block.index,
             "blockData": {"index": block.index, "timestamp": block.timestamp, "entropy": block.entropy.hex(),
@@ -170,9 +177,9 @@ class KaleFarm:
                           "min_zeros": block.min_zeros, "max_zeros": block.max_zeros, "min_gap": block.min_gap,
                           "max_gap": block.max_gap},
             "metadata": {"ledger": view.ledger}})
-        if block.index > 0:
-            await self._report_work(block.index - 1)
         lookback = range(max(0, block.index - self.settings.harvest_lookback), block.index)
+        for index in lookback:  # every block that is over, not only the last: the engine may have missed some
+            await self._report_work(index)
         specs = []
         for index in lookback:
             for pail in await self.store.read(farmstore.pails, index=index):
@@ -207,7 +214,7 @@ class KaleFarm:
         results = []
         for pail in await self.store.read(farmstore.pails, index=index):
             worked = pail["state"] in ("worked", "harvested")
-            results.append({"farmerId": pail["farmer"], "custodialWallet": pail["farmer"],
+            results.append({"farmerId": pail.get("farmer_id") or pail["farmer"], "custodialWallet": pail["farmer"],
                             "status": "success" if worked else "failed", "nonce": pail.get("nonce"),
                             "hash": pail.get("hash"), "zeros": pail.get("zeros"), "gap": pail.get("gap"),
                             "workTime": pail.get("work_seconds"), "attempts": pail.get("attempts"),

@@ -42,16 +42,26 @@ def farmers(conn: sqlite3.Connection, *, active: bool | None = True) -> list[Far
     return [Farmer(a, s, int(st), o, bool(ac), t) for a, s, st, o, ac, t in rows]
 
 
-def put_farmer(tx: Tx, address: str, sealed: str, stake: int, origin: str, actor: str) -> bool:
-    """Add a farmer (or update its key, stake and origin); True if it is new."""
+def farmer(conn: sqlite3.Connection, address: str) -> Farmer | None:
+    row = conn.execute("SELECT address, sealed, stake, origin, active, added_at FROM kale_farmers WHERE address = ?",
+                       (address,)).fetchone()
+    return None if row is None else Farmer(row[0], row[1], int(row[2]), row[3], bool(row[4]), row[5])
+
+
+def put_farmer(tx: Tx, address: str, sealed: str, stake: int, origin: str, actor: str, *,
+               key_changed: bool = True) -> bool:
+    """Add a farmer (or update its key, stake and origin); True if it is new. Audited when it
+    is new, its key changed or it comes from config or the CLI — the Backend's custodial wallets
+    arrive every block, and are audited when first taken in and when their key changes."""
     new = tx.conn.execute("SELECT 1 FROM kale_farmers WHERE address = ?", (address,)).fetchone() is None
     tx.conn.execute(
         "INSERT INTO kale_farmers (address, sealed, stake, origin, active, added_at) VALUES (?, ?, ?, ?, 1, ?)"
         " ON CONFLICT (address) DO UPDATE SET sealed = excluded.sealed, stake = excluded.stake,"
         " origin = excluded.origin, active = 1", (address, sealed, str(stake), origin, tx.now))
-    if origin != "pooler":  # the Backend's planted farmers arrive every block: not audit-worthy
-        tx.audit(actor, "kale.farmer.add" if new else "kale.farmer.update", address, "",
-                 {"stake": str(stake), "origin": origin, "secret": "[sealed]"})
+    if new or key_changed or origin != "pooler":
+        tx.audit(actor, "kale.farmer.add" if new else "kale.farmer.update", address,
+                 "custodial key taken in from the Backend" if origin == "pooler" else "",
+                 {"stake": str(stake), "origin": origin, "secret": "[sealed]", "key_changed": new or key_changed})
     return new
 
 

@@ -92,7 +92,7 @@ def _stake(value: int | str, field: str) -> int:
 async def accept_notice(farm: KaleFarm, notice: PlantingNotice, actor: str) -> dict[str, Any]:
     """Queue work for every planted farmer of ``notice``; refuses (and queues nothing) if any
     part is wrong: no farmers, an old block, entropy that is not the chain's, a key that is not
-    its wallet's."""
+    its wallet's, a farmer with no pail in the block on chain."""
     if not notice.plantedFarmers:
         raise Invalid("plantedFarmers: no planted farmers in the notice", field="plantedFarmers")
     entropy = notice.blockData.entropy.lower().removeprefix("0x")
@@ -119,6 +119,16 @@ async def accept_notice(farm: KaleFarm, notice: PlantingNotice, actor: str) -> d
         except SecretMismatch as exc:
             raise Invalid(f"{field}.custodialSecretKey: {exc}", field=f"{field}.custodialSecretKey") from None
         checked.append((farmer, _stake(farmer.stakeAmount, f"{field}.stakeAmount")))
+    try:
+        planted = await farm.reader.pails([f.custodialWallet for f, _ in checked], block.index)
+    except ChainError as exc:
+        raise Rejected(f"the farm's chain cannot be read now ({exc}); nothing was queued, send it again",
+                       code="chain_unavailable") from None
+    for i, (farmer, _) in enumerate(checked):
+        if farmer.custodialWallet not in planted:  # work for it would fail, and no stake was burned to compensate
+            field = f"plantedFarmers[{i}].custodialWallet"
+            raise Invalid(f"{field}: {farmer.custodialWallet} has not planted in block {block.index} on chain",
+                          field=field)
     queued = 0
     for farmer, stake in checked:
         await farm.add_farmer(farmer.custodialWallet, farmer.custodialSecretKey, stake, "pooler", actor)

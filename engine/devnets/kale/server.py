@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ from engine.devnets.kale.txs import (
     validate,
 )
 
+log = logging.getLogger("shiftboss.devnet.kale")
 PROTOCOL_VERSION = 23
 MAX_KEYS = 200
 
@@ -135,7 +137,9 @@ class Devnet:
             try:
                 check_footprint(call, ledger, now)
                 value = invoke(call, ledger, sequence=ledger.sequence, now=now, check_auth=True)
-            except ContractError:
+            except Exception as exc:  # whatever one transaction does, only it fails
+                if not isinstance(exc, ContractError):
+                    log.exception("devnet: transaction %s failed in an unexpected way", call.hash)
                 record.update(status="FAILED", resultXdr=result_xdr(sx.TransactionResultCode.txFAILED, call.fee))
             else:
                 record.update(status="SUCCESS", resultXdr=result_xdr(sx.TransactionResultCode.txSUCCESS, call.fee, value),

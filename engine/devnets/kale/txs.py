@@ -113,7 +113,17 @@ def _signed_by(call: Call, account: str) -> bool:
 
 def invoke(call: Call, ledger: Ledger, *, sequence: int, now: int, check_auth: bool) -> sx.SCVal:
     """Run the call on ``ledger``'s farm (it changes only if the call succeeds); its return value.
-    :class:`ContractError` from the contract."""
+    :class:`ContractError` from the contract — also for arguments of the wrong type (a ``u64``
+    where ``i128`` is declared): the SDK's conversion fails inside the contract, which traps with
+    the generic abort ``Error(WasmVm, InvalidAction)`` (rs-soroban-sdk issue #1578: "the error
+    message is the generic abort error"); only that transaction fails."""
+    try:
+        return _invoke(call, ledger, sequence=sequence, now=now, check_auth=check_auth)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
+        raise ContractError(0, "trap") from None
+
+
+def _invoke(call: Call, ledger: Ledger, *, sequence: int, now: int, check_auth: bool) -> sx.SCVal:
     farm = ledger.farm
     args = call.args
     if call.function == "plant" and len(args) == 2:
@@ -239,6 +249,8 @@ def host_error(exc: ContractError) -> str:
         return "Error(Storage, MissingValue)"
     if exc.contract == "footprint":
         return "Error(Storage, ExceededLimit)"
+    if exc.contract == "trap":
+        return "Error(WasmVm, InvalidAction)"
     return f"Error(Contract, #{exc.code})"
 
 

@@ -127,3 +127,41 @@ async def test_a_plant_for_another_farmer_needs_that_farmers_signed_authorisatio
             assert await until_done(rpc, (await rpc.send(assembled.to_xdr())).hash) == "SUCCESS"
             assert (farmer.public_key, 0) in ledger.farm.state.pails
         nursery.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_a_malformed_call_fails_alone_and_the_devnet_keeps_running() -> None:
+    """A ``plant`` with a u64 amount (the contract takes i128), sent without simulation with a
+    SOURCE_ACCOUNT entry: only that transaction fails (the contract's conversion traps), at
+    simulation and when applied; the devnet serves the next one."""
+    farmer = Keypair.random()
+    now = int(time.time())
+    ledger = Ledger(sequence=50, close_time=now, farm=KaleFarm(Keypair.random().public_key, now=now))
+    ledger.fund(farmer.public_key, kale=1_000)
+    devnet = Devnet(ledger, ledger_seconds=0.2)
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(devnet.run)
+        async with SorobanRpc([url]) as rpc:
+            args = [scval.to_address(farmer.public_key), scval.to_uint64(400)]
+            source = await account(rpc, farmer)
+            tx = (TransactionBuilder(source, PASSPHRASE, base_fee=200_000)
+                  .append_invoke_contract_function_op(ledger.farm_id, "plant", args).set_timeout(30).build())
+            with pytest.raises(ContractFailed, match=r"Error\(WasmVm, InvalidAction\)"):
+                await rpc.simulate(tx.to_xdr())
+            entry = sx.SorobanAuthorizationEntry(
+                credentials=sx.SorobanCredentials(sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_SOURCE_ACCOUNT),
+                root_invocation=sx.SorobanAuthorizedInvocation(function=sx.SorobanAuthorizedFunction(
+                    sx.SorobanAuthorizedFunctionType.SOROBAN_AUTHORIZED_FUNCTION_TYPE_CONTRACT_FN,
+                    contract_fn=tx.transaction.operations[0].host_function.invoke_contract),  # type: ignore[attr-defined]
+                    sub_invocations=[]))
+            tx.transaction.operations[0].auth = [entry]  # type: ignore[attr-defined]
+            tx.sign(farmer)
+            sent = await rpc.send(tx.to_xdr())
+            assert sent.status.value == "PENDING"
+            assert await until_done(rpc, sent.hash) == "FAILED"
+            assert (farmer.public_key, ledger.farm.state.farm_index) not in ledger.farm.state.pails
+            assert ledger.farm.state.asset.balances[farmer.public_key] == 1_000  # type: ignore[union-attr]
+            good = await build(rpc, ledger, farmer, "plant", [scval.to_address(farmer.public_key), scval.to_int128(400)])
+            again = await rpc.send(good)
+            assert await until_done(rpc, again.hash) == "SUCCESS"
+        nursery.cancel_scope.cancel()

@@ -120,6 +120,11 @@ async def test_a_backend_drives_the_pooler_and_gets_its_reports(tmp_path: Path) 
                 await plant(node, rpc, w, 500)
             wallet_ids = {w.public_key for w in wallets}
 
+            async def planted() -> bool:  # the Backend reports its plants once they landed
+                return all((w.public_key, index) in node.ledger.farm.state.pails for w in wallets[:2])
+
+            await wait_for(planted, within=5, interval=0.1)
+
             async def wallet_jobs() -> list[str]:
                 """Jobs queued for the Backend's wallets (the engine's own farmer queues its own meanwhile)."""
                 jobs = (await _unix.get("/v1/jobs", params={"limit": 1000})).json()["jobs"]
@@ -149,6 +154,11 @@ async def test_a_backend_drives_the_pooler_and_gets_its_reports(tmp_path: Path) 
                 answer = await tcp.post("/backend/planting-status", json=notice(index - 1, entropy, wallets[:2]),
                                         headers=pooler)
                 assert answer.status_code == 409 and answer.json()["error"]["code"] == "old_block"
+            # a wallet that never planted: its work would fail, and no stake of it was burned to compensate
+            answer = await tcp.post("/backend/planting-status", json=notice(index, entropy, wallets), headers=pooler)
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["error"]["details"]["field"] == "plantedFarmers[2].custodialWallet"
+            assert "has not planted" in answer.json()["error"]["message"]
             assert await wallet_jobs() == []
             assert not [f for f in await store.read(farmstore.farmers) if f.origin == "pooler"]
 
@@ -186,7 +196,15 @@ async def test_a_backend_drives_the_pooler_and_gets_its_reports(tmp_path: Path) 
             assert headers["idempotency-key"] == f"work-completed:{index}"
             results = {r["custodialWallet"]: r for r in body["workResults"]}
             assert all(results[w.public_key]["status"] == "success" for w in wallets[:2])
+            # the Backend's own farmerId comes back (the real Pooler echoes it), not the wallet
+            assert [results[w.public_key]["farmerId"] for w in wallets[:2]] == ["user-0", "user-1"]
             assert body["summary"]["successfulWork"] >= 2 and not any(r["compensationRequired"] for r in results.values())
             ids = [h["idempotency-key"] for _p, h, _b in backend.reports]
             assert len(ids) == len(set(ids))  # the 503 was retried, and nothing delivered twice
+            # each custodial key taken in is audited once (the notice of every block is not), sealed
+            audit = (await _unix.get("/v1/audit", params={"limit": 500})).json()
+            taken = [a for a in audit["records"] if a["action"] == "kale.farmer.add"
+                     and a["target"] in {w.public_key for w in wallets[:2]}]
+            assert len(taken) == 2 and all("Backend" in a["reason"] for a in taken), taken
+            assert wallets[0].secret not in str(audit) and wallets[1].secret not in str(audit)
         nursery.cancel_scope.cancel()
