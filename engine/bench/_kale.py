@@ -6,19 +6,26 @@ another, each with an equal share of what is left of the block: the scalar C ref
 that ``bench pow`` measures, given each farmer's real job, its work then sent at once).
 
 Figures per side: the fraction of planted farmers whose work is on chain before the block's
-end, hashes and zeros per farmer (median), and the time from the block's open to the last
-farmer's first work submission.
+end, hashes and zeros per farmer (median), the time from the block's open to the last
+farmer's first work submission, the engine's resubmissions with more zeros, and what the
+operator is paid for: each side's share of one block's reward had both farmed the same block,
+recomputed with the contract's formula (``harvest``: each pail's normalized gap + stake + zeros
+over the block's total) from the pails on chain. ``--load`` runs a CPU hog on every core
+beside both sides (a busy machine).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +39,7 @@ from stellar_sdk.soroban_rpc import SimulateTransactionResponse
 
 from engine.chains.soroban import SorobanRpc
 from engine.chains.soroban._kale import KaleReader
+from engine.devnets.kale.contract import Block, block_reward, normalizations
 from engine.lifecycle import EngineProcess
 from engine.output import emit_json, fail
 from engine.pow._codegen import generate_c
@@ -52,9 +60,10 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
               help="No work later than this before the block's end (both sides).")
 @click.option("--ledger-seconds", type=click.FloatRange(0.5, 10), default=5.0, show_default=True,
               help="Seconds between ledgers on the local chain (Stellar: ~5).")
+@click.option("--load", is_flag=True, help="Run a CPU hog on every core beside both sides (a busy machine).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
 def bench_kale(sizes: str, block_seconds: int, work_delay: float, margin: float, ledger_seconds: float,
-               as_json: bool) -> None:
+               load: bool, as_json: bool) -> None:
     """KALE farming: farmers worked per block and hashes per farmer, beside the seed's shape."""
     say = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
     try:
@@ -65,7 +74,8 @@ def bench_kale(sizes: str, block_seconds: int, work_delay: float, margin: float,
         fail("--farmers: each size must be between 1 and 1000")
     if work_delay + margin >= block_seconds:
         fail("--work-delay + --margin must be below --block-seconds")
-    shape = {"block_seconds": block_seconds, "work_delay": work_delay, "margin": margin, "ledger_seconds": ledger_seconds}
+    shape = {"block_seconds": block_seconds, "work_delay": work_delay, "margin": margin, "ledger_seconds": ledger_seconds,
+             "load": load}
     results = []
     with tempfile.TemporaryDirectory(prefix="shiftboss-bench-kale-") as tmp_name:
         tmp = Path(tmp_name)
@@ -73,12 +83,13 @@ def bench_kale(sizes: str, block_seconds: int, work_delay: float, margin: float,
         rate = _miner_rate(miner)
         say(f"scalar C miner: {rate / 1e6:.2f} MH/s on one thread")
         for n in ns:
-            with _Chain(tmp / f"chain-{n}", block_seconds, ledger_seconds) as chain:
+            with _Chain(tmp / f"chain-{n}", block_seconds, ledger_seconds) as chain, _hogs(load):
                 say(f"N={n}: engine farming one block …")
                 ours = _engine_side(chain, tmp / f"engine-{n}", n, shape, say)
                 say(f"N={n}: the seed's shape on the next block …")
                 seed = _seed_side(chain, n, shape, miner, rate, say)
-            results.append({"farmers": n, "engine": ours, "seed_shape": seed,
+            share = _shared_block(ours.pop("pails"), seed.pop("pails"), ours["block"])
+            results.append({"farmers": n, "engine": ours, "seed_shape": seed, "shared_block": share,
                             "hashes_ratio": round(ours["hashes_median"] / max(seed["hashes_median"], 1), 1)})
     report = {**shape, "sizes": results, "target": {"worked": 1.0, "hashes_ratio": TARGET_RATIO},
               "miner_hashes_per_s": round(rate)}
@@ -86,7 +97,8 @@ def bench_kale(sizes: str, block_seconds: int, work_delay: float, margin: float,
         emit_json(report)
         return
     click.echo(f"\nKALE on the local chain: {block_seconds} s blocks, work at +{work_delay:g} s, "
-               f"nothing after end − {margin:g} s, a ledger every {ledger_seconds:g} s")
+               f"nothing after end − {margin:g} s, a ledger every {ledger_seconds:g} s"
+               + (f", a CPU hog on each of {os.cpu_count()} cores" if load else ""))
     for r in results:
         o, s = r["engine"], r["seed_shape"]
         click.echo(f"  N={r['farmers']}")
@@ -94,6 +106,10 @@ def bench_kale(sizes: str, block_seconds: int, work_delay: float, margin: float,
                    f"  zeros {o['zeros_median']}  open → last work {o['last_work_s']} s")
         click.echo(f"    seed shape   worked {s['worked']}/{s['planted']}  hashes/farmer {s['hashes_median']:>13,}"
                    f"  zeros {s['zeros_median']}  open → last work {s['last_work_s']} s")
+        b = r["shared_block"]
+        click.echo(f"    resubmissions with more zeros: {o['resubmissions']} (by {o['resubmitted_farmers']} farmers)")
+        click.echo(f"    one block's reward ({b['block_reward'] / 1e7:,.2f} KALE) had both farmed it: engine "
+                   f"{b['engine'] / 1e7:,.2f} KALE ({b['engine_share']:.1%}), seed shape {b['seed_shape'] / 1e7:,.2f} KALE")
         ok = o["worked"] == o["planted"] and r["hashes_ratio"] >= TARGET_RATIO
         click.echo(f"    hashes per farmer {r['hashes_ratio']}× the seed's (target ≥ {TARGET_RATIO:g}×), "
                    f"all worked: {'yes' if o['worked'] == o['planted'] else 'NO'}  {'ok' if ok else 'MISSED'}")
@@ -207,10 +223,44 @@ plant_window = 5
         pails = {p["farmer"]: p for p in client.get("/v1/kale/pails", block=block.index)["pails"]}
     worked = [a for a, p in on_chain.items() if p.zeros is not None]
     firsts = [p["first_work_at"] for p in pails.values() if p.get("first_work_at")]
-    return {"block": block.index, "planted": len(on_chain), "worked": len(worked),
+    again = [int(p.get("resubmissions") or 0) for p in pails.values()]
+    return {"block": block.index, "planted": len(on_chain), "worked": len(worked), "pails": list(on_chain.values()),
+            "resubmissions": sum(again), "resubmitted_farmers": sum(1 for a in again if a),
             "hashes_median": int(statistics.median([int(p.get("hashes") or 0) for p in pails.values()] or [0])),
             "zeros_median": statistics.median([on_chain[a].zeros for a in worked] or [0]),
             "last_work_s": round(max(firsts) - block.timestamp, 1) if firsts else None}
+
+
+def _shared_block(ours: list[Any], seed: list[Any], index: int) -> dict[str, Any]:
+    """Both sides' worked pails in one block, paid as the contract's ``harvest`` pays: each
+    pail's normalizations (gap, stake, zeros, within the block's ranges — here the ranges of
+    these pails) over their total, times the block's reward plus the stakes."""
+    pails = [(p, side) for side, ps in (("engine", ours), ("seed_shape", seed)) for p in ps if p.zeros is not None]
+    reward = block_reward(index)
+    if not pails:
+        return {"block_reward": reward, "engine": 0, "seed_shape": 0, "engine_share": 0.0}
+    block = Block(timestamp=0, min_gap=min(p.gap for p, _ in pails), max_gap=max(p.gap for p, _ in pails),
+                  min_stake=min(p.stake for p, _ in pails), max_stake=max(p.stake for p, _ in pails),
+                  min_zeros=min(p.zeros for p, _ in pails), max_zeros=max(p.zeros for p, _ in pails),
+                  staked_total=sum(p.stake for p, _ in pails))
+    weight = {"engine": 0, "seed_shape": 0}
+    for p, side in pails:
+        weight[side] += sum(normalizations(block, p.gap, p.stake, p.zeros))
+    total = max(sum(weight.values()), 1)
+    paid = {side: w * (reward + block.staked_total) // total for side, w in weight.items()}
+    return {"block_reward": reward, **paid, "engine_share": round(weight["engine"] / total, 4)}
+
+
+@contextlib.contextmanager
+def _hogs(on: bool) -> Iterator[None]:
+    """A busy machine: one spinning process per core while the block lasts."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)] if on else []
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def _sleep_until(when: float) -> None:
@@ -271,7 +321,7 @@ def _seed_side(chain: _Chain, n: int, shape: dict[str, Any], miner: Path, rate: 
     _sleep_until(block.timestamp + shape["block_seconds"] - 1)
     on_chain = chain.pails([k.public_key for k in keys], block.index)
     worked = [a for a, p in on_chain.items() if p.zeros is not None]
-    return {"block": block.index, "planted": len(on_chain), "worked": len(worked),
+    return {"block": block.index, "planted": len(on_chain), "worked": len(worked), "pails": list(on_chain.values()),
             "hashes_median": int(statistics.median(hashes)),
             "zeros_median": statistics.median([on_chain[a].zeros for a in worked] or [0]),
             "last_work_s": round(max(firsts) - block.timestamp, 1)}

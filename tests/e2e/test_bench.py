@@ -77,6 +77,10 @@ def test_bench_kale_runs_both_sides_on_the_local_chain() -> None:
     assert seed["planted"] == 3 and seed["hashes_median"] > 0
     assert size["hashes_ratio"] == round(ours["hashes_median"] / seed["hashes_median"], 1)
     assert report["miner_hashes_per_s"] > 0 and report["target"]["hashes_ratio"] == 10.0
+    assert ours["resubmissions"] >= ours["resubmitted_farmers"] >= 0 and "pails" not in ours
+    shared = size["shared_block"]  # the reward split recomputed from the pails on chain
+    assert shared["block_reward"] > 0 and 0 < shared["engine_share"] <= 1
+    assert shared["engine"] + shared["seed_shape"] <= shared["block_reward"] and shared["engine"] > 0
 
 
 @pytest.mark.slow
