@@ -46,7 +46,7 @@ system: ## install redis-server, tmux, bubblewrap and util-linux (the sandbox fo
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-node: $(NODE_TOOLS) ## install anvil (local EVM devnet) and solc-js into ./node_modules
+node: $(NODE_TOOLS) ## install anvil (local EVM devnet), solc-js and @stellar/stellar-sdk (judges the KALE devnet) into ./node_modules
 
 $(NODE_TOOLS): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "installing: nodejs npm"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }

@@ -42,6 +42,9 @@ class Ledger:
     asset_id: str = field(default_factory=lambda: contract_id("kale-asset"))
     accounts: dict[str, Account] = field(default_factory=dict)
     modified: dict[Any, int] = field(default_factory=dict)  # entry key → ledger it last changed
+    #: (address, nonce) of every ADDRESS credential used → the ledger its entry lives until (the
+    #: host's temporary nonce entries: a credential is good once, soroban-env-host auth.rs consume_nonce)
+    nonces: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def fund(self, account: str, stroops: int = 10_000 * XLM, kale: int = 0, trustline: bool = True) -> None:
         """Friendbot: create or top up ``account``; give it a KALE trustline and balance."""

@@ -1,8 +1,8 @@
 """The devnet's Soroban-RPC-compatible JSON-RPC server (hypercorn on Trio), and the clock that
 closes a ledger every ``ledger_seconds``.
 
-Methods: ``getHealth``, ``getNetwork``, ``getLatestLedger``, ``getLedgerEntries``,
-``simulateTransaction``, ``sendTransaction``, ``getTransaction``, with the real server's
+Methods: ``getHealth``, ``getNetwork``, ``getLatestLedger``, ``getVersionInfo``, ``getFeeStats``,
+``getLedgerEntries``, ``simulateTransaction``, ``sendTransaction``, ``getTransaction``, with the real server's
 parameter names and answer fields. A sent transaction waits for the next ledger close, which
 applies the waiting ones in order. Unknown methods get JSON-RPC's -32601 and bad parameters
 -32602, as stellar-rpc answers them.
@@ -26,12 +26,14 @@ from stellar_sdk import xdr as sx
 
 from engine.devnets._http import serve_app
 from engine.devnets._jsonrpc import InvalidParams, endpoint
+from engine.devnets.kale import ledger_xdr
 from engine.devnets.kale.contract import ContractError
 from engine.devnets.kale.ledger import PASSPHRASE, TEMP_TTL, Ledger
 from engine.devnets.kale.txs import (
     Call,
     Rejected,
     check_footprint,
+    error_event,
     invoke,
     meta_xdr,
     parse,
@@ -53,6 +55,7 @@ class Devnet:
     autoclose: bool = True  # False: ledgers close only when ``close`` is called (tests)
     pending: list[Call] = field(default_factory=list)
     done: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash → what getTransaction shows
+    _friendbot_seq: int = 0
 
     # --- the methods -------------------------------------------------------------------------
 
@@ -64,8 +67,26 @@ class Devnet:
         return {"passphrase": PASSPHRASE, "protocolVersion": PROTOCOL_VERSION, "friendbotUrl": self.friendbot_url}
 
     def get_latest_ledger(self, _params: dict[str, Any]) -> dict[str, Any]:
-        return {"id": self.ledger_hash(self.ledger.sequence), "protocolVersion": PROTOCOL_VERSION,
-                "sequence": self.ledger.sequence, "closeTime": str(self.ledger.close_time)}
+        """stellar-rpc ``methods/get_latest_ledger.go``: the hash, protocol, sequence, close time,
+        the ``LedgerHeader`` (``headerXdr``) and the ``LedgerCloseMeta`` (``metadataXdr``)."""
+        seq, close = self.ledger.sequence, self.ledger.close_time
+        return {"id": self.ledger_hash(seq), "protocolVersion": PROTOCOL_VERSION, "sequence": seq,
+                "closeTime": str(close), "headerXdr": ledger_xdr.header(seq, close).to_xdr(),
+                "metadataXdr": ledger_xdr.close_meta(seq, close).to_xdr()}
+
+    def get_version_info(self, _params: dict[str, Any]) -> dict[str, Any]:
+        """stellar-rpc ``methods/get_version_info.go`` (there is no Stellar Core here to name)."""
+        return {"version": "shiftboss-kale-devnet", "commitHash": "", "buildTimestamp": "",
+                "captiveCoreVersion": "none (a local model, not stellar-core)", "protocolVersion": PROTOCOL_VERSION}
+
+    def get_fee_stats(self, _params: dict[str, Any]) -> dict[str, Any]:
+        """stellar-rpc ``methods/get_fee_stats.go``: the inclusion-fee distributions (every fee
+        here is the base fee: no surge pricing on the devnet)."""
+        base = str(ledger_xdr.BASE_FEE)
+        dist = {"max": base, "min": base, "mode": base, **{f"p{p}": base for p in (10, 20, 30, 40, 50, 60, 70, 80,
+                                                                                  90, 95, 99)},
+                "transactionCount": "0", "ledgerCount": 1}
+        return {"sorobanInclusionFee": dist, "inclusionFee": dict(dist), "latestLedger": self.ledger.sequence}
 
     def get_ledger_entries(self, params: dict[str, Any]) -> dict[str, Any]:
         keys = params.get("keys")
@@ -102,7 +123,9 @@ class Devnet:
             call = parse(envelope, self.ledger)
         except Rejected as exc:
             return {**answer, "status": "ERROR", "hash": "", "errorResultXdr": result_xdr(exc.code, 0)}
-        if call.hash in self.done or any(p.hash == call.hash for p in self.pending):
+        # stellar-core's TransactionQueue answers DUPLICATE only while the transaction waits; once
+        # applied, it is a transaction whose sequence number is used: txBAD_SEQ (validate, below)
+        if any(p.hash == call.hash for p in self.pending):
             return {**answer, "status": "DUPLICATE", "hash": call.hash}
         if any(p.source == call.source for p in self.pending):  # Stellar Core queues one per account
             return {**answer, "status": "TRY_AGAIN_LATER", "hash": call.hash}
@@ -140,11 +163,18 @@ class Devnet:
             except Exception as exc:  # whatever one transaction does, only it fails
                 if not isinstance(exc, ContractError):
                     log.exception("devnet: transaction %s failed in an unexpected way", call.hash)
-                record.update(status="FAILED", resultXdr=result_xdr(sx.TransactionResultCode.txFAILED, call.fee))
+                    exc = ContractError(0, "trap")
+                event = error_event(exc)
+                record.update(status="FAILED", resultXdr=result_xdr(sx.TransactionResultCode.txFAILED, call.fee),
+                              resultMetaXdr=meta_xdr(sx.SCVal(sx.SCValType.SCV_VOID), [event]),
+                              diagnosticEventsXdr=[event.to_xdr()])
             else:
                 record.update(status="SUCCESS", resultXdr=result_xdr(sx.TransactionResultCode.txSUCCESS, call.fee, value),
                               resultMetaXdr=meta_xdr(value))
             self.done[call.hash] = record
+        for used, live_until in list(ledger.nonces.items()):
+            if ledger.sequence > live_until:
+                del ledger.nonces[used]
         for key, since in list(ledger.modified.items()):
             if ledger.sequence > since + TEMP_TTL:
                 del ledger.modified[key]
@@ -162,25 +192,52 @@ class Devnet:
     def app(self) -> Starlette:
         methods = {"getHealth": self.get_health, "getNetwork": self.get_network,
                    "getLatestLedger": self.get_latest_ledger, "getLedgerEntries": self.get_ledger_entries,
+                   "getVersionInfo": self.get_version_info, "getFeeStats": self.get_fee_stats,
                    "simulateTransaction": self.simulate_transaction, "sendTransaction": self.send_transaction,
                    "getTransaction": self.get_transaction}
 
         rpc = endpoint(methods)
 
         async def friendbot(request: Request) -> JSONResponse:
-            """As Stellar's friendbot: ``GET /friendbot?addr=G…`` funds an account (10,000 XLM), and
-            on this devnet also gives it a KALE trustline (and ``kale`` stroops of KALE if asked)."""
+            """As Stellar's friendbot (``GET`` or ``POST /friendbot?addr=G…``): creates the account
+            with 10,000 XLM by a ``createAccount`` transaction and answers with it as Horizon
+            shows a transaction (``hash``, ``envelope_xdr``, ``result_xdr``, ``result_meta_xdr``;
+            ``getTransaction`` finds it too). An account that exists already is a 400 whose
+            detail says ``createAccountAlreadyExist`` (what @stellar/stellar-sdk's
+            ``requestAirdrop`` looks for). Devnet extension: ``kale=STROOPS`` also gives KALE
+            (and a trustline) — to an existing account too."""
             address = request.query_params.get("addr", "")
             try:
                 kale = int(request.query_params.get("kale", "0"))
                 if kale < 0:
                     raise ValueError("kale must not be negative")
+                exists = address in self.ledger.accounts
+                if exists and not kale:
+                    return JSONResponse({"type": "https://stellar.org/horizon-errors/transaction_failed",
+                                         "title": "Transaction Failed", "status": 400,
+                                         "detail": f"createAccountAlreadyExist: account {address} exists already"},
+                                        status_code=400)
                 self.ledger.fund(address, kale=kale)
             except ValueError as exc:
                 return JSONResponse({"status": 400, "detail": str(exc)}, status_code=400)
-            return JSONResponse({"successful": True, "account": address, "ledger": self.ledger.sequence})
+            if exists:
+                return JSONResponse({"successful": True, "account": address, "ledger": self.ledger.sequence,
+                                     "kale": str(kale)})
+            return JSONResponse(self._friendbot_record(address))
 
-        return Starlette(routes=[Route("/", rpc, methods=["POST"]), Route("/friendbot", friendbot, methods=["GET"])])
+        return Starlette(routes=[Route("/", rpc, methods=["POST"]),
+                                 Route("/friendbot", friendbot, methods=["GET", "POST"])])
+
+    def _friendbot_record(self, address: str) -> dict[str, Any]:
+        self._friendbot_seq += 1
+        account = self.ledger.accounts[address]
+        tx_hash, envelope, result, meta = ledger_xdr.friendbot_payment(address, account.balance, self._friendbot_seq,
+                                                                      self.ledger.sequence)
+        self.done[tx_hash] = {"status": "SUCCESS", "txHash": tx_hash, "ledger": self.ledger.sequence,
+                              "createdAt": str(self.ledger.close_time), "applicationOrder": 1, "feeBump": False,
+                              "envelopeXdr": envelope, "resultXdr": result, "resultMetaXdr": meta}
+        return {"successful": True, "hash": tx_hash, "ledger": self.ledger.sequence, "envelope_xdr": envelope,
+                "result_xdr": result, "result_meta_xdr": meta}
 
     async def close_ledgers(self) -> None:
         while True:

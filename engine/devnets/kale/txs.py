@@ -7,13 +7,16 @@ next sequence number, a fee of at least the inclusion fee plus the declared reso
 time bounds, the source's signature over the transaction hash — and a failure is the
 ``TransactionResult`` a real node returns (``txBadSeq``, ``txBadAuth`` …). ``plant`` needs the
 farmer's authorisation: the source account itself (SOURCE_ACCOUNT credentials), or an ADDRESS
-credential the farmer signed. ``work`` and ``harvest`` need none.
+credential the farmer signed — for exactly this call (contract, function, arguments) and, when
+it stakes, its ``burn`` of the stake on the KALE asset; a nonce is good once. ``work`` and
+``harvest`` need none.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,9 +131,11 @@ def _invoke(call: Call, ledger: Ledger, *, sequence: int, now: int, check_auth: 
     args = call.args
     if call.function == "plant" and len(args) == 2:
         farmer = scval.from_address(args[0]).address
-        if check_auth:
-            _require_auth(call, farmer, sequence)
-        farm.plant(farmer, scval.from_int128(args[1]), now=now, sequence=sequence)
+        amount = scval.from_int128(args[1])
+        used = _require_auth(call, ledger, farmer, amount, sequence) if check_auth else None
+        farm.plant(farmer, amount, now=now, sequence=sequence)
+        if used is not None:  # the nonce entry is written with the call's other changes
+            ledger.nonces[used[0]] = used[1]
         index = farm.state.farm_index
         ledger.modified[("Block", index)] = ledger.modified[("Pail", farmer, index)] = sequence
         return scval.to_void()
@@ -146,35 +151,85 @@ def _invoke(call: Call, ledger: Ledger, *, sequence: int, now: int, check_auth: 
     raise ContractError(0, "host")  # no such function: the host's MissingValue
 
 
-def _require_auth(call: Call, farmer: str, sequence: int) -> None:
-    """``farmer.require_auth()``: the source account itself (SOURCE_ACCOUNT credentials), or an
-    ADDRESS credential for the farmer whose ed25519 signature over the network's authorisation
-    preimage verifies and has not expired."""
+def plant_invocation(call: Call, ledger: Ledger, farmer: str, amount: int) -> sx.SorobanAuthorizedInvocation:
+    """The authorisation tree ``plant`` asks of the farmer: the call itself and, when it stakes,
+    the KALE asset's ``burn(farmer, amount)`` beneath it (the SAC's ``from.require_auth()``)."""
+    subs = []
+    if amount > 0:
+        subs.append(sx.SorobanAuthorizedInvocation(
+            function=sx.SorobanAuthorizedFunction(
+                sx.SorobanAuthorizedFunctionType.SOROBAN_AUTHORIZED_FUNCTION_TYPE_CONTRACT_FN,
+                contract_fn=sx.InvokeContractArgs(
+                    contract_address=Address(ledger.asset_id).to_xdr_sc_address(),
+                    function_name=sx.SCSymbol(b"burn"), args=[scval.to_address(farmer), scval.to_int128(amount)])),
+            sub_invocations=[]))
+    host_function = call.envelope.transaction.operations[0].host_function  # type: ignore[attr-defined]
+    return sx.SorobanAuthorizedInvocation(
+        function=sx.SorobanAuthorizedFunction(
+            sx.SorobanAuthorizedFunctionType.SOROBAN_AUTHORIZED_FUNCTION_TYPE_CONTRACT_FN,
+            contract_fn=host_function.invoke_contract),
+        sub_invocations=subs)
+
+
+def _covers(granted: sx.SorobanAuthorizedInvocation, needed: sx.SorobanAuthorizedInvocation) -> bool:
+    """Whether an entry's tree authorises ``needed``: the same function with the same arguments,
+    and each sub-invocation needed found among the granted ones (the host matches every
+    ``require_auth`` against the tree; a granted node left unused is no error)."""
+    if granted.function.to_xdr_bytes() != needed.function.to_xdr_bytes():
+        return False
+    return all(any(_covers(g, n) for g in granted.sub_invocations) for n in needed.sub_invocations)
+
+
+def _require_auth(call: Call, ledger: Ledger, farmer: str, amount: int,
+                  sequence: int) -> tuple[tuple[str, int], int] | None:
+    """``farmer.require_auth()`` as the host enforces it (soroban-env-host ``auth.rs``): an entry
+    whose tree covers this very call (:func:`plant_invocation`), with SOURCE_ACCOUNT credentials
+    when the farmer is the transaction's source, or ADDRESS credentials for the farmer whose
+    ed25519 signature over the network's authorisation preimage verifies, whose expiration
+    ledger has not passed and whose nonce was never used (``consume_nonce``: "nonce already
+    exists for address", ``Error(Auth, ExistingValue)``). Returns the nonce to record, if any."""
+    needed = plant_invocation(call, ledger, farmer, amount)
+    replayed = False
     for entry in call.auth:
         creds = entry.credentials
-        if creds.type == sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_SOURCE_ACCOUNT and farmer == call.source:
-            return
+        if not _covers(entry.root_invocation, needed):
+            continue
+        if creds.type == sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_SOURCE_ACCOUNT:
+            if farmer == call.source:
+                return None
+            continue
         address = creds.address
         if address is None or Address.from_xdr_sc_address(address.address).address != farmer:
             continue
-        if not StrKey.is_valid_ed25519_public_key(farmer) or address.signature_expiration_ledger.uint32 < sequence:
+        expiration = address.signature_expiration_ledger.uint32
+        if not StrKey.is_valid_ed25519_public_key(farmer) or expiration < sequence:
             continue
-        preimage = sx.HashIDPreimage(
-            sx.EnvelopeType.ENVELOPE_TYPE_SOROBAN_AUTHORIZATION,
-            soroban_authorization=sx.HashIDPreimageSorobanAuthorization(
-                network_id=sx.Hash(hashlib.sha256(PASSPHRASE.encode()).digest()), nonce=address.nonce,
-                signature_expiration_ledger=address.signature_expiration_ledger, invocation=entry.root_invocation))
-        payload = hashlib.sha256(preimage.to_xdr_bytes()).digest()
-        key = Keypair.from_public_key(farmer)
-        signatures: Any = scval.to_native(address.signature)
-        for signature in signatures if isinstance(signatures, list) else []:
-            try:
-                if signature.get("public_key") == key.raw_public_key():
-                    key.verify(payload, signature["signature"])
-                    return
-            except (BadSignatureError, AttributeError, KeyError, TypeError):
-                continue
-    raise ContractError(0, "auth")
+        if (farmer, address.nonce.int64) in ledger.nonces:
+            replayed = True
+            continue
+        if _signature_verifies(entry, address, farmer):
+            return (farmer, address.nonce.int64), expiration
+    raise ContractError(0, "nonce" if replayed else "auth")
+
+
+def _signature_verifies(entry: sx.SorobanAuthorizationEntry, address: sx.SorobanAddressCredentials,
+                        farmer: str) -> bool:
+    preimage = sx.HashIDPreimage(
+        sx.EnvelopeType.ENVELOPE_TYPE_SOROBAN_AUTHORIZATION,
+        soroban_authorization=sx.HashIDPreimageSorobanAuthorization(
+            network_id=sx.Hash(hashlib.sha256(PASSPHRASE.encode()).digest()), nonce=address.nonce,
+            signature_expiration_ledger=address.signature_expiration_ledger, invocation=entry.root_invocation))
+    payload = hashlib.sha256(preimage.to_xdr_bytes()).digest()
+    key = Keypair.from_public_key(farmer)
+    signatures: Any = scval.to_native(address.signature)
+    for signature in signatures if isinstance(signatures, list) else []:
+        try:
+            if signature.get("public_key") == key.raw_public_key():
+                key.verify(payload, signature["signature"])
+                return True
+        except (BadSignatureError, AttributeError, KeyError, TypeError):
+            continue
+    return False
 
 
 def footprint(call: Call, ledger: Ledger, now: int) -> tuple[list[sx.LedgerKey], list[sx.LedgerKey]]:
@@ -225,21 +280,31 @@ def simulation(call: Call, ledger: Ledger, *, ledger_seconds: float) -> dict[str
             .set_resources(2_000_000, 4_000, 2_000).set_resource_fee(RESOURCE_FEE).build())
     auth = []
     if call.function == "plant":
-        auth = [_source_auth(call).to_xdr()]
+        auth = [_recorded_auth(call, ledger).to_xdr()]
     return {"latestLedger": ledger.sequence, "minResourceFee": str(RESOURCE_FEE), "transactionData": data.to_xdr(),
             "results": [{"auth": auth, "xdr": value.to_xdr()}], "events": [],
             "cost": {"cpuInsns": "2000000", "memBytes": "1000000"}}
 
 
-def _source_auth(call: Call) -> sx.SorobanAuthorizationEntry:
-    host_function = call.envelope.transaction.operations[0].host_function  # type: ignore[attr-defined]
+def _recorded_auth(call: Call, ledger: Ledger) -> sx.SorobanAuthorizationEntry:
+    """What recording auth gives a simulated ``plant``: SOURCE_ACCOUNT credentials when the
+    farmer is the transaction's source, otherwise ADDRESS credentials for the farmer with a
+    random nonce, expiration ledger 0 and no signature, for the client to sign
+    (soroban-env-host ``e2e_invoke.rs`` ``RecordedAuthPayload``: no address → SourceAccount;
+    soroban-simulation's tests: ``signature_expiration_ledger: 0, signature: ScVal::Void``)."""
+    farmer = scval.from_address(call.args[0]).address
+    tree = plant_invocation(call, ledger, farmer, scval.from_int128(call.args[1]))
+    if farmer == call.source:
+        return sx.SorobanAuthorizationEntry(
+            credentials=sx.SorobanCredentials(sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_SOURCE_ACCOUNT),
+            root_invocation=tree)
     return sx.SorobanAuthorizationEntry(
-        credentials=sx.SorobanCredentials(sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_SOURCE_ACCOUNT),
-        root_invocation=sx.SorobanAuthorizedInvocation(
-            function=sx.SorobanAuthorizedFunction(
-                sx.SorobanAuthorizedFunctionType.SOROBAN_AUTHORIZED_FUNCTION_TYPE_CONTRACT_FN,
-                contract_fn=host_function.invoke_contract),
-            sub_invocations=[]))
+        credentials=sx.SorobanCredentials(
+            sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_ADDRESS,
+            address=sx.SorobanAddressCredentials(
+                address=Address(farmer).to_xdr_sc_address(), nonce=sx.Int64(secrets.randbits(63)),
+                signature_expiration_ledger=sx.Uint32(0), signature=scval.to_void())),
+        root_invocation=tree)
 
 
 def host_error(exc: ContractError) -> str:
@@ -249,6 +314,8 @@ def host_error(exc: ContractError) -> str:
         return "Error(Storage, MissingValue)"
     if exc.contract == "footprint":
         return "Error(Storage, ExceededLimit)"
+    if exc.contract == "nonce":
+        return "Error(Auth, ExistingValue)"
     if exc.contract == "trap":
         return "Error(WasmVm, InvalidAction)"
     return f"Error(Contract, #{exc.code})"
@@ -269,11 +336,34 @@ def result_xdr(code: sx.TransactionResultCode, fee: int, value: sx.SCVal | None 
     return result.to_xdr()
 
 
-def meta_xdr(value: sx.SCVal) -> str:
-    """``TransactionMeta`` v3 carrying the call's return value."""
+def meta_xdr(value: sx.SCVal, diagnostic: list[sx.DiagnosticEvent] | None = None) -> str:
+    """``TransactionMeta`` v3 carrying the call's return value (and, for a failed call, the
+    host's diagnostic error event)."""
     meta = sx.TransactionMeta(3, v3=sx.TransactionMetaV3(
         ext=sx.ExtensionPoint(0), tx_changes_before=sx.LedgerEntryChanges([]), operations=[],
         tx_changes_after=sx.LedgerEntryChanges([]),
         soroban_meta=sx.SorobanTransactionMeta(ext=sx.SorobanTransactionMetaExt(0), events=[], return_value=value,
-                                               diagnostic_events=[])))
+                                               diagnostic_events=diagnostic or [])))
     return meta.to_xdr()
+
+
+_ERROR_TYPES = {"auth": (sx.SCErrorType.SCE_AUTH, sx.SCErrorCode.SCEC_INVALID_ACTION),
+                "nonce": (sx.SCErrorType.SCE_AUTH, sx.SCErrorCode.SCEC_EXISTING_VALUE),
+                "host": (sx.SCErrorType.SCE_STORAGE, sx.SCErrorCode.SCEC_MISSING_VALUE),
+                "footprint": (sx.SCErrorType.SCE_STORAGE, sx.SCErrorCode.SCEC_EXCEEDED_LIMIT),
+                "trap": (sx.SCErrorType.SCE_WASM_VM, sx.SCErrorCode.SCEC_INVALID_ACTION)}
+
+
+def error_event(exc: ContractError) -> sx.DiagnosticEvent:
+    """The host's diagnostic event for a failed call: topics ``["error", Error(…)]``, data the
+    message (soroban-env-host ``events/diagnostic.rs`` ``err_diagnostics``)."""
+    if exc.contract in _ERROR_TYPES:
+        kind, code = _ERROR_TYPES[exc.contract]
+        error = sx.SCError(kind, code=code)
+    else:
+        error = sx.SCError(sx.SCErrorType.SCE_CONTRACT, contract_code=sx.Uint32(exc.code))
+    body = sx.ContractEventBody(0, v0=sx.ContractEventV0(
+        topics=[scval.to_symbol("error"), sx.SCVal(sx.SCValType.SCV_ERROR, error=error)],
+        data=scval.to_string(f"HostError: {host_error(exc)}")))
+    return sx.DiagnosticEvent(in_successful_contract_call=False, event=sx.ContractEvent(
+        ext=sx.ExtensionPoint(0), contract_id=None, type=sx.ContractEventType.DIAGNOSTIC, body=body))

@@ -165,3 +165,74 @@ async def test_a_malformed_call_fails_alone_and_the_devnet_keeps_running() -> No
             again = await rpc.send(good)
             assert await until_done(rpc, again.hash) == "SUCCESS"
         nursery.cancel_scope.cancel()
+
+
+async def _sent(rpc: SorobanRpc, ledger: Ledger, payer: Keypair, args: list[sx.SCVal],
+                auth: list[sx.SorobanAuthorizationEntry]) -> str:
+    """A plant paid by ``payer`` carrying ``auth``, simulated for its footprint; its final status."""
+    source = await account(rpc, payer)
+    tx = (TransactionBuilder(source, PASSPHRASE, base_fee=100)
+          .append_invoke_contract_function_op(ledger.farm_id, "plant", args).set_timeout(30).build())
+    sim = await rpc.simulate(tx.to_xdr())
+    tx.transaction.operations[0].auth = auth  # type: ignore[attr-defined]
+    assembled = _assemble_transaction(tx, sim)
+    assembled.transaction.operations[0].auth = auth  # type: ignore[attr-defined]
+    assembled.sign(payer)
+    return await until_done(rpc, (await rpc.send(assembled.to_xdr())).hash)
+
+
+@pytest.mark.trio
+async def test_signed_authorisation_covers_one_call_once_and_its_burn() -> None:
+    """As the host enforces ``farmer.require_auth()``: a simulation from another source hands
+    back ADDRESS credentials to sign (the farmer's own source: SOURCE_ACCOUNT); an entry signed
+    for ``plant(B, 0)`` does not authorise ``plant(B, 10^7)``; a stake needs the ``burn``
+    beneath the call; a signed entry is good once — replayed in a later block it fails."""
+    from stellar_sdk.auth import authorize_entry
+
+    payer, farmer = Keypair.random(), Keypair.random()
+    now = int(time.time())
+    ledger = Ledger(sequence=50, close_time=now, farm=KaleFarm(Keypair.random().public_key, now=now, block_interval=2))
+    ledger.fund(payer.public_key)
+    ledger.fund(farmer.public_key, kale=10**8)
+    devnet = Devnet(ledger, ledger_seconds=0.2)
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(devnet.run)
+        async with SorobanRpc([url]) as rpc:
+            def args(stake: int) -> list[sx.SCVal]:
+                return [scval.to_address(farmer.public_key), scval.to_int128(stake)]
+
+            async def simulated(source_key: Keypair, stake: int) -> sx.SorobanAuthorizationEntry:
+                tx = (TransactionBuilder(await account(rpc, source_key), PASSPHRASE, base_fee=100)
+                      .append_invoke_contract_function_op(ledger.farm_id, "plant", args(stake)).set_timeout(30).build())
+                sim = await rpc.simulate(tx.to_xdr())
+                return sx.SorobanAuthorizationEntry.from_xdr(sim.results[0].auth[0])  # type: ignore[index]
+
+            own = await simulated(farmer, 10**7)
+            assert own.credentials.type == sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_SOURCE_ACCOUNT
+            recorded = await simulated(payer, 10**7)
+            creds = recorded.credentials.address
+            assert recorded.credentials.type == sx.SorobanCredentialsType.SOROBAN_CREDENTIALS_ADDRESS and creds
+            assert creds.signature_expiration_ledger.uint32 == 0 and creds.signature.type == sx.SCValType.SCV_VOID
+            (burn,) = recorded.root_invocation.sub_invocations  # the stake's burn, beneath the plant
+            assert burn.function.contract_fn.function_name.sc_symbol == b"burn"
+
+            until = ledger.sequence + 100
+            zero = authorize_entry(await simulated(payer, 0), farmer, until, PASSPHRASE)
+            assert await _sent(rpc, ledger, payer, args(10**7), [zero]) == "FAILED"  # signed for 0, used for 10^7
+            unburnt = sx.SorobanAuthorizationEntry.from_xdr(recorded.to_xdr())
+            unburnt.root_invocation.sub_invocations = []
+            assert await _sent(rpc, ledger, payer, args(10**7), [authorize_entry(unburnt, farmer, until, PASSPHRASE)]) \
+                == "FAILED"
+            assert ledger.farm.state.pails == {} and ledger.farm.state.asset.balances[farmer.public_key] == 10**8  # type: ignore[union-attr]
+
+            signed = authorize_entry(recorded, farmer, until, PASSPHRASE)
+            assert await _sent(rpc, ledger, payer, args(10**7), [signed]) == "SUCCESS"
+            first = ledger.farm.state.farm_index
+            assert (farmer.public_key, first) in ledger.farm.state.pails
+            await trio.sleep(2.5)  # the next plant opens a new block: only the nonce can stop a replay
+            assert await _sent(rpc, ledger, payer, args(10**7), [signed]) == "FAILED"
+            assert ledger.farm.state.farm_index == first and len(ledger.farm.state.pails) == 1
+            fresh = authorize_entry(await simulated(payer, 10**7), farmer, ledger.sequence + 100, PASSPHRASE)
+            assert await _sent(rpc, ledger, payer, args(10**7), [fresh]) == "SUCCESS"  # a new nonce: planted
+            assert ledger.farm.state.farm_index == first + 1
+        nursery.cancel_scope.cancel()
