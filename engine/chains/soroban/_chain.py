@@ -34,7 +34,8 @@ class SorobanChain:
         self.name, self.settings, self.heights = name, settings, heights
         self.rpc = rpc or SorobanRpc(settings.rpc)
         self.txs = SorobanTxs(name, self.rpc, store, passphrase=lambda: self.passphrase, estop=estop,
-                              base_fee=settings.base_fee, tx_timeout=settings.tx_timeout, error_name=error_name)
+                              base_fee=settings.base_fee, tx_timeout=settings.tx_timeout, error_name=error_name,
+                              head=lambda: self.head)
         self.passphrase: str | None = None
         self.protocol: int | None = None
         self.head: int | None = None

@@ -88,9 +88,12 @@ class SorobanTxs(TxWaiter[SorobanTx]):
 
     def __init__(self, chain: str, rpc: SorobanRpc, store: Store, *, passphrase: Callable[[], str | None],
                  estop: Callable[[], bool] = lambda: False, base_fee: int = 100, tx_timeout: int = 30,
-                 error_name: Callable[[int], str] = lambda n: f"#{n}") -> None:
+                 error_name: Callable[[int], str] = lambda n: f"#{n}",
+                 head: Callable[[], int | None] = lambda: None) -> None:
         super().__init__()
         self.chain, self.rpc, self.store = chain, rpc, store
+        self.head = head  # the chain's latest ledger as its watcher saw it (None: unknown)
+        self._looked: dict[str, int] = {}  # a sent transaction's id → the ledger it was last looked up at
         self.passphrase = passphrase
         self.estop = estop
         self.base_fee, self.tx_timeout = base_fee, tx_timeout
@@ -279,9 +282,15 @@ class SorobanTxs(TxWaiter[SorobanTx]):
                 if not self.estop() and time.time() - (record.sent_at or 0) >= self.resend_after:
                     await self._broadcast(record)
                 return
+            head = self.head()
+            if head is not None and self._looked.get(record.id) == head:
+                return  # a transaction lands only when a ledger closes: one lookup per ledger, not per tick
             found = await self.rpc.transaction(record.hash)
             self._saw(found.latest_ledger_close_time)
+            if head is not None:
+                self._looked[record.id] = head
             if found.status.value != "NOT_FOUND":
+                self._looked.pop(record.id, None)
                 await self._landed(record, found)
             elif found.latest_ledger_close_time and int(found.latest_ledger_close_time) > record.max_time:
                 await self._resign(record, "expired unseen")

@@ -251,3 +251,39 @@ async def test_a_send_cut_between_persist_and_send_is_sent_once_after_restart(tm
             assert done is not None and done.state == "success" and done.hashes == cut.hashes
         assert [t["status"] for t in node.done.values()] == ["SUCCESS"]
         nursery.cancel_scope.cancel()
+
+
+class CountLookups(httpx.AsyncBaseTransport):
+    """The real transport, counting the ``getTransaction`` requests that pass through it."""
+
+    def __init__(self) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.lookups = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.lookups += b'"getTransaction"' in request.content
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+@pytest.mark.trio
+async def test_a_sent_transaction_is_looked_up_once_per_ledger_not_per_tick(tmp_path: Path) -> None:
+    """A transaction lands only when a ledger closes: however often the tracker ticks, it asks
+    ``getTransaction`` once per ledger the chain's watcher has seen (200 farmers' work at a
+    0.25 s poll would otherwise be 800 lookups a second, all answered NOT_FOUND)."""
+    counter = CountLookups()
+    async with rig(tmp_path, transport=counter) as r:
+        head = [r.node.ledger.sequence]
+        r.txs.head = lambda: head[0]
+        sent = await r.txs.send("plant:once", r.farmer.public_key, r.node.ledger.farm_id, "plant",
+                                plant_args(r.farmer, 10))
+        for _ in range(20):  # no ledger closes: one lookup, then none
+            await r.txs.track()
+        assert counter.lookups == 1
+        r.close()
+        head[0] = r.node.ledger.sequence  # the watcher sees the new ledger
+        await r.txs.track()
+        record = await r.txs.store.read(ledger.by_id, sent.id)
+        assert record is not None and record.state == "success" and counter.lookups == 2
