@@ -1,6 +1,8 @@
 """JSON-RPC 2.0 serving for the devnets: one call or a batch, the spec's error codes (-32700
 parse, -32600 invalid request, -32601 unknown method, -32602 bad params), and the method's own
-errors with their code, message and data — as real nodes answer them."""
+errors with their code, message and data — as real nodes answer them. A body nested deeper
+than :data:`engine.safejson.MAX_DEPTH` is a parse error (Go's encoding/json, which stellar-rpc
+and CometBFT use, refuses JSON nested past 10,000 levels), never a crash."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from engine.safejson import TooDeep, check_depth
 
 
 class JsonRpcError(Exception):
@@ -53,9 +57,11 @@ def endpoint(methods: dict[str, Method], *, params_type: type = dict) -> Callabl
     """A Starlette handler serving ``methods`` (POST, one call or a batch)."""
 
     async def rpc(request: Request) -> JSONResponse:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
+        raw = await request.body()
+        try:  # nesting first: json recurses in C, and an import may have raised the recursion limit
+            check_depth(raw)
+            body = json.loads(raw)
+        except (ValueError, TooDeep, RecursionError):
             return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}})
         if isinstance(body, list):
             return JSONResponse([answer(call, methods, params_type=params_type) for call in body])

@@ -155,7 +155,9 @@ class Sandbox:
                (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
                (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
                (resource.RLIMIT_CORE, 0, 0),
-               (resource.RLIMIT_NPROC, limits.processes, limits.processes)]
+               # with a control group, one over its count, so the group (which counts exactly and
+               # names the limit) refuses first; the rlimit stays a backstop
+               (resource.RLIMIT_NPROC, limits.processes + bool(self.cgroups), limits.processes + bool(self.cgroups))]
         if self.cgroups is None:
             out.append((resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes))
         return out

@@ -86,6 +86,14 @@ def new_block(now: int, farm: Block) -> Block:
     )
 
 
+def checked(value: int) -> int:
+    """``value`` as i128 arithmetic leaves it: contracts are built with overflow checks, so an
+    overflow panics — the call traps (``Error(WasmVm, InvalidAction)``) and changes nothing."""
+    if not I128_MIN <= value <= I128_MAX:
+        raise ContractError(0, "trap")
+    return value
+
+
 def zeros_of(digest: bytes) -> int:
     """Leading zero hex digits as the contract counts them."""
     zeros = 0
@@ -145,7 +153,7 @@ class Asset:
 
     def mint(self, who: str, amount: int) -> None:
         self._holds(who)
-        self.balances[who] = self.balances.get(who, 0) + amount
+        self.balances[who] = checked(self.balances.get(who, 0) + amount)
 
 
 @dataclass
@@ -221,7 +229,7 @@ class KaleFarm:
         st.farm_index = index
         if (farmer, index) in st.pails:
             raise ContractError(8)
-        block.staked_total += amount
+        block.staked_total = checked(block.staked_total + amount)
         if amount > 0:
             asset.burn(farmer, amount)
         farm.max_stake = max(farm.max_stake, amount)
@@ -279,9 +287,10 @@ class KaleFarm:
         if pail.gap is None or pail.zeros is None:
             raise ContractError(10)
         contribution = sum(normalizations(block, pail.gap, pail.stake, pail.zeros))
-        reward = contribution * (block_reward(index) + block.staked_total) // max(block.normalized_total, 1)
+        reward = checked(checked(contribution * checked(block_reward(index) + block.staked_total))
+                         // max(block.normalized_total, 1))
         if reward + pail.stake > 0:
-            asset.mint(farmer, reward + pail.stake)
+            asset.mint(farmer, checked(reward + pail.stake))
         del st.pails[(farmer, index)]
         return reward
 

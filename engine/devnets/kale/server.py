@@ -11,7 +11,6 @@ applies the waiting ones in order. Unknown methods get JSON-RPC's -32601 and bad
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import time
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from engine.devnets.kale.txs import (
 
 log = logging.getLogger("shiftboss.devnet.kale")
 PROTOCOL_VERSION = 23
+MAX_FRIENDBOT_KALE = 10**18  # stroops a friendbot call gives at most (100 billion KALE)
 MAX_KEYS = 200
 
 
@@ -96,9 +96,12 @@ class Devnet:
         for raw in keys:
             try:
                 key = sx.LedgerKey.from_xdr(raw)
-            except (binascii.Error, ValueError, TypeError, AttributeError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any XDR failure (EOFError included) is a bad key
                 raise InvalidParams(f"cannot unmarshal key value {str(raw)[:40]!r}: {exc}") from None
-            found = self.ledger.entry(key)
+            try:
+                found = self.ledger.entry(key)
+            except (ValueError, TypeError, AttributeError, KeyError, UnicodeDecodeError):
+                found = None  # a well-formed key no entry can have (a pail of a non-address): not found, as stellar-rpc
             if found is None:
                 continue
             data, live_until = found
@@ -209,8 +212,8 @@ class Devnet:
             address = request.query_params.get("addr", "")
             try:
                 kale = int(request.query_params.get("kale", "0"))
-                if kale < 0:
-                    raise ValueError("kale must not be negative")
+                if not 0 <= kale <= MAX_FRIENDBOT_KALE:
+                    raise ValueError(f"kale must be between 0 and {MAX_FRIENDBOT_KALE} stroops")
                 exists = address in self.ledger.accounts
                 if exists and not kale:
                     return JSONResponse({"type": "https://stellar.org/horizon-errors/transaction_failed",
@@ -218,7 +221,7 @@ class Devnet:
                                          "detail": f"createAccountAlreadyExist: account {address} exists already"},
                                         status_code=400)
                 self.ledger.fund(address, kale=kale)
-            except ValueError as exc:
+            except (ValueError, ContractError) as exc:  # a bad address, or a balance past i128
                 return JSONResponse({"status": 400, "detail": str(exc)}, status_code=400)
             if exists:
                 return JSONResponse({"successful": True, "account": address, "ledger": self.ledger.sequence,

@@ -74,7 +74,7 @@ def parse(envelope_xdr: str, ledger: Ledger) -> Call:
         raise Rejected(malformed, f"no contract {contract} on this devnet (the farm is {ledger.farm_id})")
     source = tx.source.account_id
     return Call(envelope=envelope, source=source, sequence=tx.sequence, fee=tx.fee,
-                function=invoke.function_name.sc_symbol.decode(), args=list(invoke.args),
+                function=invoke.function_name.sc_symbol.decode(errors="replace"), args=list(invoke.args),
                 auth=list(ops[0].auth))  # type: ignore[attr-defined]
 
 
@@ -120,10 +120,14 @@ def invoke(call: Call, ledger: Ledger, *, sequence: int, now: int, check_auth: b
     where ``i128`` is declared): the SDK's conversion fails inside the contract, which traps with
     the generic abort ``Error(WasmVm, InvalidAction)`` (rs-soroban-sdk issue #1578: "the error
     message is the generic abort error"); only that transaction fails."""
+    saved = copy.deepcopy((ledger.farm.state, ledger.modified, ledger.nonces))
     try:
         return _invoke(call, ledger, sequence=sequence, now=now, check_auth=check_auth)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
-        raise ContractError(0, "trap") from None
+    except BaseException as exc:  # the whole call is undone: the contract's changes, the nonce, the TTLs
+        ledger.farm.state, ledger.modified, ledger.nonces = saved
+        if isinstance(exc, (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError)):
+            raise ContractError(0, "trap") from None
+        raise
 
 
 def _invoke(call: Call, ledger: Ledger, *, sequence: int, now: int, check_auth: bool) -> sx.SCVal:

@@ -213,6 +213,7 @@ def test_a_fork_bomb_stops_at_the_jobs_limit_without_starving_others(owner: Owne
                  "print('forked 10')\n")
     bombed, other = owner.run([job(bomb, limits={"processes": 20, "wall_seconds": 10}), job(neighbour)])
     assert bombed["stdout"].startswith("refused after") and int(bombed["stdout"].split()[2]) <= 20, bombed
+    assert bombed["execution_metadata"]["limit"] == "processes", bombed  # the limit that stopped it, named
     assert other["stdout"] == "forked 10\n" and other["status"] == "completed"
 
 

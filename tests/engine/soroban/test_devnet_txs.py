@@ -236,3 +236,74 @@ async def test_signed_authorisation_covers_one_call_once_and_its_burn() -> None:
             assert await _sent(rpc, ledger, payer, args(10**7), [fresh]) == "SUCCESS"  # a new nonce: planted
             assert ledger.farm.state.farm_index == first + 1
         nursery.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_what_a_hostile_client_sends_never_stops_the_devnet() -> None:
+    """JSON nested 100,000 deep (with the recursion limit raised, as importing py_ecc does), keys
+    that are not XDR, a pail key of no address, and i128 overflow by stakes: each answered as a
+    node answers — a parse error, bad params, no entry, a failed transaction that changed nothing
+    — and the devnet goes on serving, its blocks readable."""
+    import sys
+    from typing import Any
+
+    import httpx
+
+    from engine.devnets.kale.contract import I128_MAX
+    from engine.devnets.kale.ledger import storage_key
+
+    now = int(time.time())
+    ledger = Ledger(sequence=50, close_time=now, farm=KaleFarm(Keypair.random().public_key, now=now))
+    big = [Keypair.random() for _ in range(2)]
+    for key in big:
+        ledger.fund(key.public_key, kale=I128_MAX)
+    devnet = Devnet(ledger, ledger_seconds=0.2)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(devnet.run)
+            async with httpx.AsyncClient(timeout=10) as http, SorobanRpc([url]) as rpc:
+                deep = await http.post(url, content=b"[" * 100_000 + b"]" * 100_000)
+                assert deep.json()["error"]["code"] == -32700
+                for bad in ("!!!", "AAAA"):
+                    answer = (await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "getLedgerEntries",
+                                                         "params": {"keys": [bad]}})).json()
+                    assert answer["error"]["code"] == -32602, answer
+                contract = scval.to_address(ledger.farm_id).address
+                odd = sx.LedgerKey(sx.LedgerEntryType.CONTRACT_DATA, contract_data=sx.LedgerKeyContractData(
+                    contract=contract, key=scval.to_vec([scval.to_symbol("Pail"), scval.to_uint32(5), scval.to_uint32(0)]),
+                    durability=sx.ContractDataDurability.TEMPORARY))
+                assert (await rpc.ledger_entries([odd])).entries in (None, [])  # no such entry: not an error
+
+                def plant_max(key: Keypair, source: Account) -> Any:
+                    return (TransactionBuilder(source, PASSPHRASE, base_fee=100)
+                            .append_invoke_contract_function_op(ledger.farm_id, "plant", [
+                                scval.to_address(key.public_key), scval.to_int128(I128_MAX)]).set_timeout(30).build())
+
+                first = await build(rpc, ledger, big[0], "plant", [scval.to_address(big[0].public_key),
+                                                                   scval.to_int128(I128_MAX)])
+                assert await until_done(rpc, (await rpc.send(first)).hash) == "SUCCESS"
+                # the second i128::MAX stake overflows the block's total: refused in simulation, and
+                # applied anyway (with a zero stake's footprint) it fails and changes nothing
+                with pytest.raises(ContractFailed, match=r"WasmVm, InvalidAction"):
+                    await rpc.simulate(plant_max(big[1], await account(rpc, big[1])).to_xdr())
+                source = await account(rpc, big[1])
+                zero = (TransactionBuilder(Account(source.account.account_id, source.sequence), PASSPHRASE, base_fee=100)
+                        .append_invoke_contract_function_op(ledger.farm_id, "plant", [
+                            scval.to_address(big[1].public_key), scval.to_int128(0)]).set_timeout(30).build())
+                second = _assemble_transaction(plant_max(big[1], source), await rpc.simulate(zero.to_xdr()))
+                second.sign(big[1])
+                assert await until_done(rpc, (await rpc.send(second.to_xdr())).hash) == "FAILED"
+                assert ledger.farm.state.asset.balances[big[1].public_key] == I128_MAX  # type: ignore[union-attr]
+                index = ledger.farm.state.farm_index
+                assert ledger.farm.state.blocks[index].staked_total == I128_MAX
+                block_key = sx.LedgerKey(sx.LedgerEntryType.CONTRACT_DATA, contract_data=sx.LedgerKeyContractData(
+                    contract=contract, key=storage_key("Block", index), durability=sx.ContractDataDurability.TEMPORARY))
+                assert (await rpc.ledger_entries([block_key])).entries  # the block stays readable
+                friendbot = await http.get(f"{url}/friendbot", params={"addr": big[0].public_key, "kale": str(2**400)})
+                assert friendbot.status_code == 400
+                assert (await http.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "getHealth"})).json()["result"]
+            nursery.cancel_scope.cancel()
+    finally:
+        sys.setrecursionlimit(limit)
