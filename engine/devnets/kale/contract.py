@@ -15,7 +15,7 @@ the address's XDR, which is the strkey's payload for both.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.pow._kale_ref import kale_hash, strkey_payload
 
@@ -155,6 +155,9 @@ class Asset:
         self._holds(who)
         self.balances[who] = checked(self.balances.get(who, 0) + amount)
 
+    def fork(self) -> Asset:
+        return Asset(dict(self.balances), set(self.trustlines))
+
 
 @dataclass
 class FarmState:
@@ -166,6 +169,13 @@ class FarmState:
     blocks: dict[int, Block] = field(default_factory=dict)
     pails: dict[tuple[str, int], Pail] = field(default_factory=dict)
 
+    def fork(self) -> FarmState:
+        """A copy that later calls cannot change: the contract never changes a ``Block`` or a
+        ``Pail`` in place (it writes changed copies back), so the containers' copies suffice —
+        a snapshot per call costs microseconds, not a deep copy of every pail (tens of ms)."""
+        return replace(self, asset=self.asset.fork() if self.asset else None, blocks=dict(self.blocks),
+                       pails=dict(self.pails))
+
 
 class KaleFarm:
     """The contract's state and its three farm calls. ``now`` is the ledger's close time,
@@ -176,8 +186,13 @@ class KaleFarm:
         self.state = FarmState(homesteader=homesteader, asset=asset or Asset(), farm_block=new_farm_block(now))
         self.block_interval = block_interval  # the contract's constant; the devnet may shorten it for demos
 
+    def fork(self) -> KaleFarm:
+        farm = copy.copy(self)
+        farm.state = self.state.fork()
+        return farm
+
     def _atomic(self, call, *args):  # type: ignore[no-untyped-def]
-        saved = copy.deepcopy(self.state)
+        saved = self.state.fork()
         try:
             return call(*args)
         except BaseException:
@@ -213,7 +228,7 @@ class KaleFarm:
         index = st.farm_index
         if st.farm_block is None:
             raise ContractError(3)
-        farm = st.farm_block
+        farm = copy.copy(st.farm_block)  # changed copies are written back (see FarmState.fork)
         if now >= farm.timestamp + self.block_interval:
             block = new_block(now, farm)
             farm = new_farm_block(now)
@@ -225,7 +240,7 @@ class KaleFarm:
                     index += 1
                 block = new_block(now, farm)
             else:
-                block = existing
+                block = copy.copy(existing)
         st.farm_index = index
         if (farmer, index) in st.pails:
             raise ContractError(8)
@@ -243,11 +258,11 @@ class KaleFarm:
         index = st.farm_index
         if st.farm_block is None:
             raise ContractError(3)
-        farm = st.farm_block
-        block = st.blocks.get(index)
+        farm = copy.copy(st.farm_block)  # changed copies are written back (see FarmState.fork)
+        block = copy.copy(st.blocks.get(index))
         if block is None:
             raise ContractError(11)
-        pail = st.pails.get((farmer, index))
+        pail = copy.copy(st.pails.get((farmer, index)))
         if pail is None:
             raise ContractError(9)
         generated = farm_hash(index, nonce, block.entropy, farmer)
@@ -270,6 +285,7 @@ class KaleFarm:
         farm.max_zeros = max(farm.max_zeros, zeros)
         farm.min_zeros = min(farm.min_zeros, zeros)
         pail.gap, pail.zeros = gap, zeros
+        st.farm_block, st.blocks[index], st.pails[(farmer, index)] = farm, block, pail
         return gap
 
     def _harvest(self, farmer: str, index: int) -> int:

@@ -9,7 +9,7 @@ would decode from a real node.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stellar_sdk import Address, Keypair, StrKey, scval
@@ -45,6 +45,11 @@ class Ledger:
     #: (address, nonce) of every ADDRESS credential used → the ledger its entry lives until (the
     #: host's temporary nonce entries: a credential is good once, soroban-env-host auth.rs consume_nonce)
     nonces: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def fork(self) -> Ledger:
+        """A copy to run a call on that leaves this ledger as it is (simulation)."""
+        return replace(self, farm=self.farm.fork(), accounts={a: replace(acct) for a, acct in self.accounts.items()},
+                       modified=dict(self.modified), nonces=dict(self.nonces))
 
     def fund(self, account: str, stroops: int = 10_000 * XLM, kale: int = 0, trustline: bool = True) -> None:
         """Friendbot: create or top up ``account``; give it a KALE trustline and balance."""

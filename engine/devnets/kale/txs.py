@@ -14,7 +14,6 @@ it stakes, its ``burn`` of the stake on the KALE asset; a nonce is good once. ``
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -120,7 +119,7 @@ def invoke(call: Call, ledger: Ledger, *, sequence: int, now: int, check_auth: b
     where ``i128`` is declared): the SDK's conversion fails inside the contract, which traps with
     the generic abort ``Error(WasmVm, InvalidAction)`` (rs-soroban-sdk issue #1578: "the error
     message is the generic abort error"); only that transaction fails."""
-    saved = copy.deepcopy((ledger.farm.state, ledger.modified, ledger.nonces))
+    saved = (ledger.farm.state.fork(), dict(ledger.modified), dict(ledger.nonces))
     try:
         return _invoke(call, ledger, sequence=sequence, now=now, check_auth=check_auth)
     except BaseException as exc:  # the whole call is undone: the contract's changes, the nonce, the TTLs
@@ -273,7 +272,7 @@ def check_footprint(call: Call, ledger: Ledger, now: int) -> None:
 def simulation(call: Call, ledger: Ledger, *, ledger_seconds: float) -> dict[str, Any]:
     """What ``simulateTransaction`` answers: the call run on a copy of the ledger as the next
     ledger would run it."""
-    trial = copy.deepcopy(ledger)
+    trial = ledger.fork()
     try:
         value = invoke(call, trial, sequence=ledger.sequence + 1, now=ledger.close_time + int(ledger_seconds),
                        check_auth=False)
